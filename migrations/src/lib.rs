@@ -1,1 +1,26 @@
+#![doc = include_str!("../README.md")]
+
 pub use sea_orm_migration::prelude::*;
+
+pub mod app_role;
+mod m20261126_000001_foundation;
+pub mod rls;
+
+/// Every migration, in order.
+#[derive(Debug)]
+pub struct Migrator;
+
+#[sea_orm_migration::async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261126_000001_foundation::Migration)]
+    }
+}
+
+/// Names of all migrations this build knows, in order.
+pub fn known_migrations() -> Vec<String> {
+    Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect()
+}

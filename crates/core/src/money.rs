@@ -38,7 +38,7 @@ pub enum MoneyError {
 }
 
 /// An amount of money in minor units (cents). Negative amounts are credits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Money {
     /// Minor units (cents).
     pub cents: i64,

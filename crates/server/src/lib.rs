@@ -1,1 +1,10 @@
-//! Aqueduct binary library.
+//! The `aqueduct` binary's library: configuration, commands and wiring.
+//! `main.rs` only parses the command line and calls in here, so tests can
+//! drive the same code.
+
+pub mod cli;
+pub mod config;
+pub mod database;
+pub mod demo;
+pub mod serve;
+pub mod telemetry;

@@ -1,1 +1,34 @@
-fn main() {}
+//! `aqueduct` — see `aqueduct --help`.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Several TLS users (database drivers, later the AWS SDK) link rustls;
+    // pick the provider once, first thing (see STACK.md, trap 1).
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = aqueduct_server::cli::Cli::parse();
+    let config = match cli.load_config() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("aqueduct: configuration error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    aqueduct_server::telemetry::init(&config.log);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("aqueduct: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(aqueduct_server::cli::run(cli, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "command failed");
+            eprintln!("aqueduct: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,1 +1,48 @@
 #![doc = include_str!("../README.md")]
+
+pub mod api_keys;
+pub mod audit;
+mod ctx;
+mod db;
+pub mod directory;
+pub mod entity;
+mod error;
+mod role;
+pub mod users;
+
+pub use ctx::{TenantCtx, TenantStatus};
+pub use db::{Access, Backend, Db, DbOptions, PlatformAccess, PlatformTx, TenantTx};
+pub use error::TenantError;
+pub use role::Role;
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
+
+/// An entity whose rows belong to one tenant.
+pub trait TenantOwned: EntityTrait {
+    /// The entity's `tenant_id` column.
+    fn tenant_column() -> Self::Column;
+}
+
+/// `SELECT … WHERE tenant_id = <the transaction's tenant>`: the first line
+/// of isolation. Start every tenant query here.
+pub fn scoped<E: TenantOwned>(tx: &TenantTx) -> Select<E> {
+    E::find().filter(E::tenant_column().eq(tx.tenant_id().uuid()))
+}
+
+impl TenantOwned for entity::api_key::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::api_key::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::membership::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::membership::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::audit_log::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::audit_log::Column::TenantId
+    }
+}

@@ -1,0 +1,208 @@
+//! Layers every response passes through: request id, tracing span, error
+//! rendering, security headers, panics, timeouts and body limits.
+
+use crate::error::{ErrorCode, ErrorInfo};
+use crate::state::AppState;
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use http_body_util::BodyExt;
+use std::time::{Duration, Instant};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tracing::{Instrument, field};
+
+/// The request id: the client's `x-request-id` when it is sane, else a new
+/// UUIDv7. Echoed on the response and in every log line and error body.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+const REQUEST_ID: &str = "x-request-id";
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+fn acceptable_request_id(v: &str) -> bool {
+    (1..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// Wraps the router in the standard layers (outermost last).
+pub(crate) fn wrap(router: Router, _state: AppState) -> Router {
+    router
+        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn(render_errors))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(30),
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| {
+            tracing::error!("handler panicked");
+            crate::ApiError::Internal("panic".into()).into_response()
+        }))
+        .layer(middleware::from_fn(trace_request))
+}
+
+/// Assigns the request id and runs the request inside one span that ends
+/// with a single "request finished" line (method, route, status, latency).
+async fn trace_request(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_else(|| "(unmatched)".into());
+    let span = tracing::info_span!(
+        "request",
+        method = %req.method(),
+        route = %route,
+        request_id = %id,
+        tenant = field::Empty,
+        status = field::Empty,
+        latency_ms = field::Empty,
+    );
+    let started = Instant::now();
+    let mut res = next.run(req).instrument(span.clone()).await;
+    let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    span.record("status", res.status().as_u16());
+    span.record("latency_ms", latency_ms);
+    span.in_scope(|| {
+        if res.status().is_server_error() {
+            tracing::warn!("request finished");
+        } else {
+            tracing::info!("request finished");
+        }
+    });
+    if let Ok(v) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, v);
+    }
+    res
+}
+
+fn wants_html(req: &Request) -> bool {
+    let path = req.uri().path();
+    if path.starts_with("/api/") || path.starts_with("/webhooks/") {
+        return false;
+    }
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+/// Turns every error response into the envelope (JSON, or an HTML page for
+/// browsers), with the request id. 4xx bodies from axum's own rejections
+/// keep their (safe) text as the message; 5xx never show details.
+async fn render_errors(req: Request, next: Next) -> Response {
+    let html = wants_html(&req);
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let res = next.run(req).await;
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let info = match parts.extensions.remove::<ErrorInfo>() {
+        Some(info) => info,
+        None => {
+            let code = ErrorCode::for_status(status);
+            let text = match body.collect().await {
+                Ok(c) => String::from_utf8_lossy(&c.to_bytes()).trim().to_owned(),
+                Err(_) => String::new(),
+            };
+            let message = if status.is_server_error() || text.is_empty() || text.len() > 500 {
+                status.canonical_reason().unwrap_or("Error").to_owned() + "."
+            } else {
+                text
+            };
+            ErrorInfo { code, message }
+        }
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let (content_type, body) = if html {
+        ("text/html; charset=utf-8", error_page(status, &info, &request_id))
+    } else {
+        let json = serde_json::json!({
+            "error": {
+                "code": info.code.as_str(),
+                "message": info.message,
+                "request_id": request_id,
+            }
+        });
+        ("application/json", json.to_string())
+    };
+    parts
+        .headers
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    Response::from_parts(parts, Body::from(body))
+}
+
+fn error_page(status: StatusCode, info: &ErrorInfo, request_id: &str) -> String {
+    let title = match status.as_u16() {
+        404 => "We couldn't find that page",
+        401 | 403 => "You don't have access to this page",
+        500..=599 => "Something went wrong",
+        _ => "We couldn't handle that request",
+    };
+    crate::pages::layout(
+        title,
+        &format!(
+            "<h1>{}</h1><p>{}</p><p class=\"muted\">If you contact support, quote reference \
+             <code>{}</code>.</p><p><a href=\"/\">Back to the start</a></p>",
+            crate::pages::escape(title),
+            crate::pages::escape(&info.message),
+            crate::pages::escape(request_id),
+        ),
+    )
+}
+
+/// Headers every response carries (the identity work adds CSP details and
+/// HSTS behind TLS).
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "referrer-policy",
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_checked() {
+        assert!(acceptable_request_id("abc-123_x.y"));
+        assert!(!acceptable_request_id(""));
+        assert!(!acceptable_request_id("a b"));
+        assert!(!acceptable_request_id("x\ny"));
+        assert!(!acceptable_request_id(&"a".repeat(65)));
+    }
+}

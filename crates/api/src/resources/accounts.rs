@@ -1,0 +1,193 @@
+//! Customer accounts.
+
+use super::parse_id;
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::registry::Routes;
+use crate::state::AppState;
+use aqueduct_billing::accounts::{self, AccountNumber, AccountQuery, MailingAddress, NewAccount};
+use aqueduct_billing::entity::account;
+use aqueduct_tenant::{Access, Role};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+pub(crate) fn routes(r: Routes) -> Routes {
+    r.tenant(Method::GET, "/api/v1/accounts", Role::Viewer, get(list))
+        .tenant(Method::POST, "/api/v1/accounts", Role::Clerk, post(create))
+        .tenant(
+            Method::GET,
+            "/api/v1/accounts/{account_id}",
+            Role::Viewer,
+            get(show),
+        )
+        .tenant(
+            Method::GET,
+            "/api/v1/accounts/{account_id}/meters",
+            Role::Viewer,
+            get(super::meters::for_account),
+        )
+}
+
+/// An account as the API shows it.
+#[derive(Serialize)]
+pub(crate) struct AccountDto {
+    id: String,
+    account_number: String,
+    holder_name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    mailing_address: Option<AddressDto>,
+    status: String,
+    opened_on: String,
+    closed_at: Option<String>,
+    paperless: bool,
+    autopay: bool,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AddressDto {
+    line1: String,
+    line2: Option<String>,
+    city: String,
+    state: String,
+    postal_code: String,
+}
+
+impl From<account::Model> for AccountDto {
+    fn from(a: account::Model) -> Self {
+        let mailing_address = match (a.mailing_line1, a.mailing_city, a.mailing_state, a.mailing_postal_code) {
+            (Some(line1), Some(city), Some(state), Some(postal_code)) => Some(AddressDto {
+                line1,
+                line2: a.mailing_line2,
+                city,
+                state,
+                postal_code,
+            }),
+            _ => None,
+        };
+        Self {
+            id: a.id.to_string(),
+            account_number: a.account_number,
+            holder_name: a.holder_name,
+            email: a.email,
+            phone: a.phone,
+            mailing_address,
+            status: a.status,
+            opened_on: a.opened_on.to_string(),
+            closed_at: a.closed_at.map(|t| t.to_rfc3339()),
+            paperless: a.paperless,
+            autopay: a.autopay,
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListParams {
+    q: Option<String>,
+    after: Option<String>,
+    limit: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Page<T> {
+    data: Vec<T>,
+    next_after: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ListParams>,
+) -> Result<Json<Page<AccountDto>>, ApiError> {
+    let limit = p.limit.unwrap_or(50).clamp(1, 500);
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let rows = accounts::list(
+        &tx,
+        &AccountQuery {
+            search: p.q,
+            after: p.after,
+            limit,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    let next_after = (rows.len() as u64 == limit)
+        .then(|| rows.last().map(|a| a.account_number.clone()))
+        .flatten();
+    Ok(Json(Page {
+        data: rows.into_iter().map(AccountDto::from).collect(),
+        next_after,
+    }))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<String>,
+) -> Result<Json<AccountDto>, ApiError> {
+    let id = parse_id(&account_id)?;
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let account = accounts::get(&tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(account.into()))
+}
+
+/// The body of `POST /api/v1/accounts`. Unknown fields (`tenant_id`,
+/// `balance`, `status`…) are refused, so nothing can be mass-assigned.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateAccount {
+    account_number: String,
+    holder_name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    mailing_address: Option<AddressDto>,
+    opened_on: chrono::NaiveDate,
+    #[serde(default)]
+    paperless: bool,
+}
+
+impl TryFrom<CreateAccount> for NewAccount {
+    type Error = ApiError;
+    fn try_from(b: CreateAccount) -> Result<Self, ApiError> {
+        let email = match b.email {
+            Some(e) => Some(
+                aqueduct_tenant::users::normalize_email(&e)
+                    .map_err(|e| ApiError::Invalid(e.to_string()))?,
+            ),
+            None => None,
+        };
+        Ok(NewAccount {
+            number: AccountNumber::parse(&b.account_number)?,
+            holder_name: b.holder_name,
+            email,
+            phone: b.phone,
+            mailing: b.mailing_address.map(|a| MailingAddress {
+                line1: a.line1,
+                line2: a.line2,
+                city: a.city,
+                state: a.state,
+                postal_code: a.postal_code,
+            }),
+            opened_on: b.opened_on,
+            paperless: b.paperless,
+        })
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateAccount>,
+) -> Result<(StatusCode, Json<AccountDto>), ApiError> {
+    let new = NewAccount::try_from(body)?;
+    let tx = state.db().tenant(&caller.tenant).await?;
+    let account = accounts::create(&tx, state.clock(), new).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(account.into())))
+}

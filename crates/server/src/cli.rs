@@ -1,0 +1,177 @@
+//! The command line: `aqueduct serve | migrate | demo | operator | tenant`.
+
+use crate::config::Config;
+use crate::{database, demo, serve};
+use anyhow::{Context, bail};
+use aqueduct_core::SystemClock;
+use aqueduct_tenant::{PlatformAccess, TenantError, directory, users};
+use clap::{Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Aqueduct: billing and online payments for small water associations.
+#[derive(Debug, Parser)]
+#[command(name = "aqueduct", version, about)]
+pub struct Cli {
+    /// TOML configuration file (environment variables AQUEDUCT__SECTION__KEY
+    /// and DATABASE_URL override it).
+    #[arg(long, global = true, env = "AQUEDUCT_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server.
+    Serve {
+        /// Listen address (default from configuration, 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+    },
+    /// Apply database migrations (and, on PostgreSQL, create/grant the
+    /// application role).
+    Migrate {
+        /// List migrations and whether each is applied; change nothing.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Load the demo association (idempotent) and print how to use it.
+    Demo,
+    /// Manage platform operators.
+    Operator {
+        /// Operator action.
+        #[command(subcommand)]
+        action: OperatorAction,
+    },
+    /// Inspect associations (platform-wide, audited).
+    Tenant {
+        /// Tenant action.
+        #[command(subcommand)]
+        action: TenantAction,
+    },
+}
+
+/// `aqueduct operator …`
+#[derive(Debug, Subcommand)]
+pub enum OperatorAction {
+    /// Create a platform operator.
+    Create {
+        /// Email address (sign-in name).
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long, default_value = "Platform operator")]
+        name: String,
+    },
+}
+
+/// `aqueduct tenant …`
+#[derive(Debug, Subcommand)]
+pub enum TenantAction {
+    /// List every association with its status and number of accounts.
+    List,
+}
+
+impl Cli {
+    /// Loads the configuration this invocation names.
+    pub fn load_config(&self) -> anyhow::Result<Config> {
+        Config::load(self.config.as_deref(), std::env::vars())
+    }
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
+    let clock = SystemClock;
+    match cli.command {
+        Command::Serve { listen } => serve::run(&config, listen).await,
+        Command::Migrate { status: true } => {
+            for (name, applied) in database::status(&config).await? {
+                println!("{} {name}", if applied { "applied" } else { "pending" });
+            }
+            Ok(())
+        }
+        Command::Migrate { status: false } => {
+            let applied = database::migrate(&config).await?;
+            if applied.is_empty() {
+                println!("database is up to date; nothing to apply");
+            }
+            for name in applied {
+                println!("applied {name}");
+            }
+            Ok(())
+        }
+        Command::Demo => {
+            let db = database::connect(&config).await?;
+            let s = demo::load(&db, &clock).await?;
+            let base = config.server.public_url.trim_end_matches('/');
+            println!(
+                "Demo association \"{}\" is ready: {base}/{}",
+                s.tenant.name(),
+                s.tenant.slug()
+            );
+            println!(
+                "  {} customer accounts ({} added now), each with a service location and a meter",
+                s.accounts_total, s.accounts_created
+            );
+            println!("  staff (password sign-in arrives with the identity work):");
+            for (email, role) in &s.staff {
+                println!("    {email}  ({role})");
+            }
+            println!("  API key (admin; shown once, replaced each time `demo` runs):");
+            println!("    {}", s.api_key.expose());
+            println!(
+                "  try: curl -H 'Authorization: Bearer {}' '{base}/api/v1/accounts?limit=5'",
+                s.api_key.expose()
+            );
+            Ok(())
+        }
+        Command::Operator {
+            action: OperatorAction::Create { email, name },
+        } => {
+            let db = database::connect(&config).await?;
+            match users::create_operator(&db, &clock, &email, &name).await {
+                Ok(id) => {
+                    println!("operator {} created (id {id})", email.trim().to_lowercase());
+                    Ok(())
+                }
+                Err(TenantError::EmailTaken) => {
+                    bail!("a user with email {email} already exists; nothing changed")
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Command::Tenant {
+            action: TenantAction::List,
+        } => {
+            let db = database::connect(&config).await?;
+            let tx = db
+                .platform(
+                    PlatformAccess {
+                        actor: "cli".into(),
+                        reason: "tenant.list",
+                        request_id: None,
+                    },
+                    &clock,
+                )
+                .await
+                .context("opening the platform-wide path")?;
+            let tenants = directory::list(&tx).await?;
+            let counts = aqueduct_billing::accounts::count_by_tenant(&tx).await?;
+            tx.commit().await?;
+            println!("{:<24} {:<12} {:>8}  name", "slug", "status", "accounts");
+            for t in tenants {
+                println!(
+                    "{:<24} {:<12} {:>8}  {}",
+                    t.slug().as_str(),
+                    t.status().as_str(),
+                    counts.get(&t.id()).copied().unwrap_or(0),
+                    t.name()
+                );
+            }
+            Ok(())
+        }
+    }
+}

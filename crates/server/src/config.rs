@@ -1,0 +1,318 @@
+//! Configuration: defaults, then an optional TOML file, then environment
+//! variables `AQUEDUCT__SECTION__KEY` (and plain `DATABASE_URL`).
+//! With nothing set, Aqueduct runs on SQLite at `./data/aqueduct.db`.
+
+use anyhow::{Context, bail};
+use aqueduct_core::Secret;
+use serde::Deserialize;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// HTTP server.
+    pub server: ServerConfig,
+    /// Database.
+    pub database: DatabaseConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Listen address.
+    pub listen: SocketAddr,
+    /// Public base URL used in links.
+    pub public_url: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_url: "http://127.0.0.1:8080".into(),
+        }
+    }
+}
+
+/// `[database]`
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// The application's connection: `sqlite://path?mode=rwc`, `sqlite:path`
+    /// or `postgres://…` as the application role.
+    pub url: Secret,
+    /// PostgreSQL only: the schema owner's connection used by
+    /// `aqueduct migrate`. Defaults to `url`.
+    pub migrate_url: Option<Secret>,
+    /// PostgreSQL only: the application role `aqueduct migrate` creates and
+    /// grants.
+    pub app_role: String,
+    /// PostgreSQL only: password `aqueduct migrate` sets on the application role.
+    pub app_password: Option<Secret>,
+    /// Pool size.
+    pub max_connections: u32,
+    /// PostgreSQL only: allow `serve` to run as a superuser, a BYPASSRLS
+    /// role or the schema owner (row-level security would not apply). Off.
+    pub allow_privileged_role: bool,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: Secret::new("sqlite://data/aqueduct.db?mode=rwc"),
+            migrate_url: None,
+            app_role: "aqueduct_app".into(),
+            app_password: None,
+            max_connections: 10,
+            allow_privileged_role: false,
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DatabaseConfig")
+            .field("url", &redact_url(self.url.expose()))
+            .field("migrate_url", &self.migrate_url.as_ref().map(|u| redact_url(u.expose())))
+            .field("app_role", &self.app_role)
+            .field("app_password", &self.app_password)
+            .field("max_connections", &self.max_connections)
+            .field("allow_privileged_role", &self.allow_privileged_role)
+            .finish()
+    }
+}
+
+/// A database URL without its password, for logs: `postgres://app:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            let masked = if userinfo.contains(':') { ":***" } else { "" };
+            let host = host.split('?').next().unwrap_or_default();
+            format!("{scheme}://{user}{masked}@{host}")
+        }
+        None => format!("{scheme}://{}", rest.split('?').next().unwrap_or_default()),
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `human` or `json`.
+    pub format: LogFormat,
+    /// `tracing` filter, e.g. `info,sqlx=warn`; `RUST_LOG` overrides it.
+    pub filter: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            filter: "info,sqlx=warn,sea_orm=warn".into(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// For people.
+    Human,
+    /// One JSON object per line, for log shippers.
+    Json,
+}
+
+const ENV_PREFIX: &str = "AQUEDUCT__";
+
+impl Config {
+    /// Loads defaults ← `file` ← the environment `vars`.
+    pub fn load(
+        file: Option<&Path>,
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut table = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("reading config file {}", path.display()))?;
+                text.parse::<toml::Table>()
+                    .with_context(|| format!("parsing config file {}", path.display()))?
+            }
+            None => toml::Table::new(),
+        };
+        let mut database_url = None;
+        for (key, value) in vars {
+            if key == "DATABASE_URL" {
+                database_url = Some(value);
+                continue;
+            }
+            let Some(path) = key.strip_prefix(ENV_PREFIX) else {
+                continue;
+            };
+            let parts: Vec<String> = path.split("__").map(str::to_lowercase).collect();
+            if parts.iter().any(String::is_empty) {
+                bail!("malformed configuration variable {key}");
+            }
+            set_path(&mut table, &parts, env_value(&value))
+                .with_context(|| format!("configuration variable {key}"))?;
+        }
+        // DATABASE_URL is the conventional name; an explicit
+        // AQUEDUCT__DATABASE__URL still wins over it.
+        if let Some(url) = database_url {
+            let db = table
+                .entry("database")
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if let toml::Value::Table(db) = db {
+                db.entry("url").or_insert(toml::Value::String(url));
+            }
+        }
+        let mut config: Config = toml::Value::Table(table)
+            .try_into()
+            .context("invalid configuration")?;
+        config.database.url = Secret::new(normalize_db_url(config.database.url.expose()));
+        Ok(config)
+    }
+}
+
+/// Accepts `sqlite:path` as well as `sqlite://path`, and creates the file
+/// when missing unless the URL says otherwise.
+pub fn normalize_db_url(url: &str) -> String {
+    let url = match url.strip_prefix("sqlite:") {
+        Some(rest) if !rest.starts_with("//") => format!("sqlite://{rest}"),
+        _ => url.to_owned(),
+    };
+    if url.starts_with("sqlite://") && !url.contains("mode=") {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}mode=rwc")
+    } else {
+        url
+    }
+}
+
+/// The value of an environment variable: TOML when it parses as a scalar
+/// (`10`, `true`), otherwise the plain string.
+fn env_value(raw: &str) -> toml::Value {
+    match format!("v = {raw}").parse::<toml::Table>() {
+        Ok(mut t) => match t.remove("v") {
+            Some(v @ (toml::Value::Integer(_) | toml::Value::Boolean(_))) => v,
+            _ => toml::Value::String(raw.to_owned()),
+        },
+        Err(_) => toml::Value::String(raw.to_owned()),
+    }
+}
+
+fn set_path(table: &mut toml::Table, parts: &[String], value: toml::Value) -> anyhow::Result<()> {
+    match parts {
+        [] => bail!("empty key"),
+        [last] => {
+            table.insert(last.clone(), value);
+            Ok(())
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            match entry {
+                toml::Value::Table(t) => set_path(t, rest, value),
+                _ => bail!("{first} is not a section"),
+            }
+        }
+    }
+}
+
+/// Makes sure the directory of a SQLite database file exists.
+pub fn prepare_sqlite_dir(url: &str) -> anyhow::Result<()> {
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            return Ok(());
+        }
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("creating database directory {}", dir.display()))?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(v: &[(&str, &str)]) -> Vec<(String, String)> {
+        v.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+    }
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = Config::load(None, vars(&[])).unwrap();
+        assert_eq!(c.database.url.expose(), "sqlite://data/aqueduct.db?mode=rwc");
+        assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.log.format, LogFormat::Human);
+    }
+
+    #[test]
+    fn file_then_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.toml");
+        std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:9000\"\n[database]\nmax_connections = 3\n").unwrap();
+        let c = Config::load(
+            Some(&file),
+            vars(&[
+                ("AQUEDUCT__DATABASE__MAX_CONNECTIONS", "7"),
+                ("AQUEDUCT__LOG__FORMAT", "json"),
+                ("DATABASE_URL", "sqlite:x.db"),
+                ("UNRELATED", "1"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.server.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.database.max_connections, 7);
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert_eq!(c.database.url.expose(), "sqlite://x.db?mode=rwc");
+    }
+
+    #[test]
+    fn explicit_variable_beats_database_url() {
+        let c = Config::load(
+            None,
+            vars(&[
+                ("DATABASE_URL", "postgres://a@h/db"),
+                ("AQUEDUCT__DATABASE__URL", "postgres://b@h/db"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.database.url.expose(), "postgres://b@h/db");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Config::load(None, vars(&[("AQUEDUCT__DATABASE__URLL", "x")])).unwrap_err();
+        assert!(format!("{err:#}").contains("urll"), "{err:#}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let c = Config::load(
+            None,
+            vars(&[
+                ("DATABASE_URL", "postgres://app:hunter2@db.internal:5432/aq?sslmode=verify-full"),
+                ("AQUEDUCT__DATABASE__APP_PASSWORD", "s3cret-pw"),
+            ]),
+        )
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("hunter2") && !shown.contains("s3cret-pw"), "{shown}");
+        assert!(shown.contains("postgres://app:***@db.internal:5432/aq"), "{shown}");
+    }
+}

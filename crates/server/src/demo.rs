@@ -1,0 +1,211 @@
+//! `aqueduct demo`: a realistic small water co-op to click through.
+//! Deterministic (same data every time) and idempotent (running it twice
+//! adds nothing).
+
+use anyhow::Context;
+use aqueduct_billing::accounts::{self, AccountNumber, MailingAddress, NewAccount};
+use aqueduct_billing::locations::{self, NewLocation};
+use aqueduct_billing::meters::{self, NewMeter};
+use aqueduct_core::{AccountId, Clock, LocationId, Secret, Slug};
+use aqueduct_tenant::directory::{self, NewTenant};
+use aqueduct_tenant::{Db, Role, TenantCtx, TenantStatus, api_keys, users};
+use chrono::NaiveDate;
+
+/// Slug of the demo association.
+pub const DEMO_SLUG: &str = "demo";
+/// Number of customer accounts in the demo.
+pub const DEMO_ACCOUNTS: u32 = 320;
+
+const FIRST: &[&str] = &[
+    "Maria", "James", "Linda", "Robert", "Patricia", "John", "Jennifer", "Michael", "Elizabeth",
+    "David", "Barbara", "William", "Susan", "Richard", "Jessica", "Joseph", "Sarah", "Thomas",
+    "Karen", "Carlos", "Nancy", "Daniel", "Lisa", "Matthew", "Betty", "Anthony", "Sandra", "Mark",
+    "Ashley", "José", "Dorothy", "Paul", "Kimberly", "Steven", "Emily", "Andrew", "Donna", "Luis",
+    "Michelle", "Joshua", "Rosa", "Kenneth", "Carol", "Kevin", "Amanda", "Brian", "Melissa",
+];
+const LAST: &[&str] = &[
+    "Garcia", "Smith", "Johnson", "Martinez", "Brown", "Jones", "Miller", "Davis", "Rodriguez",
+    "Wilson", "Anderson", "Taylor", "Thomas", "Hernandez", "Moore", "Martin", "Jackson", "Lopez",
+    "Thompson", "White", "Gonzalez", "Harris", "Clark", "Lewis", "Robinson", "Walker", "Perez",
+    "Hall", "Young", "Allen", "Sanchez", "Wright", "King", "Scott", "Green", "Baker", "Adams",
+    "Nelson", "Hill", "Ramirez", "Campbell", "Mitchell", "Roberts", "Carter", "Phillips",
+];
+const STREETS: &[&str] = &[
+    "Cedar Creek Rd", "Juniper Ln", "Mesa Vista Dr", "Old Mill Rd", "Cottonwood Ave",
+    "Ponderosa Way", "Sage Hollow Rd", "Aspen Ct", "Red Rock Rd", "Willow Bend",
+    "County Road 12", "Elk Ridge Dr", "Pinon Pl", "Ranch House Rd", "Silver Spur Ln",
+];
+
+/// A tiny deterministic generator (xorshift64*): the demo is the same on
+/// every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        let i = usize::try_from(self.next() % items.len() as u64).unwrap_or(0);
+        items[i]
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// What `demo` did, for the printed summary.
+#[derive(Debug)]
+pub struct DemoSummary {
+    /// The association.
+    pub tenant: TenantCtx,
+    /// Accounts created by this run (0 on a re-run).
+    pub accounts_created: u32,
+    /// Accounts in the association.
+    pub accounts_total: u64,
+    /// Staff users and their roles.
+    pub staff: Vec<(String, Role)>,
+    /// A fresh admin API key (the previous demo key is revoked).
+    pub api_key: Secret,
+}
+
+fn date(y: i32, m: u32, d: u32) -> anyhow::Result<NaiveDate> {
+    NaiveDate::from_ymd_opt(y, m, d).context("demo date")
+}
+
+/// Loads the demo association into `db`.
+pub async fn load(db: &Db, clock: &dyn Clock) -> anyhow::Result<DemoSummary> {
+    let tenant = match directory::by_slug(db, DEMO_SLUG).await? {
+        Some(t) => t,
+        None => match directory::create(
+            db,
+            clock,
+            NewTenant {
+                slug: Slug::parse(DEMO_SLUG)?,
+                name: "Cedar Creek Water Association".into(),
+                time_zone: "America/Denver".into(),
+                status: TenantStatus::Active,
+            },
+        )
+        .await
+        {
+            Ok(t) => t,
+            // Created by a concurrent run: use it.
+            Err(aqueduct_tenant::TenantError::SlugTaken) => directory::by_slug(db, DEMO_SLUG)
+                .await?
+                .context("demo association vanished")?,
+            Err(e) => return Err(e.into()),
+        },
+    };
+
+    let tx = db.tenant(&tenant).await?;
+    let staff = vec![
+        ("admin@demo.example.org".to_owned(), Role::Admin),
+        ("clerk@demo.example.org".to_owned(), Role::Clerk),
+        ("board@demo.example.org".to_owned(), Role::Viewer),
+    ];
+    let names = ["Dana Whitfield", "Luis Ortega", "Board Treasurer"];
+    for ((email, role), name) in staff.iter().zip(names) {
+        users::ensure_staff(&tx, clock, email, name, *role).await?;
+    }
+
+    let mut rng = Rng(0x5EED_CEDA_0C12_EE4B);
+    let mut created = 0;
+    for n in 1..=DEMO_ACCOUNTS {
+        // Draw every value whether or not the account exists, so a re-run
+        // stays on the same sequence.
+        let first = rng.pick(FIRST);
+        let last = rng.pick(LAST);
+        let street = rng.pick(STREETS);
+        let house = 100 + rng.below(9800);
+        let size_roll = rng.below(100);
+        let with_email = rng.below(100) < 70;
+        let paperless = with_email && rng.below(100) < 40;
+        let opened_year = 2004 + i32::try_from(rng.below(21)).unwrap_or(0);
+        let opened_month = 1 + u32::try_from(rng.below(12)).unwrap_or(0);
+        let number = AccountNumber::parse(&format!("10-{n:04}"))?;
+        if accounts::by_number(&tx, &number).await?.is_some() {
+            continue;
+        }
+        let route = format!("R{}", 1 + (n - 1) / 60);
+        let location = locations::create(
+            &tx,
+            clock,
+            NewLocation {
+                address_line1: format!("{house} {street}"),
+                address_line2: None,
+                city: "Cedar Creek".into(),
+                state: "CO".into(),
+                postal_code: "81230".into(),
+                route: Some(route),
+                sequence: Some(i32::try_from((n - 1) % 60 + 1).unwrap_or(0) * 10),
+            },
+        )
+        .await?;
+        let opened_on = date(opened_year, opened_month, 1)?;
+        let email = with_email.then(|| {
+            format!(
+                "{}.{}{}@example.com",
+                first.to_lowercase().replace('é', "e"),
+                last.to_lowercase(),
+                n
+            )
+        });
+        let account = accounts::create(
+            &tx,
+            clock,
+            NewAccount {
+                number,
+                holder_name: format!("{first} {last}"),
+                email,
+                phone: Some(format!("(719) 555-01{:02}", n % 100)),
+                mailing: Some(MailingAddress {
+                    line1: format!("{house} {street}"),
+                    line2: None,
+                    city: "Cedar Creek".into(),
+                    state: "CO".into(),
+                    postal_code: "81230".into(),
+                }),
+                opened_on,
+                paperless,
+            },
+        )
+        .await?;
+        let account_id = AccountId::from_uuid(account.id);
+        let location_id = LocationId::from_uuid(location.id);
+        locations::move_in(&tx, account_id, location_id, opened_on).await?;
+        let (size, digits, multiplier) = match size_roll {
+            0..=84 => ("5/8\"", 6, 1),
+            85..=92 => ("3/4\"", 6, 1),
+            93..=96 => ("1\"", 7, 1),
+            97..=98 => ("1.5\"", 7, 10),
+            _ => ("2\"", 8, 10),
+        };
+        meters::create(
+            &tx,
+            NewMeter {
+                location: location_id,
+                serial: format!("BDG{:07}", 4_100_000 + n * 7),
+                size: size.into(),
+                unit: "gallons".into(),
+                register_digits: digits,
+                multiplier,
+                installed_on: opened_on,
+            },
+        )
+        .await?;
+        created += 1;
+    }
+    let (_, api_key) = api_keys::replace_named(&tx, clock, "demo key", Role::Admin).await?;
+    let accounts_total = accounts::count(&tx).await?;
+    tx.commit().await?;
+    Ok(DemoSummary {
+        tenant,
+        accounts_created: created,
+        accounts_total,
+        staff,
+        api_key,
+    })
+}

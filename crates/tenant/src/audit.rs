@@ -1,0 +1,104 @@
+//! The append-only audit log. The database refuses updates and deletes
+//! (a trigger on both engines; on PostgreSQL the application role is also
+//! not granted them). Entries hold ids and facts, never personal data or
+//! secrets.
+
+use crate::db::{PlatformTx, TenantTx};
+use crate::entity::audit_log;
+use aqueduct_core::{AuditId, Clock, TenantId};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder, QuerySelect};
+
+/// How an audited action ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Done.
+    Success,
+    /// Refused by a permission or isolation check.
+    Denied,
+    /// Attempted and failed.
+    Failure,
+}
+
+impl Outcome {
+    /// Storage name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Success => "success",
+            Outcome::Denied => "denied",
+            Outcome::Failure => "failure",
+        }
+    }
+}
+
+/// One entry to write.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    /// Association, if the action concerns one.
+    pub tenant: Option<TenantId>,
+    /// Who acted.
+    pub actor: String,
+    /// What was done.
+    pub action: String,
+    /// On what.
+    pub target: Option<String>,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Request id, when caused by a request.
+    pub request_id: Option<String>,
+    /// Client address.
+    pub ip: Option<String>,
+    /// Extra facts (JSON), never personal data.
+    pub details: Option<serde_json::Value>,
+}
+
+pub(crate) async fn record(
+    conn: &impl ConnectionTrait,
+    clock: &dyn Clock,
+    e: AuditEntry,
+) -> Result<AuditId, DbErr> {
+    let id = AuditId::new();
+    audit_log::Entity::insert(audit_log::ActiveModel {
+        id: Set(id.uuid()),
+        tenant_id: Set(e.tenant.map(TenantId::uuid)),
+        at: Set(clock.now()),
+        actor: Set(e.actor),
+        action: Set(e.action),
+        target: Set(e.target),
+        outcome: Set(e.outcome.as_str().to_owned()),
+        request_id: Set(e.request_id),
+        ip: Set(e.ip),
+        details: Set(e.details.map(|d| d.to_string())),
+    })
+    .exec_without_returning(conn)
+    .await?;
+    Ok(id)
+}
+
+/// Records an entry for the transaction's tenant (the entry's `tenant` is
+/// overwritten with it).
+pub async fn record_in(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    mut entry: AuditEntry,
+) -> Result<AuditId, DbErr> {
+    entry.tenant = Some(tx.tenant_id());
+    record(tx.conn(), clock, entry).await
+}
+
+/// Records a platform-level entry (operator or system action).
+pub async fn record_platform(
+    tx: &PlatformTx,
+    clock: &dyn Clock,
+    entry: AuditEntry,
+) -> Result<AuditId, DbErr> {
+    record(tx.conn(), clock, entry).await
+}
+
+/// The tenant's most recent entries, newest first.
+pub async fn recent(tx: &TenantTx, limit: u64) -> Result<Vec<audit_log::Model>, DbErr> {
+    crate::scoped::<audit_log::Entity>(tx)
+        .order_by_desc(audit_log::Column::Id)
+        .limit(limit)
+        .all(tx.conn())
+        .await
+}

@@ -1,0 +1,243 @@
+//! The database handle and the only ways to reach tenant data.
+//!
+//! Tenant isolation has two lines of defence:
+//! 1. **In code:** tenant data is reached through a [`TenantTx`], which can
+//!    only be opened with a [`TenantCtx`]; every query filters on
+//!    `tenant_id` (see [`crate::scoped`]).
+//! 2. **In PostgreSQL:** row-level security. Opening a `TenantTx` sets
+//!    `app.tenant_id` for that transaction only (`set_config(…, true)`), so a
+//!    pooled connection never carries tenant A into tenant B's request; with
+//!    no tenant set, tenant tables look empty and refuse inserts.
+//!
+//! Platform-wide reads (an operator listing tenants with their counts) go
+//! through [`Db::platform`], which requires a [`PlatformAccess`] naming the
+//! actor and the reason and writes an audit entry in the same transaction.
+
+use crate::audit::{self, AuditEntry, Outcome};
+use crate::ctx::TenantCtx;
+use aqueduct_core::{Clock, TenantId};
+use sea_orm::{
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
+};
+use std::time::Duration;
+
+/// Which database engine is behind a [`Db`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default.
+    Sqlite,
+    /// Production.
+    Postgres,
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Largest number of pooled connections.
+    pub max_connections: u32,
+    /// How long to wait for a connection from the pool.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The database. Cheap to clone (a pool handle).
+#[derive(Debug, Clone)]
+pub struct Db {
+    conn: DatabaseConnection,
+    backend: Backend,
+}
+
+/// Read-only or read-write transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only (PostgreSQL enforces it).
+    Read,
+    /// Reads and writes (SQLite takes the write lock at BEGIN, so two
+    /// writers queue instead of failing on lock upgrade).
+    Write,
+}
+
+impl Db {
+    /// Connects a pool to `url` (`sqlite://…` or `postgres://…`).
+    pub async fn connect(url: &str, options: &DbOptions) -> Result<Self, DbErr> {
+        let mut opts = ConnectOptions::new(url);
+        opts.max_connections(options.max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .sqlx_logging(false);
+        let conn = Database::connect(opts).await?;
+        let backend = match conn.get_database_backend() {
+            DbBackend::Postgres => Backend::Postgres,
+            DbBackend::Sqlite => Backend::Sqlite,
+            other => {
+                return Err(DbErr::Custom(format!(
+                    "unsupported database backend {other:?}: use sqlite:// or postgres://"
+                )));
+            }
+        };
+        if backend == Backend::Sqlite {
+            // WAL lets readers work while a writer commits; it is a property
+            // of the file, so setting it once per connect is enough.
+            conn.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+        }
+        Ok(Self { conn, backend })
+    }
+
+    /// The engine behind this handle.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        self.conn.ping().await
+    }
+
+    /// The raw connection, for schema maintenance (migrations, readiness,
+    /// backups) and the crate's own directory tables. On PostgreSQL the
+    /// application role sees no tenant rows through it.
+    pub fn maintenance(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    async fn begin(&self, access: Access) -> Result<DatabaseTransaction, DbErr> {
+        let options = match (self.backend, access) {
+            (Backend::Sqlite, Access::Write) => TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            },
+            (Backend::Postgres, Access::Read) => TransactionOptions {
+                access_mode: Some(AccessMode::ReadOnly),
+                ..Default::default()
+            },
+            _ => TransactionOptions::default(),
+        };
+        self.conn.begin_with_options(options).await
+    }
+
+    async fn set_local(
+        &self,
+        tx: &DatabaseTransaction,
+        setting: &str,
+        value: &str,
+    ) -> Result<(), DbErr> {
+        if self.backend == Backend::Postgres {
+            tx.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT set_config($1, $2, true)",
+                [setting.into(), value.into()],
+            ))
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Opens a read-write transaction scoped to one tenant.
+    pub async fn tenant(&self, ctx: &TenantCtx) -> Result<TenantTx, DbErr> {
+        self.tenant_with(ctx, Access::Write).await
+    }
+
+    /// Opens a transaction scoped to one tenant with the given access.
+    pub async fn tenant_with(&self, ctx: &TenantCtx, access: Access) -> Result<TenantTx, DbErr> {
+        let tx = self.begin(access).await?;
+        self.set_local(&tx, "app.tenant_id", &ctx.id().to_string())
+            .await?;
+        Ok(TenantTx {
+            tx,
+            tenant: ctx.id(),
+        })
+    }
+
+    /// Opens the explicit platform-wide path: a transaction that may read
+    /// every tenant's rows. The access is audited inside the transaction,
+    /// so the read and its audit entry commit together or not at all.
+    pub async fn platform(
+        &self,
+        access: PlatformAccess,
+        clock: &dyn Clock,
+    ) -> Result<PlatformTx, DbErr> {
+        let tx = self.begin(Access::Write).await?;
+        self.set_local(&tx, "app.platform", "on").await?;
+        audit::record(
+            &tx,
+            clock,
+            AuditEntry {
+                tenant: None,
+                actor: access.actor.clone(),
+                action: format!("platform.{}", access.reason),
+                target: None,
+                outcome: Outcome::Success,
+                request_id: access.request_id.clone(),
+                ip: None,
+                details: None,
+            },
+        )
+        .await?;
+        tracing::info!(actor = %access.actor, reason = access.reason, "platform-wide access");
+        Ok(PlatformTx { tx })
+    }
+}
+
+/// Why platform-wide access is needed, and who asks. Written to the audit
+/// log when the access opens.
+#[derive(Debug, Clone)]
+pub struct PlatformAccess {
+    /// Who: `user:<id>` for an operator, `cli`, `system`.
+    pub actor: String,
+    /// A short machine name for the reason, e.g. `tenant.list`.
+    pub reason: &'static str,
+    /// The request that caused it, if any.
+    pub request_id: Option<String>,
+}
+
+/// A transaction in which only one tenant's rows are visible.
+#[derive(Debug)]
+pub struct TenantTx {
+    tx: DatabaseTransaction,
+    tenant: TenantId,
+}
+
+impl TenantTx {
+    /// The tenant this transaction is scoped to: filter every query on it.
+    pub fn tenant_id(&self) -> TenantId {
+        self.tenant
+    }
+    /// The connection to run queries on.
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+    /// Commits.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await
+    }
+    /// Rolls back (also happens on drop).
+    pub async fn rollback(self) -> Result<(), DbErr> {
+        self.tx.rollback().await
+    }
+}
+
+/// A platform-wide transaction (see [`Db::platform`]).
+#[derive(Debug)]
+pub struct PlatformTx {
+    tx: DatabaseTransaction,
+}
+
+impl PlatformTx {
+    /// The connection to run queries on.
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.tx
+    }
+    /// Commits (the audit entry with it).
+    pub async fn commit(self) -> Result<(), DbErr> {
+        self.tx.commit().await
+    }
+}

@@ -1,0 +1,8 @@
+//! sea-orm entities for the tables this crate owns. Generated-style data
+//! only; behaviour lives in the modules above.
+
+pub mod api_key;
+pub mod audit_log;
+pub mod membership;
+pub mod tenant;
+pub mod user;
