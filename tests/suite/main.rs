@@ -1,1 +1,13 @@
-//! End-to-end suite.
+//! The end-to-end suite: the real router and the real `aqueduct` binary
+//! against real databases. Every database test runs on SQLite and, when
+//! `TEST_DATABASE_URL` names a PostgreSQL server, on PostgreSQL too, each in
+//! a fresh database.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stderr)]
+
+mod support;
+
+mod api;
+mod cli;
+mod cross_tenant;
+mod isolation;

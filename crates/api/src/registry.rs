@@ -92,7 +92,7 @@ impl Routes {
     }
 
     pub(crate) fn finish(self, state: AppState) -> (Router, Vec<RouteSpec>) {
-        let tenant = self.tenant.layer(axum::middleware::from_fn_with_state(
+        let tenant = self.tenant.route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
         ));

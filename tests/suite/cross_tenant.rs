@@ -1,0 +1,120 @@
+//! The cross-tenant harness. Two associations with the same kinds of
+//! objects; the route table (`aqueduct_api::app`) is walked so every tenant
+//! route added later is covered without editing this file — except for a
+//! fixture line when a route introduces a new kind of id.
+
+use crate::db_test;
+use crate::support::seed;
+use crate::support::{TestApp, TestDb};
+use aqueduct_api::{RouteAccess, RouteSpec};
+use aqueduct_tenant::audit;
+use http::Method;
+use serde_json::json;
+
+fn fill(spec: &RouteSpec, owner: &seed::Seeded) -> String {
+    let mut path = spec.path.to_owned();
+    for p in spec.params() {
+        path = path.replace(&format!("{{{p}}}"), &owner.id_for(p));
+    }
+    path
+}
+
+/// A body for write routes: enough to get past shape checks, so the
+/// isolation check is what answers.
+fn body_for(spec: &RouteSpec) -> Option<serde_json::Value> {
+    (spec.method != Method::GET && spec.method != Method::DELETE).then(|| json!({}))
+}
+
+async fn two_tenants(db: TestDb) -> (TestApp, seed::Seeded, seed::Seeded) {
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let b = seed::tenant(&app.pool, app.clock.as_ref(), "bravo").await;
+    (app, a, b)
+}
+
+fn tenant_routes(app: &TestApp) -> Vec<RouteSpec> {
+    let routes: Vec<_> = app
+        .routes
+        .iter()
+        .filter(|r| matches!(r.access, RouteAccess::Tenant(_)))
+        .cloned()
+        .collect();
+    assert!(
+        routes.iter().filter(|r| !r.params().is_empty()).count() >= 3,
+        "the route table lost its id routes"
+    );
+    routes
+}
+
+db_test!(another_tenants_ids_are_404_on_every_route, |db| {
+    let (app, a, b) = two_tenants(db).await;
+    let before = {
+        let tx = app.pool.tenant(&a.tenant).await.unwrap();
+        audit::recent(&tx, 1000).await.unwrap().len()
+    };
+    let mut probed = 0;
+    for spec in tenant_routes(&app).iter().filter(|r| !r.params().is_empty()) {
+        // Sanity: the route works for the owner (else a 404 proves nothing).
+        if spec.method == Method::GET {
+            let own = app.get(&fill(spec, &a), a.admin_key.expose()).await;
+            assert_eq!(own.status, 200, "{} {} for its owner: {}", spec.method, spec.path, own.text);
+        }
+        let res = app
+            .request(
+                spec.method.clone(),
+                &fill(spec, &b),
+                Some(a.admin_key.expose()),
+                body_for(spec),
+            )
+            .await;
+        assert_eq!(res.status, 404, "{} {} with bravo's ids as alpha: {}", spec.method, spec.path, res.text);
+        assert!(!res.text.contains(&b.marker), "bravo's data leaked: {}", res.text);
+        assert_eq!(res.json()["error"]["code"], "not_found");
+        probed += 1;
+    }
+    // Each probe left an audit entry in alpha's log.
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    let entries = audit::recent(&tx, 1000).await.unwrap();
+    let denials = entries[..entries.len() - before]
+        .iter()
+        .filter(|e| e.action == "access.not_found" && e.outcome == "denied")
+        .count();
+    assert_eq!(denials, probed);
+});
+
+db_test!(lists_never_show_another_tenant, |db| {
+    let (app, a, b) = two_tenants(db).await;
+    for spec in tenant_routes(&app)
+        .iter()
+        .filter(|r| r.params().is_empty() && r.method == Method::GET)
+    {
+        let res = app.get(spec.path, a.admin_key.expose()).await;
+        assert_eq!(res.status, 200, "{}: {}", spec.path, res.text);
+        assert!(!res.text.contains(&b.marker), "{} leaked bravo's data", spec.path);
+    }
+    // And the positive control: alpha sees its own marker in its list.
+    let mine = app.get("/api/v1/accounts", a.admin_key.expose()).await;
+    assert!(mine.text.contains(&a.marker));
+});
+
+db_test!(every_tenant_route_needs_credentials_and_role, |db| {
+    let (app, a, _b) = two_tenants(db).await;
+    for spec in tenant_routes(&app) {
+        let path = fill(&spec, &a);
+        let anon = app.request(spec.method.clone(), &path, None, body_for(&spec)).await;
+        assert_eq!(anon.status, 401, "{} {} without a key", spec.method, spec.path);
+        let forged = app
+            .request(spec.method.clone(), &path, Some("aqk_nope"), body_for(&spec))
+            .await;
+        assert_eq!(forged.status, 401, "{} {} with a forged key", spec.method, spec.path);
+        if let RouteAccess::Tenant(min) = spec.access {
+            if min > aqueduct_tenant::Role::Viewer {
+                let res = app
+                    .request(spec.method.clone(), &path, Some(a.viewer_key.expose()), body_for(&spec))
+                    .await;
+                assert_eq!(res.status, 403, "{} {} as a viewer", spec.method, spec.path);
+                assert_eq!(res.json()["error"]["code"], "forbidden");
+            }
+        }
+    }
+});

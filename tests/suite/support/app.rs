@@ -1,0 +1,116 @@
+//! The application on a test database, driven through its real router.
+
+use super::db::TestDb;
+use aqueduct_api::{AppState, RouteSpec, Settings};
+use aqueduct_core::ManualClock;
+use aqueduct_tenant::Db;
+use axum::Router;
+use axum::body::Body;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+/// The app plus handles tests need.
+pub struct TestApp {
+    /// The database (kept alive for the app's lifetime).
+    pub db: TestDb,
+    /// The application's pool.
+    pub pool: Db,
+    /// The clock the app reads.
+    pub clock: Arc<ManualClock>,
+    /// The router.
+    pub router: Router,
+    /// Every route and who may call it.
+    pub routes: Vec<RouteSpec>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct TestResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body text.
+    pub text: String,
+}
+
+impl TestResponse {
+    /// The body as JSON (panics with the text when it is not JSON).
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+/// The fixed start of test time.
+pub fn t0() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-11-02T15:00:00Z")
+        .unwrap()
+        .with_timezone(&chrono::Utc)
+}
+
+impl TestApp {
+    /// Builds the app on `db`.
+    pub async fn new(db: TestDb) -> Self {
+        let pool = db.app_pool(5).await;
+        let clock = Arc::new(ManualClock::new(t0()));
+        let state = AppState::new(
+            pool.clone(),
+            clock.clone(),
+            Settings {
+                public_url: "http://aqueduct.test".into(),
+            },
+        );
+        let (router, routes) = aqueduct_api::app(state);
+        Self {
+            db,
+            pool,
+            clock,
+            router,
+            routes,
+        }
+    }
+
+    /// Sends one request through the router.
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> TestResponse {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(k) = key {
+            req = req.header("authorization", format!("Bearer {k}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        self.send(req).await
+    }
+
+    /// Sends a prepared request.
+    pub async fn send(&self, req: Request<Body>) -> TestResponse {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.unwrap().to_bytes();
+        TestResponse {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    /// `GET path` with an API key.
+    pub async fn get(&self, path: &str, key: &str) -> TestResponse {
+        self.request(Method::GET, path, Some(key), None).await
+    }
+}
