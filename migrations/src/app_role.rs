@@ -41,7 +41,9 @@ pub async fn ensure(
     .await?;
     if let Some(password) = password {
         if password.contains('\0') {
-            return Err(DbErr::Custom("application role password contains NUL".into()));
+            return Err(DbErr::Custom(
+                "application role password contains NUL".into(),
+            ));
         }
         // A standard-conforming string literal: only the quote needs doubling.
         let literal = password.replace('\'', "''");

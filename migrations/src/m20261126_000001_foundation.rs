@@ -27,7 +27,11 @@ fn tenant_table(name: &'static str) -> TableCreateStatement {
 }
 
 /// A composite foreign key `(tenant_id, col) → target (tenant_id, id)`.
-fn tenant_fk(from: &'static str, col: &'static str, target: &'static str) -> ForeignKeyCreateStatement {
+fn tenant_fk(
+    from: &'static str,
+    col: &'static str,
+    target: &'static str,
+) -> ForeignKeyCreateStatement {
     ForeignKey::create()
         .name(format!("fk_{from}_{col}"))
         .from(from, ("tenant_id", col))
@@ -214,7 +218,11 @@ impl MigrationTrait for Migration {
                     .col(date("starts_on"))
                     .col(date_null("ends_on"))
                     .foreign_key(&mut tenant_fk("occupancies", "account_id", "accounts"))
-                    .foreign_key(&mut tenant_fk("occupancies", "location_id", "service_locations"))
+                    .foreign_key(&mut tenant_fk(
+                        "occupancies",
+                        "location_id",
+                        "service_locations",
+                    ))
                     .take(),
             )
             .await?;
@@ -244,9 +252,21 @@ impl MigrationTrait for Migration {
             .await?;
 
         for (name, table, cols) in [
-            ("ix_occupancies_account", "occupancies", &["tenant_id", "account_id"]),
-            ("ix_occupancies_location", "occupancies", &["tenant_id", "location_id"]),
-            ("ix_meters_location", "meters", &["tenant_id", "location_id"]),
+            (
+                "ix_occupancies_account",
+                "occupancies",
+                &["tenant_id", "account_id"],
+            ),
+            (
+                "ix_occupancies_location",
+                "occupancies",
+                &["tenant_id", "location_id"],
+            ),
+            (
+                "ix_meters_location",
+                "meters",
+                &["tenant_id", "location_id"],
+            ),
         ] {
             let mut index = Index::create();
             index.name(name).table(table);

@@ -1,8 +1,8 @@
 //! The HTTP contract: errors, request ids, headers, validation.
 
 use crate::db_test;
-use crate::support::seed;
 use crate::support::TestApp;
+use crate::support::seed;
 use axum::body::Body;
 use http::{Method, Request};
 use serde_json::json;
@@ -41,7 +41,9 @@ db_test!(errors_use_one_envelope_with_the_request_id, |db| {
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
 
     // Unknown paths: JSON for API clients, a page for browsers.
-    let res = app.request(Method::GET, "/api/v1/nothing-here", None, None).await;
+    let res = app
+        .request(Method::GET, "/api/v1/nothing-here", None, None)
+        .await;
     assert_eq!(res.status, 404);
     assert_eq!(res.json()["error"]["code"], "not_found");
     let req = Request::builder()
@@ -51,7 +53,12 @@ db_test!(errors_use_one_envelope_with_the_request_id, |db| {
         .unwrap();
     let page = app.send(req).await;
     assert_eq!(page.status, 404);
-    assert!(page.headers["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     assert!(page.text.contains("couldn&#39;t find"), "{}", page.text);
 });
 
@@ -60,10 +67,12 @@ db_test!(security_headers_on_every_response, |db| {
     for path in ["/", "/healthz", "/api/v1/accounts", "/missing"] {
         let res = app.request(Method::GET, path, None, None).await;
         assert_eq!(res.headers["x-content-type-options"], "nosniff", "{path}");
-        assert!(res.headers["content-security-policy"]
-            .to_str()
-            .unwrap()
-            .contains("frame-ancestors 'none'"));
+        assert!(
+            res.headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
         assert!(res.headers.contains_key("referrer-policy"));
         assert!(!res.headers.contains_key("access-control-allow-origin"));
     }
@@ -84,17 +93,28 @@ db_test!(mass_assignment_is_refused, |db| {
             "holder_name": "New Customer",
             "opened_on": "2026-10-01"
         });
-        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
         let res = app
-            .request(Method::POST, "/api/v1/accounts", Some(a.admin_key.expose()), Some(body))
+            .request(
+                Method::POST,
+                "/api/v1/accounts",
+                Some(a.admin_key.expose()),
+                Some(body),
+            )
             .await;
         assert_eq!(res.status, 422, "{}", res.text);
         assert_eq!(res.json()["error"]["code"], "invalid");
     }
     // Nothing was created anywhere.
-    let list = app.get("/api/v1/accounts?q=New%20Customer", a.admin_key.expose()).await;
+    let list = app
+        .get("/api/v1/accounts?q=New%20Customer", a.admin_key.expose())
+        .await;
     assert_eq!(list.json()["data"].as_array().unwrap().len(), 0);
-    let list = app.get("/api/v1/accounts?q=New%20Customer", b.admin_key.expose()).await;
+    let list = app
+        .get("/api/v1/accounts?q=New%20Customer", b.admin_key.expose())
+        .await;
     assert_eq!(list.json()["data"].as_array().unwrap().len(), 0);
 });
 
@@ -110,24 +130,44 @@ db_test!(create_account_validates_and_conflicts_by_constraint, |db| {
         "mailing_address": {"line1": "12 Main St", "line2": null, "city": "Springfield", "state": "IL", "postal_code": "62701"}
     });
     let created = app
-        .request(Method::POST, "/api/v1/accounts", Some(a.admin_key.expose()), Some(body.clone()))
+        .request(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(a.admin_key.expose()),
+            Some(body.clone()),
+        )
         .await;
     assert_eq!(created.status, 201, "{}", created.text);
     let dto = created.json();
     assert_eq!(dto["email"], "rosa@example.com");
     assert_eq!(dto["mailing_address"]["city"], "Springfield");
     let id = dto["id"].as_str().unwrap();
-    assert_eq!(app.get(&format!("/api/v1/accounts/{id}"), a.admin_key.expose()).await.status, 200);
+    assert_eq!(
+        app.get(&format!("/api/v1/accounts/{id}"), a.admin_key.expose())
+            .await
+            .status,
+        200
+    );
 
     // The same number again: 409 from the unique constraint.
     let dup = app
-        .request(Method::POST, "/api/v1/accounts", Some(a.admin_key.expose()), Some(body.clone()))
+        .request(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(a.admin_key.expose()),
+            Some(body.clone()),
+        )
         .await;
     assert_eq!(dup.status, 409, "{}", dup.text);
     assert_eq!(dup.json()["error"]["code"], "conflict");
     // Another association may use the same number.
     let other = app
-        .request(Method::POST, "/api/v1/accounts", Some(b.admin_key.expose()), Some(body))
+        .request(
+            Method::POST,
+            "/api/v1/accounts",
+            Some(b.admin_key.expose()),
+            Some(body),
+        )
         .await;
     assert_eq!(other.status, 201, "{}", other.text);
 
@@ -138,13 +178,22 @@ db_test!(create_account_validates_and_conflicts_by_constraint, |db| {
         ("holder_name", json!("  "), "holder name"),
         ("opened_on", json!("2026-13-01"), "opened_on"),
     ] {
-        let mut body = json!({"account_number": "400-1", "holder_name": "X", "opened_on": "2026-01-01"});
+        let mut body =
+            json!({"account_number": "400-1", "holder_name": "X", "opened_on": "2026-01-01"});
         body[field] = value;
         let res = app
-            .request(Method::POST, "/api/v1/accounts", Some(a.admin_key.expose()), Some(body))
+            .request(
+                Method::POST,
+                "/api/v1/accounts",
+                Some(a.admin_key.expose()),
+                Some(body),
+            )
             .await;
         assert_eq!(res.status, 422, "{field}: {}", res.text);
-        let msg = res.json()["error"]["message"].as_str().unwrap().to_lowercase();
+        let msg = res.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase();
         assert!(msg.contains(needle), "{field}: {msg}");
     }
 });
@@ -152,7 +201,11 @@ db_test!(create_account_validates_and_conflicts_by_constraint, |db| {
 db_test!(account_search_and_pagination, |db| {
     let app = TestApp::new(db).await;
     let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
-    for (n, name) in [("500-1", "Ann O'Neil"), ("500-2", "Bob 100% Smith"), ("500-3", "Cy_Young")] {
+    for (n, name) in [
+        ("500-1", "Ann O'Neil"),
+        ("500-2", "Bob 100% Smith"),
+        ("500-3", "Cy_Young"),
+    ] {
         let res = app
             .request(
                 Method::POST,
@@ -164,13 +217,47 @@ db_test!(account_search_and_pagination, |db| {
         assert_eq!(res.status, 201);
     }
     let names = |v: serde_json::Value| -> Vec<String> {
-        v["data"].as_array().unwrap().iter().map(|a| a["holder_name"].as_str().unwrap().to_owned()).collect()
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["holder_name"].as_str().unwrap().to_owned())
+            .collect()
     };
     // Case-insensitive, and LIKE wildcards are literal.
-    assert_eq!(names(app.get("/api/v1/accounts?q=o%27neil", a.admin_key.expose()).await.json()), ["Ann O'Neil"]);
-    assert_eq!(names(app.get("/api/v1/accounts?q=100%25", a.admin_key.expose()).await.json()), ["Bob 100% Smith"]);
-    assert_eq!(names(app.get("/api/v1/accounts?q=y_y", a.admin_key.expose()).await.json()), ["Cy_Young"]);
-    assert_eq!(names(app.get("/api/v1/accounts?q=500-", a.admin_key.expose()).await.json()).len(), 3);
+    assert_eq!(
+        names(
+            app.get("/api/v1/accounts?q=o%27neil", a.admin_key.expose())
+                .await
+                .json()
+        ),
+        ["Ann O'Neil"]
+    );
+    assert_eq!(
+        names(
+            app.get("/api/v1/accounts?q=100%25", a.admin_key.expose())
+                .await
+                .json()
+        ),
+        ["Bob 100% Smith"]
+    );
+    assert_eq!(
+        names(
+            app.get("/api/v1/accounts?q=y_y", a.admin_key.expose())
+                .await
+                .json()
+        ),
+        ["Cy_Young"]
+    );
+    assert_eq!(
+        names(
+            app.get("/api/v1/accounts?q=500-", a.admin_key.expose())
+                .await
+                .json()
+        )
+        .len(),
+        3
+    );
     // Keyset pages cover everything exactly once.
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
@@ -188,24 +275,43 @@ db_test!(account_search_and_pagination, |db| {
     }
     assert_eq!(seen.len(), 4, "{seen:?}");
     // Unknown query parameters are refused rather than ignored.
-    assert_eq!(app.get("/api/v1/accounts?tenant_id=x", a.admin_key.expose()).await.status, 400);
+    assert_eq!(
+        app.get("/api/v1/accounts?tenant_id=x", a.admin_key.expose())
+            .await
+            .status,
+        400
+    );
 });
 
 db_test!(suspended_tenant_keys_stop_working, |db| {
     let app = TestApp::new(db).await;
     let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
-    assert_eq!(app.get("/api/v1/association", a.admin_key.expose()).await.status, 200);
+    assert_eq!(
+        app.get("/api/v1/association", a.admin_key.expose())
+            .await
+            .status,
+        200
+    );
     let tx = app
         .pool
         .platform(
-            aqueduct_tenant::PlatformAccess { actor: "test".into(), reason: "tenant.suspend", request_id: None },
+            aqueduct_tenant::PlatformAccess {
+                actor: "test".into(),
+                reason: "tenant.suspend",
+                request_id: None,
+            },
             app.clock.as_ref(),
         )
         .await
         .unwrap();
-    aqueduct_tenant::directory::set_status(&tx, app.clock.as_ref(), a.tenant.id(), aqueduct_tenant::TenantStatus::Suspended)
-        .await
-        .unwrap();
+    aqueduct_tenant::directory::set_status(
+        &tx,
+        app.clock.as_ref(),
+        a.tenant.id(),
+        aqueduct_tenant::TenantStatus::Suspended,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let res = app.get("/api/v1/association", a.admin_key.expose()).await;
     assert_eq!(res.status, 403);

@@ -28,7 +28,13 @@ fn stderr(o: &Output) -> String {
 }
 
 fn ok(o: Output) -> String {
-    assert!(o.status.success(), "exit {:?}\nstdout:\n{}\nstderr:\n{}", o.status, stdout(&o), stderr(&o));
+    assert!(
+        o.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        o.status,
+        stdout(&o),
+        stderr(&o)
+    );
     stdout(&o)
 }
 
@@ -40,7 +46,12 @@ fn help_lists_every_subcommand() {
     for cmd in ["serve", "migrate", "demo", "operator", "tenant"] {
         assert!(text.contains(cmd), "--help lacks {cmd}:\n{text}");
     }
-    let serve = stdout(&Command::new(BIN).args(["serve", "--help"]).output().unwrap());
+    let serve = stdout(
+        &Command::new(BIN)
+            .args(["serve", "--help"])
+            .output()
+            .unwrap(),
+    );
     assert!(serve.contains("--listen"));
 }
 
@@ -64,11 +75,17 @@ fn bad_configuration_is_a_clear_error() {
 async fn migrate_twice(engine: Engine) {
     let db = TestDb::empty(engine).await.unwrap();
     let first = ok(aqueduct(&db.owner_url, &["migrate"]));
-    assert!(first.contains("applied m20261126_000001_foundation"), "{first}");
+    assert!(
+        first.contains("applied m20261126_000001_foundation"),
+        "{first}"
+    );
     let second = ok(aqueduct(&db.owner_url, &["migrate"]));
     assert!(second.contains("nothing to apply"), "{second}");
     let status = ok(aqueduct(&db.app_url, &["migrate", "--status"]));
-    assert!(status.lines().all(|l| l.starts_with("applied ")), "{status}");
+    assert!(
+        status.lines().all(|l| l.starts_with("applied ")),
+        "{status}"
+    );
 }
 
 #[tokio::test]
@@ -100,7 +117,10 @@ async fn table_counts(db: &TestDb) -> Vec<i64> {
         "SELECT COUNT(*) AS n FROM api_keys WHERE revoked_at IS NULL",
     ] {
         let row = owner
-            .query_one_raw(sea_orm::Statement::from_string(owner.get_database_backend(), sql))
+            .query_one_raw(sea_orm::Statement::from_string(
+                owner.get_database_backend(),
+                sql,
+            ))
             .await
             .unwrap()
             .unwrap();
@@ -112,7 +132,10 @@ async fn table_counts(db: &TestDb) -> Vec<i64> {
 async fn demo_twice(engine: Engine) {
     let db = TestDb::new(engine).await.unwrap();
     let first = ok(aqueduct(&db.app_url, &["demo"]));
-    assert!(first.contains("320 customer accounts (320 added now)"), "{first}");
+    assert!(
+        first.contains("320 customer accounts (320 added now)"),
+        "{first}"
+    );
     assert!(first.contains("aqk_"), "the demo prints an API key");
     let after_first = table_counts(&db).await;
     assert_eq!(after_first, vec![1, 320, 320, 320, 320, 3, 3, 1]);
@@ -140,11 +163,21 @@ async fn demo_twice_does_not_duplicate_postgres() {
 #[tokio::test]
 async fn operator_create_refuses_a_duplicate() {
     let db = TestDb::new(Engine::Sqlite).await.unwrap();
-    let out = ok(aqueduct(&db.app_url, &["operator", "create", "--email", "Ops@Example.org"]));
+    let out = ok(aqueduct(
+        &db.app_url,
+        &["operator", "create", "--email", "Ops@Example.org"],
+    ));
     assert!(out.contains("operator ops@example.org created"), "{out}");
-    let again = aqueduct(&db.app_url, &["operator", "create", "--email", "ops@example.org"]);
+    let again = aqueduct(
+        &db.app_url,
+        &["operator", "create", "--email", "ops@example.org"],
+    );
     assert!(!again.status.success());
-    assert!(stderr(&again).contains("already exists"), "{}", stderr(&again));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
     let bad = aqueduct(&db.app_url, &["operator", "create", "--email", "nope"]);
     assert!(!bad.status.success());
     assert!(stderr(&bad).contains("not an email"), "{}", stderr(&bad));
@@ -180,7 +213,10 @@ impl Server {
                 let out = self.child.wait_with_output().unwrap();
                 return (status, String::from_utf8_lossy(&out.stderr).into_owned());
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "serve did not stop on SIGTERM");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "serve did not stop on SIGTERM"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -190,7 +226,8 @@ impl Server {
 async fn serve_answers_health_and_stops_gracefully() {
     let db = TestDb::new(Engine::Sqlite).await.unwrap();
     let server = Server::start(&db.app_url, &[("AQUEDUCT__LOG__FORMAT", "json")]);
-    let (code, body) = wait_until_up(server.addr, "/healthz", Duration::from_secs(30)).expect("serve came up");
+    let (code, body) =
+        wait_until_up(server.addr, "/healthz", Duration::from_secs(30)).expect("serve came up");
     assert_eq!(code, 200, "{body}");
     let (code, body) = get(server.addr, "/readyz", &[("x-request-id", "ready-check-1")]).unwrap();
     assert_eq!(code, 200, "{body}");
@@ -211,7 +248,8 @@ async fn serve_answers_health_and_stops_gracefully() {
 async fn readyz_fails_while_migrations_are_pending() {
     let db = TestDb::empty(Engine::Sqlite).await.unwrap();
     let server = Server::start(&db.app_url, &[]);
-    let (code, _) = wait_until_up(server.addr, "/healthz", Duration::from_secs(30)).expect("serve came up");
+    let (code, _) =
+        wait_until_up(server.addr, "/healthz", Duration::from_secs(30)).expect("serve came up");
     assert_eq!(code, 200);
     let (code, body) = get(server.addr, "/readyz", &[]).unwrap();
     assert_eq!(code, 503, "{body}");
@@ -236,6 +274,10 @@ async fn serve_refuses_a_privileged_postgres_role() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("row-level security"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("row-level security"),
+        "{}",
+        stderr(&out)
+    );
     let _ = config_for(&db.app_url);
 }

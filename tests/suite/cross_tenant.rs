@@ -53,11 +53,18 @@ db_test!(another_tenants_ids_are_404_on_every_route, |db| {
         audit::recent(&tx, 1000).await.unwrap().len()
     };
     let mut probed = 0;
-    for spec in tenant_routes(&app).iter().filter(|r| !r.params().is_empty()) {
+    for spec in tenant_routes(&app)
+        .iter()
+        .filter(|r| !r.params().is_empty())
+    {
         // Sanity: the route works for the owner (else a 404 proves nothing).
         if spec.method == Method::GET {
             let own = app.get(&fill(spec, &a), a.admin_key.expose()).await;
-            assert_eq!(own.status, 200, "{} {} for its owner: {}", spec.method, spec.path, own.text);
+            assert_eq!(
+                own.status, 200,
+                "{} {} for its owner: {}",
+                spec.method, spec.path, own.text
+            );
         }
         let res = app
             .request(
@@ -67,8 +74,16 @@ db_test!(another_tenants_ids_are_404_on_every_route, |db| {
                 body_for(spec),
             )
             .await;
-        assert_eq!(res.status, 404, "{} {} with bravo's ids as alpha: {}", spec.method, spec.path, res.text);
-        assert!(!res.text.contains(&b.marker), "bravo's data leaked: {}", res.text);
+        assert_eq!(
+            res.status, 404,
+            "{} {} with bravo's ids as alpha: {}",
+            spec.method, spec.path, res.text
+        );
+        assert!(
+            !res.text.contains(&b.marker),
+            "bravo's data leaked: {}",
+            res.text
+        );
         assert_eq!(res.json()["error"]["code"], "not_found");
         probed += 1;
     }
@@ -90,7 +105,11 @@ db_test!(lists_never_show_another_tenant, |db| {
     {
         let res = app.get(spec.path, a.admin_key.expose()).await;
         assert_eq!(res.status, 200, "{}: {}", spec.path, res.text);
-        assert!(!res.text.contains(&b.marker), "{} leaked bravo's data", spec.path);
+        assert!(
+            !res.text.contains(&b.marker),
+            "{} leaked bravo's data",
+            spec.path
+        );
     }
     // And the positive control: alpha sees its own marker in its list.
     let mine = app.get("/api/v1/accounts", a.admin_key.expose()).await;
@@ -101,20 +120,40 @@ db_test!(every_tenant_route_needs_credentials_and_role, |db| {
     let (app, a, _b) = two_tenants(db).await;
     for spec in tenant_routes(&app) {
         let path = fill(&spec, &a);
-        let anon = app.request(spec.method.clone(), &path, None, body_for(&spec)).await;
-        assert_eq!(anon.status, 401, "{} {} without a key", spec.method, spec.path);
-        let forged = app
-            .request(spec.method.clone(), &path, Some("aqk_nope"), body_for(&spec))
+        let anon = app
+            .request(spec.method.clone(), &path, None, body_for(&spec))
             .await;
-        assert_eq!(forged.status, 401, "{} {} with a forged key", spec.method, spec.path);
-        if let RouteAccess::Tenant(min) = spec.access {
-            if min > aqueduct_tenant::Role::Viewer {
-                let res = app
-                    .request(spec.method.clone(), &path, Some(a.viewer_key.expose()), body_for(&spec))
-                    .await;
-                assert_eq!(res.status, 403, "{} {} as a viewer", spec.method, spec.path);
-                assert_eq!(res.json()["error"]["code"], "forbidden");
-            }
+        assert_eq!(
+            anon.status, 401,
+            "{} {} without a key",
+            spec.method, spec.path
+        );
+        let forged = app
+            .request(
+                spec.method.clone(),
+                &path,
+                Some("aqk_nope"),
+                body_for(&spec),
+            )
+            .await;
+        assert_eq!(
+            forged.status, 401,
+            "{} {} with a forged key",
+            spec.method, spec.path
+        );
+        if let RouteAccess::Tenant(min) = spec.access
+            && min > aqueduct_tenant::Role::Viewer
+        {
+            let res = app
+                .request(
+                    spec.method.clone(),
+                    &path,
+                    Some(a.viewer_key.expose()),
+                    body_for(&spec),
+                )
+                .await;
+            assert_eq!(res.status, 403, "{} {} as a viewer", spec.method, spec.path);
+            assert_eq!(res.json()["error"]["code"], "forbidden");
         }
     }
 });

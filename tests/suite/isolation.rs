@@ -6,7 +6,7 @@ use crate::support::seed;
 use crate::support::{TestApp, TestDb};
 use aqueduct_billing::entity::account;
 use aqueduct_core::{ManualClock, TenantId};
-use aqueduct_tenant::{scoped, Db};
+use aqueduct_tenant::{Db, scoped};
 use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
 
 async fn count_all_accounts(conn: &impl ConnectionTrait) -> i64 {
@@ -62,9 +62,15 @@ async fn rls_catalog_every_tenant_table_is_protected() {
         ))
         .await
         .unwrap();
-    let names: Vec<String> = rows.iter().map(|r| r.try_get("", "name").unwrap()).collect();
+    let names: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get("", "name").unwrap())
+        .collect();
     for expected in ["accounts", "api_keys", "audit_log", "meters", "memberships"] {
-        assert!(names.iter().any(|n| n == expected), "{expected} missing from {names:?}");
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing from {names:?}"
+        );
     }
     for r in &rows {
         let name: String = r.try_get("", "name").unwrap();
@@ -72,7 +78,10 @@ async fn rls_catalog_every_tenant_table_is_protected() {
         let forced: bool = r.try_get("", "forced").unwrap();
         let policies: i64 = r.try_get("", "policies").unwrap();
         assert!(rls && forced, "{name}: rls={rls} forced={forced}");
-        assert_eq!(policies, 1, "{name} lacks a tenant_isolation policy with USING and WITH CHECK");
+        assert_eq!(
+            policies, 1,
+            "{name} lacks a tenant_isolation policy with USING and WITH CHECK"
+        );
     }
     let role = owner
         .query_one_raw(Statement::from_string(
@@ -155,7 +164,10 @@ db_test!(composite_keys_refuse_cross_tenant_links, |db| {
         chrono::NaiveDate::from_ymd_opt(2021, 1, 1).unwrap(),
     )
     .await;
-    assert!(res.is_err(), "linking to another tenant's location must fail");
+    assert!(
+        res.is_err(),
+        "linking to another tenant's location must fail"
+    );
 });
 
 db_test!(audit_log_is_append_only, |db| {
@@ -164,7 +176,10 @@ db_test!(audit_log_is_append_only, |db| {
     let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
     // Produce an entry: a probe for a missing object.
     let res = app
-        .get("/api/v1/accounts/00000000-0000-7000-8000-000000000000", a.admin_key.expose())
+        .get(
+            "/api/v1/accounts/00000000-0000-7000-8000-000000000000",
+            a.admin_key.expose(),
+        )
         .await;
     assert_eq!(res.status, 404);
     let tx = app.pool.tenant(&a.tenant).await.unwrap();
@@ -173,7 +188,10 @@ db_test!(audit_log_is_append_only, |db| {
     let backend = tx.conn().get_database_backend();
     let upd = tx
         .conn()
-        .execute_raw(Statement::from_string(backend, "UPDATE audit_log SET actor = 'someone else'"))
+        .execute_raw(Statement::from_string(
+            backend,
+            "UPDATE audit_log SET actor = 'someone else'",
+        ))
         .await;
     assert!(upd.is_err(), "update of audit_log must fail");
     tx.rollback().await.unwrap();

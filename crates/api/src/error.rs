@@ -116,7 +116,11 @@ pub enum ApiError {
 impl ApiError {
     fn parts(&self) -> (StatusCode, ErrorCode, String) {
         match self {
-            ApiError::NotFound => (StatusCode::NOT_FOUND, ErrorCode::NotFound, "Not found.".into()),
+            ApiError::NotFound => (
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "Not found.".into(),
+            ),
             ApiError::Unauthenticated => (
                 StatusCode::UNAUTHORIZED,
                 ErrorCode::Unauthenticated,
@@ -133,7 +137,11 @@ impl ApiError {
                 "This association is suspended or closed.".into(),
             ),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, ErrorCode::Conflict, m.clone()),
-            ApiError::Invalid(m) => (StatusCode::UNPROCESSABLE_ENTITY, ErrorCode::Invalid, m.clone()),
+            ApiError::Invalid(m) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::Invalid,
+                m.clone(),
+            ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::Unavailable,
@@ -152,7 +160,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         match &self {
             ApiError::Internal(detail) => tracing::error!(error = %detail, "request failed"),
-            ApiError::Unavailable(detail) => tracing::warn!(error = %detail, "dependency unavailable"),
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(error = %detail, "dependency unavailable")
+            }
             _ => {}
         }
         let (status, code, message) = self.parts();

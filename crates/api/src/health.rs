@@ -36,5 +36,7 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
             pending.len()
         )));
     }
-    Ok(Json(json!({ "status": "ready", "database": "ok", "migrations": "current" })))
+    Ok(Json(
+        json!({ "status": "ready", "database": "ok", "migrations": "current" }),
+    ))
 }

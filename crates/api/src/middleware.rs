@@ -134,7 +134,10 @@ async fn render_errors(req: Request, next: Next) -> Response {
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     let (content_type, body) = if html {
-        ("text/html; charset=utf-8", error_page(status, &info, &request_id))
+        (
+            "text/html; charset=utf-8",
+            error_page(status, &info, &request_id),
+        )
     } else {
         let json = serde_json::json!({
             "error": {
@@ -175,7 +178,10 @@ fn error_page(status: StatusCode, info: &ErrorInfo, request_id: &str) -> String 
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(
         "referrer-policy",
         HeaderValue::from_static("strict-origin-when-cross-origin"),

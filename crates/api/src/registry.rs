@@ -84,18 +84,20 @@ impl Routes {
             path,
             access: RouteAccess::Tenant(role),
         });
-        let guarded = handler.layer(axum::middleware::from_fn(
-            move |req, next| auth::require_role(role, req, next),
-        ));
+        let guarded = handler.layer(axum::middleware::from_fn(move |req, next| {
+            auth::require_role(role, req, next)
+        }));
         self.tenant = self.tenant.route(path, guarded);
         self
     }
 
     pub(crate) fn finish(self, state: AppState) -> (Router, Vec<RouteSpec>) {
-        let tenant = self.tenant.route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ));
+        let tenant = self
+            .tenant
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::authenticate,
+            ));
         let router = self.public.merge(tenant).with_state(state);
         (router, self.specs)
     }

@@ -6,8 +6,10 @@ use aqueduct_core::{AccountId, Clock, TenantId};
 use aqueduct_tenant::{PlatformTx, TenantTx, scoped};
 use chrono::NaiveDate;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use std::collections::HashMap;
@@ -231,7 +233,12 @@ pub async fn count_by_tenant(tx: &PlatformTx) -> Result<HashMap<TenantId, u64>, 
         .await?;
     Ok(rows
         .into_iter()
-        .map(|r| (TenantId::from_uuid(r.tenant_id), u64::try_from(r.n).unwrap_or(0)))
+        .map(|r| {
+            (
+                TenantId::from_uuid(r.tenant_id),
+                u64::try_from(r.n).unwrap_or(0),
+            )
+        })
         .collect())
 }
 
@@ -241,7 +248,10 @@ mod tests {
 
     #[test]
     fn account_numbers() {
-        assert_eq!(AccountNumber::parse(" 10-0042 ").unwrap().as_str(), "10-0042");
+        assert_eq!(
+            AccountNumber::parse(" 10-0042 ").unwrap().as_str(),
+            "10-0042"
+        );
         assert!(AccountNumber::parse("").is_err());
         assert!(AccountNumber::parse("12 34").is_err());
         assert!(AccountNumber::parse(&"9".repeat(33)).is_err());

@@ -38,10 +38,16 @@ pub struct NewMeter {
 /// Installs a meter.
 pub async fn create(tx: &TenantTx, new: NewMeter) -> Result<meter::Model, BillingError> {
     if !SIZES.contains(&new.size.as_str()) {
-        return Err(BillingError::Invalid(format!("unknown meter size {:?}", new.size)));
+        return Err(BillingError::Invalid(format!(
+            "unknown meter size {:?}",
+            new.size
+        )));
     }
     if !UNITS.contains(&new.unit.as_str()) {
-        return Err(BillingError::Invalid(format!("unknown unit {:?}", new.unit)));
+        return Err(BillingError::Invalid(format!(
+            "unknown unit {:?}",
+            new.unit
+        )));
     }
     if !(3..=10).contains(&new.register_digits) || new.multiplier < 1 {
         return Err(BillingError::Invalid(
@@ -84,7 +90,10 @@ pub async fn get(tx: &TenantTx, id: MeterId) -> Result<meter::Model, BillingErro
 }
 
 /// The meters at the locations an account currently occupies.
-pub async fn for_account(tx: &TenantTx, account: AccountId) -> Result<Vec<meter::Model>, BillingError> {
+pub async fn for_account(
+    tx: &TenantTx,
+    account: AccountId,
+) -> Result<Vec<meter::Model>, BillingError> {
     let locations = locations::current_for_account(tx, account).await?;
     if locations.is_empty() {
         return Ok(Vec::new());

@@ -79,7 +79,10 @@ impl fmt::Debug for DatabaseConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("DatabaseConfig")
             .field("url", &redact_url(self.url.expose()))
-            .field("migrate_url", &self.migrate_url.as_ref().map(|u| redact_url(u.expose())))
+            .field(
+                "migrate_url",
+                &self.migrate_url.as_ref().map(|u| redact_url(u.expose())),
+            )
             .field("app_role", &self.app_role)
             .field("app_password", &self.app_password)
             .field("max_connections", &self.max_connections)
@@ -237,7 +240,10 @@ pub fn prepare_sqlite_dir(url: &str) -> anyhow::Result<()> {
         if path.is_empty() || path == ":memory:" {
             return Ok(());
         }
-        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("creating database directory {}", dir.display()))?;
         }
@@ -256,7 +262,10 @@ mod tests {
     #[test]
     fn defaults_need_no_configuration() {
         let c = Config::load(None, vars(&[])).unwrap();
-        assert_eq!(c.database.url.expose(), "sqlite://data/aqueduct.db?mode=rwc");
+        assert_eq!(
+            c.database.url.expose(),
+            "sqlite://data/aqueduct.db?mode=rwc"
+        );
         assert_eq!(c.server.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.log.format, LogFormat::Human);
     }
@@ -265,7 +274,11 @@ mod tests {
     fn file_then_environment() {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("a.toml");
-        std::fs::write(&file, "[server]\nlisten = \"0.0.0.0:9000\"\n[database]\nmax_connections = 3\n").unwrap();
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"0.0.0.0:9000\"\n[database]\nmax_connections = 3\n",
+        )
+        .unwrap();
         let c = Config::load(
             Some(&file),
             vars(&[
@@ -306,13 +319,22 @@ mod tests {
         let c = Config::load(
             None,
             vars(&[
-                ("DATABASE_URL", "postgres://app:hunter2@db.internal:5432/aq?sslmode=verify-full"),
+                (
+                    "DATABASE_URL",
+                    "postgres://app:hunter2@db.internal:5432/aq?sslmode=verify-full",
+                ),
                 ("AQUEDUCT__DATABASE__APP_PASSWORD", "s3cret-pw"),
             ]),
         )
         .unwrap();
         let shown = format!("{c:?}");
-        assert!(!shown.contains("hunter2") && !shown.contains("s3cret-pw"), "{shown}");
-        assert!(shown.contains("postgres://app:***@db.internal:5432/aq"), "{shown}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("s3cret-pw"),
+            "{shown}"
+        );
+        assert!(
+            shown.contains("postgres://app:***@db.internal:5432/aq"),
+            "{shown}"
+        );
     }
 }

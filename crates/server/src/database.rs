@@ -32,9 +32,15 @@ pub async fn migrate(config: &Config) -> anyhow::Result<Vec<String>> {
         .unwrap_or(&config.database.url)
         .expose();
     prepare_sqlite_dir(url)?;
-    let db = Db::connect(url, &DbOptions { max_connections: 1, ..DbOptions::default() })
-        .await
-        .with_context(|| format!("connecting to {}", redact_url(url)))?;
+    let db = Db::connect(
+        url,
+        &DbOptions {
+            max_connections: 1,
+            ..DbOptions::default()
+        },
+    )
+    .await
+    .with_context(|| format!("connecting to {}", redact_url(url)))?;
     let pending: Vec<String> = Migrator::get_pending_migrations(db.maintenance())
         .await?
         .iter()

@@ -17,9 +17,8 @@ use crate::audit::{self, AuditEntry, Outcome};
 use crate::ctx::TenantCtx;
 use aqueduct_core::{Clock, TenantId};
 use sea_orm::{
-    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, DbErr, SqliteTransactionMode, Statement, TransactionOptions,
-    TransactionTrait,
+    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
+    DbBackend, DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use std::time::Duration;
 

@@ -21,7 +21,9 @@ pub fn normalize_email(email: &str) -> Result<String, TenantError> {
     if valid {
         Ok(e)
     } else {
-        Err(TenantError::Invalid(format!("not an email address: {email:?}")))
+        Err(TenantError::Invalid(format!(
+            "not an email address: {email:?}"
+        )))
     }
 }
 

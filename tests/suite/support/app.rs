@@ -40,8 +40,7 @@ pub struct TestResponse {
 impl TestResponse {
     /// The body as JSON (panics with the text when it is not JSON).
     pub fn json(&self) -> Value {
-        serde_json::from_str(&self.text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
     }
 }
 

@@ -52,7 +52,11 @@ impl TestDb {
     /// A fresh PostgreSQL database, or `None` without `TEST_DATABASE_URL`.
     pub async fn postgres() -> Option<Self> {
         pg_base()?;
-        Some(Self::new(Engine::Postgres).await.expect("a PostgreSQL test database"))
+        Some(
+            Self::new(Engine::Postgres)
+                .await
+                .expect("a PostgreSQL test database"),
+        )
     }
 
     /// A fresh, migrated database of the given engine.
@@ -131,7 +135,10 @@ impl Drop for TestDb {
         };
         // Drop runs inside a runtime: do the async cleanup on a thread.
         let handle = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
                 return;
             };
             rt.block_on(async {

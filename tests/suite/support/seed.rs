@@ -46,7 +46,11 @@ impl Seeded {
 
 /// Creates association `slug` with an account, a location, a meter and keys.
 pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
-    let marker = format!("CANARY-{}-{}", slug.to_uppercase(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+    let marker = format!(
+        "CANARY-{}-{}",
+        slug.to_uppercase(),
+        &uuid::Uuid::new_v4().simple().to_string()[..8]
+    );
     let ctx = directory::create(
         db,
         clock,
@@ -93,7 +97,9 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
     .unwrap();
     let account_id = AccountId::from_uuid(account.id);
     let location_id = LocationId::from_uuid(location.id);
-    locations::move_in(&tx, account_id, location_id, opened).await.unwrap();
+    locations::move_in(&tx, account_id, location_id, opened)
+        .await
+        .unwrap();
     let meter = meters::create(
         &tx,
         NewMeter {
@@ -108,8 +114,12 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
     )
     .await
     .unwrap();
-    let (_, admin_key) = api_keys::create(&tx, clock, "admin", Role::Admin).await.unwrap();
-    let (_, viewer_key) = api_keys::create(&tx, clock, "viewer", Role::Viewer).await.unwrap();
+    let (_, admin_key) = api_keys::create(&tx, clock, "admin", Role::Admin)
+        .await
+        .unwrap();
+    let (_, viewer_key) = api_keys::create(&tx, clock, "viewer", Role::Viewer)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
     Seeded {
         tenant: ctx,

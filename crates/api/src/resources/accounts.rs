@@ -59,7 +59,12 @@ pub(crate) struct AddressDto {
 
 impl From<account::Model> for AccountDto {
     fn from(a: account::Model) -> Self {
-        let mailing_address = match (a.mailing_line1, a.mailing_city, a.mailing_state, a.mailing_postal_code) {
+        let mailing_address = match (
+            a.mailing_line1,
+            a.mailing_city,
+            a.mailing_state,
+            a.mailing_postal_code,
+        ) {
             (Some(line1), Some(city), Some(state), Some(postal_code)) => Some(AddressDto {
                 line1,
                 line2: a.mailing_line2,
