@@ -98,7 +98,7 @@ impl Volume {
         let mut den = unit.litres().mantissa().unsigned_abs();
         den /= gcd(num, den);
         for p in [2, 5] {
-            while den % p == 0 {
+            while den.is_multiple_of(p) {
                 den /= p;
             }
         }
