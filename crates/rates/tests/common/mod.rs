@@ -1,6 +1,9 @@
 //! Small builders shared by the integration tests.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
-#![expect(clippy::unwrap_used, reason = "test helpers fail the test on bad input")]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test helpers fail the test on bad input"
+)]
 
 use aqueduct_rates::*;
 use chrono::NaiveDate;
