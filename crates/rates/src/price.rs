@@ -174,7 +174,7 @@ impl Part<'_> {
             service: None,
             kind,
             description: format!("{} ({}%)", p.description, p.percent.normalize()),
-            quantity: Some((base, QuantityUnit::Dollars)),
+            quantity: Some((display(base), QuantityUnit::Dollars)),
             rate: Some(p.percent),
             value: self.settle(base * p.percent / Decimal::ONE_HUNDRED),
         }
@@ -228,7 +228,7 @@ impl Part<'_> {
                     share.percent.normalize(),
                     names.join(" and ")
                 ),
-                Some((base, QuantityUnit::Dollars)),
+                Some((display(base), QuantityUnit::Dollars)),
                 Some(share.percent),
                 self.settle(base * share.percent / Decimal::ONE_HUNDRED),
             ));
@@ -274,7 +274,7 @@ impl Part<'_> {
                 } => {
                     let base = sum(&out);
                     let value = self.settle(base * percent / Decimal::ONE_HUNDRED);
-                    let quantity = Some((base, QuantityUnit::Dollars));
+                    let quantity = Some((display(base), QuantityUnit::Dollars));
                     line(
                         LineKind::Surcharge,
                         description.clone(),
@@ -366,4 +366,28 @@ impl Part<'_> {
 /// A quantity as shown on a bill: at most six decimals, no trailing zeros.
 fn display(q: Decimal) -> Decimal {
     q.round_dp(6).normalize()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rust_decimal_macros::dec;
+
+    #[test]
+    fn rounding_rules() {
+        let r = |x, rule| round_cents(x, rule);
+        assert_eq!(r(dec!(0.335), RoundingRule::HalfUp), dec!(0.34));
+        assert_eq!(r(dec!(-0.335), RoundingRule::HalfUp), dec!(-0.34));
+        assert_eq!(r(dec!(0.3349999), RoundingRule::HalfUp), dec!(0.33));
+        assert_eq!(r(dec!(0.325), RoundingRule::HalfEven), dec!(0.32));
+        assert_eq!(r(dec!(0.335), RoundingRule::HalfEven), dec!(0.34));
+        assert_eq!(r(dec!(0.339), RoundingRule::Truncate), dec!(0.33));
+        assert_eq!(r(dec!(-0.339), RoundingRule::Truncate), dec!(-0.33));
+    }
+
+    #[test]
+    fn display_quantities() {
+        assert_eq!(display(dec!(15.33333333333)), dec!(15.333333));
+        assert_eq!(display(dec!(4.100)).to_string(), "4.1");
+    }
 }

@@ -76,11 +76,17 @@ impl Volume {
     };
 
     /// `quantity` of `unit`, converted exactly (for quantities with up to
-    /// ten decimal places).
+    /// ten decimal places). Absurd quantities saturate, and a bill refuses them.
     pub fn new(quantity: Decimal, unit: VolumeUnit) -> Volume {
-        Volume {
-            litres: quantity * unit.litres(),
-        }
+        let litres =
+            quantity
+                .checked_mul(unit.litres())
+                .unwrap_or(if quantity.is_sign_negative() {
+                    Decimal::MIN
+                } else {
+                    Decimal::MAX
+                });
+        Volume { litres }
     }
 
     /// This volume in `unit`; exact when the result terminates, otherwise
@@ -105,10 +111,10 @@ impl Volume {
         (den == 1).then(|| (self.litres / unit.litres()).normalize())
     }
 
-    /// Sum of two volumes.
+    /// Sum of two volumes (saturating, so absurd inputs fail later, not here).
     pub fn plus(self, other: Volume) -> Volume {
         Volume {
-            litres: self.litres + other.litres,
+            litres: self.litres.saturating_add(other.litres),
         }
     }
 }
@@ -125,10 +131,16 @@ pub fn average(volumes: &[Volume]) -> Option<Volume> {
     if volumes.is_empty() {
         return None;
     }
-    let sum: Decimal = volumes.iter().map(|v| v.litres).sum();
-    Some(Volume {
-        litres: sum / Decimal::from(volumes.len()),
-    })
+    let n = Decimal::from(volumes.len());
+    let sum = volumes
+        .iter()
+        .try_fold(Decimal::ZERO, |acc, v| acc.checked_add(v.litres));
+    let litres = match sum {
+        Some(sum) => sum / n,
+        // Only for absurd volumes: divide first, which cannot overflow.
+        None => volumes.iter().map(|v| v.litres / n).sum(),
+    };
+    Some(Volume { litres })
 }
 
 /// Nominal size of a water meter, in inches.

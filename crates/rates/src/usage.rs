@@ -2,6 +2,7 @@
 
 use crate::schedule::{Block, TiersStart, UsageRounding, UsageRoundingMode};
 use crate::units::{Volume, VolumeUnit};
+use crate::validate::MAX_VALUE;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
@@ -28,8 +29,7 @@ pub fn round_usage(
 ) -> UsageSummary {
     let total = metered.plus(carried_in);
     let (billed, carried_out) = match rule {
-        None => (total.litres, Decimal::ZERO),
-        Some(r) => {
+        Some(r) if r.step > Decimal::ZERO && r.step <= MAX_VALUE => {
             let step = r.step * r.unit.litres();
             let n = whole_steps(total.litres, step);
             let rest = total.litres - n * step;
@@ -46,6 +46,8 @@ pub fn round_usage(
                 UsageRoundingMode::Nearest => (n * step, Decimal::ZERO),
             }
         }
+        // No rule, or a step validation would refuse: as metered.
+        _ => (total.litres, Decimal::ZERO),
     };
     UsageSummary {
         metered,

@@ -515,4 +515,34 @@ fn bad_inputs_are_refused() {
         WATER,
     );
     assert!(h.calculate(&i).is_err());
+    // Absurd volumes saturate instead of overflowing, and are refused.
+    let huge = Volume::new(Decimal::MAX, VolumeUnit::Ccf);
+    let i = input(june(), MeterSize::FiveEighths, huge, WATER);
+    assert_eq!(h.calculate(&i), Err(RateError::BadUsage("usage".into())));
+}
+
+#[test]
+fn describes_lines_for_the_bill() {
+    let rows = [(dec!(0), dec!(4)), (dec!(5), dec!(6))];
+    let s1 = water_only(usage(VolumeUnit::ThousandGallons, &rows));
+    let mut s2 = s1.clone();
+    s2.effective_from = date(2024, 6, 21);
+    let i = input(june(), MeterSize::FiveEighths, gal(dec!(9000)), WATER);
+    let b = bill(&history(vec![s1, s2]), &i);
+    let text: Vec<String> = b
+        .lines
+        .iter()
+        .map(|l| format!("{} = {}", l.description, l.amount))
+        .collect();
+    assert_eq!(
+        text,
+        [
+            "Water base charge, 5/8\" meter (rates of 2024-01-01, 20 of 30 days) = $13.33",
+            "Water use, block 1 of 2 (rates of 2024-01-01, 20 of 30 days) = $13.33",
+            "Water use, block 2 of 2 (rates of 2024-01-01, 20 of 30 days) = $16.00",
+            "Water base charge, 5/8\" meter (rates of 2024-06-21, 10 of 30 days) = $6.67",
+            "Water use, block 1 of 2 (rates of 2024-06-21, 10 of 30 days) = $6.67",
+            "Water use, block 2 of 2 (rates of 2024-06-21, 10 of 30 days) = $8.00",
+        ]
+    );
 }
