@@ -262,7 +262,7 @@ async fn readyz_fails_while_migrations_are_pending() {
 }
 
 #[tokio::test]
-async fn serve_refuses_a_privileged_postgres_role() {
+async fn serve_refuses_a_privileged_role_postgres() {
     let Some(db) = TestDb::postgres().await else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
         return;

@@ -41,7 +41,7 @@ fn insert_account_sql(backend: DbBackend, tenant: TenantId) -> Statement {
 }
 
 #[tokio::test]
-async fn rls_catalog_every_tenant_table_is_protected() {
+async fn rls_catalog_every_tenant_table_is_protected_postgres() {
     let Some(db) = TestDb::postgres().await else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
         return;
@@ -99,7 +99,7 @@ async fn rls_catalog_every_tenant_table_is_protected() {
 }
 
 #[tokio::test]
-async fn pool_of_one_never_leaks_a_tenant() {
+async fn pool_of_one_never_leaks_a_tenant_postgres() {
     let Some(db) = TestDb::postgres().await else {
         eprintln!("skipped: TEST_DATABASE_URL is not set");
         return;
