@@ -315,6 +315,19 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_file_loads() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/aqueduct.example.toml");
+        let c = Config::load(Some(&path), vars(&[])).unwrap();
+        assert_eq!(c.log.format, LogFormat::Json);
+        assert!(
+            c.database
+                .url
+                .expose()
+                .starts_with("postgres://aqueduct_app@")
+        );
+    }
+
+    #[test]
     fn secrets_never_print() {
         let c = Config::load(
             None,
