@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 pub mod app_role;
 mod m20261126_000001_foundation;
 pub mod rls;
+pub mod schema;
 
 /// Every migration, in order.
 #[derive(Debug)]

@@ -9,6 +9,15 @@ use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+/// Prints a line to stdout; a closed pipe (`aqueduct demo | head`) ends the
+/// output quietly instead of panicking.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 /// Aqueduct: billing and online payments for small water associations.
 #[derive(Debug, Parser)]
 #[command(name = "aqueduct", version, about)]
@@ -89,17 +98,17 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
         Command::Serve { listen } => serve::run(&config, listen).await,
         Command::Migrate { status: true } => {
             for (name, applied) in database::status(&config).await? {
-                println!("{} {name}", if applied { "applied" } else { "pending" });
+                out!("{} {name}", if applied { "applied" } else { "pending" });
             }
             Ok(())
         }
         Command::Migrate { status: false } => {
             let applied = database::migrate(&config).await?;
             if applied.is_empty() {
-                println!("database is up to date; nothing to apply");
+                out!("database is up to date; nothing to apply");
             }
             for name in applied {
-                println!("applied {name}");
+                out!("applied {name}");
             }
             Ok(())
         }
@@ -107,22 +116,22 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let db = database::connect(&config).await?;
             let s = demo::load(&db, &clock).await?;
             let base = config.server.public_url.trim_end_matches('/');
-            println!(
+            out!(
                 "Demo association \"{}\" is ready: {base}/{}",
                 s.tenant.name(),
                 s.tenant.slug()
             );
-            println!(
+            out!(
                 "  {} customer accounts ({} added now), each with a service location and a meter",
                 s.accounts_total, s.accounts_created
             );
-            println!("  staff (password sign-in arrives with the identity work):");
+            out!("  staff (password sign-in arrives with the identity work):");
             for (email, role) in &s.staff {
-                println!("    {email}  ({role})");
+                out!("    {email}  ({role})");
             }
-            println!("  API key (admin; shown once, replaced each time `demo` runs):");
-            println!("    {}", s.api_key.expose());
-            println!(
+            out!("  API key (admin; shown once, replaced each time `demo` runs):");
+            out!("    {}", s.api_key.expose());
+            out!(
                 "  try: curl -H 'Authorization: Bearer {}' '{base}/api/v1/accounts?limit=5'",
                 s.api_key.expose()
             );
@@ -134,7 +143,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let db = database::connect(&config).await?;
             match users::create_operator(&db, &clock, &email, &name).await {
                 Ok(id) => {
-                    println!("operator {} created (id {id})", email.trim().to_lowercase());
+                    out!("operator {} created (id {id})", email.trim().to_lowercase());
                     Ok(())
                 }
                 Err(TenantError::EmailTaken) => {
@@ -161,9 +170,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             let tenants = directory::list(&tx).await?;
             let counts = aqueduct_billing::accounts::count_by_tenant(&tx).await?;
             tx.commit().await?;
-            println!("{:<24} {:<12} {:>8}  name", "slug", "status", "accounts");
+            out!("{:<24} {:<12} {:>8}  name", "slug", "status", "accounts");
             for t in tenants {
-                println!(
+                out!(
                     "{:<24} {:<12} {:>8}  {}",
                     t.slug().as_str(),
                     t.status().as_str(),
