@@ -18,7 +18,7 @@ build:
 run: build
 	@mkdir -p data
 	$(AQUEDUCT) migrate
-	$(AQUEDUCT) demo
+	AQUEDUCT__SERVER__PUBLIC_URL=$${AQUEDUCT__SERVER__PUBLIC_URL:-http://$(LISTEN)} $(AQUEDUCT) demo
 	@echo
 	@echo "Aqueduct is starting on http://$(LISTEN)/ — the demo association is at http://$(LISTEN)/demo"
 	@echo "Health: http://$(LISTEN)/healthz   Readiness: http://$(LISTEN)/readyz   Stop with Ctrl-C."
