@@ -11,3 +11,4 @@ mod api;
 mod cli;
 mod cross_tenant;
 mod isolation;
+mod jobs;

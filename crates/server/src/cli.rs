@@ -123,7 +123,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             );
             out!(
                 "  {} customer accounts ({} added now), each with a service location and a meter",
-                s.accounts_total, s.accounts_created
+                s.accounts_total,
+                s.accounts_created
             );
             out!("  staff (password sign-in arrives with the identity work):");
             for (email, role) in &s.staff {

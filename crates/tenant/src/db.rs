@@ -186,6 +186,19 @@ impl Db {
     }
 }
 
+impl Db {
+    /// Opens a platform-wide transaction for the system's own machinery
+    /// (claiming jobs, schedule ticks) — not for reading business data on
+    /// anyone's behalf, which goes through [`Db::platform`] and is audited.
+    /// `reason` is traced.
+    pub async fn system(&self, reason: &'static str) -> Result<PlatformTx, DbErr> {
+        let tx = self.begin(Access::Write).await?;
+        self.set_local(&tx, "app.platform", "on").await?;
+        tracing::trace!(reason, "system transaction");
+        Ok(PlatformTx { tx })
+    }
+}
+
 /// Why platform-wide access is needed, and who asks. Written to the audit
 /// log when the access opens.
 #[derive(Debug, Clone)]

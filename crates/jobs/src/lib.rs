@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+
+mod queue;
+mod schedule;
+mod worker;
+
+pub use queue::{Enqueued, JobStatus, NewJob, QueueStats, enqueue, stats};
+pub use schedule::{Schedule, tick_schedules};
+pub use worker::{Handler, JobCtx, JobError, Registry, RunStats, Worker};

@@ -1,0 +1,195 @@
+//! The durable job queue and schedules.
+
+use crate::db_test;
+use crate::support::{TestApp, seed};
+use aqueduct_jobs::{
+    Enqueued, JobError, NewJob, Registry, Schedule, Worker, enqueue, stats, tick_schedules,
+};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+type Runs = Arc<Mutex<HashMap<String, u32>>>;
+
+fn counting_registry(runs: Runs) -> Registry {
+    let r1 = runs.clone();
+    let r2 = runs.clone();
+    Registry::new()
+        .on("test.count", move |ctx| {
+            let runs = r1.clone();
+            async move {
+                let key = ctx.payload["n"].to_string();
+                *runs.lock().unwrap().entry(key).or_default() += 1;
+                Ok(())
+            }
+        })
+        .on("test.flaky", move |ctx| {
+            let runs = r2.clone();
+            async move {
+                *runs.lock().unwrap().entry("flaky".into()).or_default() += 1;
+                if ctx.attempt < 3 {
+                    Err(JobError::Retry("not yet".into()))
+                } else {
+                    Ok(())
+                }
+            }
+        })
+        .on("test.broken", |_| async {
+            Err(JobError::Permanent("never works".into()))
+        })
+}
+
+db_test!(jobs_commit_with_their_transaction_and_dedupe, |db| {
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    // Rolled back: no job.
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    let job = NewJob::new("test.count", json!({"n": 1})).for_tenant(a.tenant.id());
+    assert!(matches!(
+        enqueue(tx.conn(), app.clock.as_ref(), job.clone())
+            .await
+            .unwrap(),
+        Enqueued::New(_)
+    ));
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        stats(&app.pool, app.clock.as_ref()).await.unwrap().queued,
+        0
+    );
+    // Committed, twice with one key: one job.
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    let keyed = job.dedupe("payment:pi_123");
+    assert!(matches!(
+        enqueue(tx.conn(), app.clock.as_ref(), keyed.clone())
+            .await
+            .unwrap(),
+        Enqueued::New(_)
+    ));
+    assert_eq!(
+        enqueue(tx.conn(), app.clock.as_ref(), keyed).await.unwrap(),
+        Enqueued::Duplicate
+    );
+    tx.commit().await.unwrap();
+    assert_eq!(
+        stats(&app.pool, app.clock.as_ref()).await.unwrap().queued,
+        1
+    );
+
+    let runs: Runs = Arc::default();
+    let worker = Worker::new(
+        app.pool.clone(),
+        app.clock.clone(),
+        counting_registry(runs.clone()),
+        "w1",
+    );
+    let s = worker.run_until_idle().await.unwrap();
+    assert_eq!((s.claimed, s.done), (1, 1));
+    assert_eq!(runs.lock().unwrap().get("1"), Some(&1));
+    assert_eq!(
+        stats(&app.pool, app.clock.as_ref()).await.unwrap().queued,
+        0
+    );
+});
+
+db_test!(retries_back_off_and_permanent_errors_stop, |db| {
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    for kind in ["test.flaky", "test.broken", "test.unknown"] {
+        enqueue(
+            tx.conn(),
+            app.clock.as_ref(),
+            NewJob::new(kind, json!({})).for_tenant(a.tenant.id()),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let runs: Runs = Arc::default();
+    let worker = Worker::new(
+        app.pool.clone(),
+        app.clock.clone(),
+        counting_registry(runs.clone()),
+        "w1",
+    );
+    let first = worker.run_until_idle().await.unwrap();
+    assert_eq!((first.claimed, first.retried, first.dead), (3, 1, 2));
+    // Backoff: nothing is due until the clock moves.
+    assert_eq!(worker.run_until_idle().await.unwrap().claimed, 0);
+    app.clock.advance(chrono::Duration::seconds(3));
+    assert_eq!(worker.run_until_idle().await.unwrap().retried, 1);
+    app.clock.advance(chrono::Duration::seconds(5));
+    assert_eq!(worker.run_until_idle().await.unwrap().done, 1);
+    assert_eq!(runs.lock().unwrap().get("flaky"), Some(&3));
+    let s = stats(&app.pool, app.clock.as_ref()).await.unwrap();
+    assert_eq!((s.queued, s.running, s.dead), (0, 0, 2));
+});
+
+db_test!(two_workers_run_each_job_once, |db| {
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    for n in 0..60 {
+        enqueue(
+            tx.conn(),
+            app.clock.as_ref(),
+            NewJob::new("test.count", json!({"n": n})).for_tenant(a.tenant.id()),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let runs: Runs = Arc::default();
+    let w1 = Worker::new(
+        app.pool.clone(),
+        app.clock.clone(),
+        counting_registry(runs.clone()),
+        "w1",
+    );
+    let w2 = Worker::new(
+        app.pool.clone(),
+        app.clock.clone(),
+        counting_registry(runs.clone()),
+        "w2",
+    );
+    let (s1, s2) = tokio::join!(w1.run_until_idle(), w2.run_until_idle());
+    assert_eq!(s1.unwrap().done + s2.unwrap().done, 60);
+    let runs = runs.lock().unwrap();
+    assert_eq!(runs.len(), 60);
+    assert!(runs.values().all(|&n| n == 1), "a job ran twice: {runs:?}");
+});
+
+db_test!(a_schedule_fires_once_per_tick_across_replicas, |db| {
+    let app = TestApp::new(db).await;
+    let schedules = [Schedule {
+        name: "test.daily",
+        every: chrono::Duration::days(1),
+        job: || NewJob::new("test.count", json!({"n": "daily"})),
+    }];
+    let (r1, r2) = tokio::join!(
+        tick_schedules(&app.pool, app.clock.as_ref(), &schedules),
+        tick_schedules(&app.pool, app.clock.as_ref(), &schedules),
+    );
+    assert_eq!(r1.unwrap().len() + r2.unwrap().len(), 1);
+    assert!(
+        tick_schedules(&app.pool, app.clock.as_ref(), &schedules)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    app.clock.advance(chrono::Duration::days(1));
+    assert_eq!(
+        tick_schedules(&app.pool, app.clock.as_ref(), &schedules)
+            .await
+            .unwrap(),
+        ["test.daily"]
+    );
+    let runs: Runs = Arc::default();
+    let worker = Worker::new(
+        app.pool.clone(),
+        app.clock.clone(),
+        counting_registry(runs.clone()),
+        "w1",
+    );
+    assert_eq!(worker.run_until_idle().await.unwrap().done, 2);
+});
