@@ -838,7 +838,7 @@ pub fn open_dispute(store: &mut Store, charge_id: &str, reason: &str) -> Result<
         "livemode": false,
         "metadata": {},
         "payment_intent": ch["payment_intent"],
-        "payment_method_details": {"type": "card", "card": {"brand": "visa", "case_type": "chargeback", "network_reason_code": "10.4"}},
+        "payment_method_details": {"type": "card", "card": {"brand": "visa", "case_type": "chargeback", "network": "visa", "network_reason_code": "10.4"}},
         "reason": reason,
         "status": "needs_response",
     });

@@ -76,7 +76,13 @@ pub async fn create(State(shared): State<Arc<Shared>>, ctx: Ctx) -> ApiResult {
         "default_currency": ctx.str("default_currency").unwrap_or_else(|| "usd".into()),
         "email": ctx.str("email"),
         "metadata": metadata,
-        "settings": {"dashboard": {"display_name": ctx.str("business_profile.name"), "timezone": "America/Chicago"}, "payouts": {"debit_negative_balances": true, "schedule": {"delay_days": 2, "interval": "daily"}, "statement_descriptor": null}},
+        "settings": {
+            "branding": {"icon": null, "logo": null, "primary_color": null, "secondary_color": null},
+            "card_payments": {"decline_on": {"avs_failure": false, "cvc_failure": false}, "statement_descriptor_prefix": null, "statement_descriptor_prefix_kana": null, "statement_descriptor_prefix_kanji": null},
+            "dashboard": {"display_name": ctx.str("business_profile.name"), "timezone": "America/Chicago"},
+            "payments": {"statement_descriptor": null, "statement_descriptor_kana": null, "statement_descriptor_kanji": null},
+            "payouts": {"debit_negative_balances": true, "schedule": {"delay_days": 2, "interval": "daily"}, "statement_descriptor": null},
+        },
         "tos_acceptance": {"date": null, "ip": null, "user_agent": null},
         "type": kind,
     });
