@@ -104,7 +104,6 @@ pub async fn create(State(shared): State<Arc<Shared>>, ctx: Ctx) -> ApiResult {
     let created = now();
     let expires_at = ctx.int("expires_at")?.unwrap_or(created + 86_400);
     let id = new_id("cs_test");
-    let req = ctx.req();
     let owner = ctx.owner.clone();
     shared.with_store(|s| {
         let customer = ctx.str("customer");
@@ -163,7 +162,6 @@ pub async fn create(State(shared): State<Arc<Shared>>, ctx: Ctx) -> ApiResult {
             "line_items": items,
         }));
         let cs = s.insert(owner.as_deref(), cs);
-        let _ = &req;
         Ok(Json(cs))
     })
 }

@@ -232,10 +232,16 @@ pub async fn create_intent(State(shared): State<Arc<Shared>>, ctx: Ctx) -> ApiRe
             s.get(owner.as_deref(), "customer", c, "customer", "customer")?;
         }
         let pm = ctx.str("payment_method").map(|p| domain::resolve_payment_method(s, owner.as_deref(), &p)).transpose()?;
-        if let (Some(pm_id), Some(cus)) = (&pm, &customer) {
-            let attached = s.raw(pm_id).map(|o| o.json["customer"].clone()).unwrap_or(Value::Null);
-            if !attached.is_null() && attached != cus.as_str() {
-                return Err(ApiError::invalid(None, format!("The provided PaymentMethod {pm_id} was previously used with a PaymentIntent without Customer attachment, shared with a connected account without Customer attachment, or was detached from a Customer. It may not be used again."), Some("payment_method")));
+        if let Some(pm_id) = &pm {
+            let attached = s.raw(pm_id).and_then(|o| o.json["customer"].as_str().map(str::to_owned));
+            match (attached, &customer) {
+                (Some(a), Some(c)) if a != *c => {
+                    return Err(ApiError::invalid(None, format!("The provided PaymentMethod {pm_id} is attached to a different Customer ({a})."), Some("payment_method")));
+                }
+                (Some(_), None) => {
+                    return Err(ApiError::invalid(None, format!("The provided PaymentMethod {pm_id} was previously attached to a Customer. To use a PaymentMethod that is attached to a Customer, you must also pass the ID of that Customer in the `customer` parameter."), Some("customer")));
+                }
+                _ => {}
             }
         }
         if types.is_empty() {

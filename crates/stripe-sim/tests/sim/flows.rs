@@ -247,3 +247,62 @@ async fn lost_dispute_and_failed_payout() {
         parse_event(&ev);
     }
 }
+
+#[tokio::test]
+async fn saved_payment_method_needs_its_customer() {
+    let api = Api::start().await;
+    let cus = api.post("/v1/customers", None, &[]).await.ok();
+    let cus_id = cus["id"].as_str().unwrap();
+    let setup = api
+        .post(
+            "/v1/checkout/sessions",
+            None,
+            &[
+                ("mode", "setup"),
+                ("currency", "usd"),
+                ("customer", cus_id),
+                ("success_url", "http://app.test/s"),
+            ],
+        )
+        .await
+        .ok();
+    let r = api
+        .submit(
+            &format!(
+                "/_sim/checkout/sessions/{}/complete",
+                setup["id"].as_str().unwrap()
+            ),
+            "action=save",
+        )
+        .await
+        .ok();
+    let seti = api
+        .get(
+            &format!(
+                "/v1/setup_intents/{}",
+                r["session"]["setup_intent"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await
+        .ok();
+    let pm = seti["payment_method"].as_str().unwrap();
+    let other = api.post("/v1/customers", None, &[]).await.ok();
+    for (customer, param) in [(None, "customer"), (other["id"].as_str(), "payment_method")] {
+        let mut params = vec![
+            ("amount", "900"),
+            ("currency", "usd"),
+            ("payment_method", pm),
+            ("confirm", "true"),
+            ("off_session", "true"),
+        ];
+        if let Some(c) = customer {
+            params.push(("customer", c));
+        }
+        let r = api.post("/v1/payment_intents", None, &params).await;
+        assert_eq!(
+            (r.status, r.json["error"]["param"].as_str()),
+            (400, Some(param))
+        );
+    }
+}
