@@ -177,7 +177,8 @@ impl Sim {
             .collect()
     }
 
-    /// Waits until every queued webhook delivery has succeeded or used up its retries.
+    /// Waits until every queued webhook delivery has succeeded or used up its retries
+    /// (bank payments that have not settled yet have queued nothing).
     pub async fn wait_for_deliveries(&self) {
         self.shared.delivery.wait_idle().await;
     }
