@@ -22,7 +22,7 @@ run: build
 	@echo
 	@echo "Aqueduct is starting on http://$(LISTEN)/ — the demo association is at http://$(LISTEN)/demo"
 	@echo "Health: http://$(LISTEN)/healthz   Readiness: http://$(LISTEN)/readyz   Stop with Ctrl-C."
-	$(AQUEDUCT) serve --listen $(LISTEN)
+	$(AQUEDUCT) serve --with-worker --listen $(LISTEN)
 
 # nextest when installed (one process per test), cargo test otherwise.
 # PostgreSQL variants are named *postgres and are filtered out, with a

@@ -43,7 +43,7 @@ fn help_lists_every_subcommand() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert!(out.status.success());
     let text = stdout(&out);
-    for cmd in ["serve", "migrate", "demo", "operator", "tenant"] {
+    for cmd in ["serve", "worker", "migrate", "demo", "operator", "tenant"] {
         assert!(text.contains(cmd), "--help lacks {cmd}:\n{text}");
     }
     let serve = stdout(
@@ -193,7 +193,7 @@ impl Server {
         let port = free_port();
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let mut cmd = Command::new(BIN);
-        cmd.args(["serve", "--listen", &addr.to_string()])
+        cmd.args(["serve", "--with-worker", "--listen", &addr.to_string()])
             .env("DATABASE_URL", db_url)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

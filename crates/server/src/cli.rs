@@ -39,7 +39,12 @@ pub enum Command {
         /// Listen address (default from configuration, 127.0.0.1:8080).
         #[arg(long)]
         listen: Option<SocketAddr>,
+        /// Also run the job worker and schedules in this process.
+        #[arg(long)]
+        with_worker: bool,
     },
+    /// Run the job worker and schedules (no HTTP).
+    Worker,
     /// Apply database migrations (and, on PostgreSQL, create/grant the
     /// application role).
     Migrate {
@@ -95,7 +100,11 @@ impl Cli {
 pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     let clock = SystemClock;
     match cli.command {
-        Command::Serve { listen } => serve::run(&config, listen).await,
+        Command::Serve {
+            listen,
+            with_worker,
+        } => serve::run(&config, listen, with_worker).await,
+        Command::Worker => serve::run_worker(&config).await,
         Command::Migrate { status: true } => {
             for (name, applied) in database::status(&config).await? {
                 out!("{} {name}", if applied { "applied" } else { "pending" });

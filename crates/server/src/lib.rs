@@ -8,3 +8,4 @@ pub mod database;
 pub mod demo;
 pub mod serve;
 pub mod telemetry;
+pub mod worker;

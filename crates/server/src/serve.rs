@@ -10,12 +10,29 @@ use std::sync::Arc;
 
 /// Runs the HTTP server until SIGINT or SIGTERM, then finishes in-flight
 /// requests and exits.
-pub async fn run(config: &Config, listen: Option<SocketAddr>) -> anyhow::Result<()> {
+pub async fn run(
+    config: &Config,
+    listen: Option<SocketAddr>,
+    with_worker: bool,
+) -> anyhow::Result<()> {
     let db = database::connect(config).await?;
     database::check_role(&db, config).await?;
+    let clock: Arc<dyn aqueduct_core::Clock> = Arc::new(SystemClock);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker = with_worker.then(|| {
+        let mut rx = stop_rx.clone();
+        tokio::spawn(crate::worker::run(
+            db.clone(),
+            clock.clone(),
+            format!("serve-{}", std::process::id()),
+            async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            },
+        ))
+    });
     let state = AppState::new(
         db,
-        Arc::new(SystemClock),
+        clock,
         Settings {
             public_url: config.server.public_url.clone(),
         },
@@ -31,11 +48,30 @@ pub async fn run(config: &Config, listen: Option<SocketAddr>) -> anyhow::Result<
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serving")?;
+    let _ = stop_tx.send(true);
+    if let Some(w) = worker {
+        let _ = w.await;
+    }
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Runs only the job worker until SIGINT/SIGTERM.
+pub async fn run_worker(config: &Config) -> anyhow::Result<()> {
+    let db = database::connect(config).await?;
+    database::check_role(&db, config).await?;
+    tracing::info!("worker started");
+    crate::worker::run(
+        db,
+        Arc::new(SystemClock),
+        format!("worker-{}", std::process::id()),
+        shutdown_signal(),
+    )
+    .await;
+    Ok(())
+}
+
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;

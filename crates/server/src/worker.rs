@@ -1,0 +1,40 @@
+//! `aqueduct worker` and `serve --with-worker`: the job handlers and the
+//! schedules of the whole product, in one place.
+
+use aqueduct_core::Clock;
+use aqueduct_jobs::{Registry, Schedule, Worker, tick_schedules};
+use aqueduct_tenant::Db;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Every job kind the product runs, with its handler. Each area adds its
+/// handlers here.
+pub fn registry(_db: &Db, _clock: &Arc<dyn Clock>) -> Registry {
+    Registry::new()
+}
+
+/// Every recurring job. Each area adds its schedules here.
+pub fn schedules() -> Vec<Schedule> {
+    Vec::new()
+}
+
+/// Runs the worker loop and the schedule ticker until `shutdown` resolves.
+pub async fn run(db: Db, clock: Arc<dyn Clock>, name: String, shutdown: impl Future<Output = ()>) {
+    let worker = Worker::new(db.clone(), clock.clone(), registry(&db, &clock), name);
+    let schedules = schedules();
+    let ticker = async {
+        loop {
+            if let Err(e) = tick_schedules(&db, clock.as_ref(), &schedules).await {
+                tracing::error!(error = %e, "schedule tick failed");
+            }
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    };
+    tokio::pin!(shutdown);
+    tokio::select! {
+        () = worker.run(Duration::from_millis(500), &mut shutdown) => {}
+        () = ticker => {}
+    }
+    tracing::info!("worker stopped");
+}
