@@ -231,8 +231,20 @@ async fn serve_answers_health_and_stops_gracefully() {
     assert_eq!(code, 200, "{body}");
     let (code, body) = get(server.addr, "/readyz", &[("x-request-id", "ready-check-1")]).unwrap();
     assert_eq!(code, 200, "{body}");
+    // The container health probe agrees.
+    let probe = Command::new(BIN)
+        .args(["health", "--url", &format!("http://{}/healthz", server.addr)])
+        .output()
+        .unwrap();
+    assert!(probe.status.success(), "{}", stderr(&probe));
+    let addr = server.addr;
     let (status, logs) = server.stop();
     assert!(status.success(), "exit {status:?}\n{logs}");
+    let probe = Command::new(BIN)
+        .args(["health", "--url", &format!("http://{addr}/healthz")])
+        .output()
+        .unwrap();
+    assert!(!probe.status.success(), "health must fail once the server is gone");
     // JSON logs: one object per line, the request line carries its span.
     let request_line = logs
         .lines()

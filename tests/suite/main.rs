@@ -10,5 +10,6 @@ mod support;
 mod api;
 mod cli;
 mod cross_tenant;
+mod deploy;
 mod isolation;
 mod jobs;

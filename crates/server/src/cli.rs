@@ -45,6 +45,13 @@ pub enum Command {
     },
     /// Run the job worker and schedules (no HTTP).
     Worker,
+    /// Check that a server answers (for container health checks): exits 0
+    /// when `GET URL` returns 2xx.
+    Health {
+        /// The URL to check (plain HTTP on the local machine).
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
     /// Apply database migrations (and, on PostgreSQL, create/grant the
     /// application role).
     Migrate {
@@ -105,6 +112,15 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             with_worker,
         } => serve::run(&config, listen, with_worker).await,
         Command::Worker => serve::run_worker(&config).await,
+        Command::Health { url } => {
+            let status = crate::health::check(&url).await?;
+            out!("{url}: {status}");
+            if (200..300).contains(&status) {
+                Ok(())
+            } else {
+                bail!("{url} answered {status}")
+            }
+        }
         Command::Migrate { status: true } => {
             for (name, applied) in database::status(&config).await? {
                 out!("{} {name}", if applied { "applied" } else { "pending" });

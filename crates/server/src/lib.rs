@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod database;
 pub mod demo;
+pub mod health;
 pub mod serve;
 pub mod telemetry;
 pub mod worker;
