@@ -225,7 +225,17 @@ impl Server {
 #[tokio::test]
 async fn serve_answers_health_and_stops_gracefully() {
     let db = TestDb::new(Engine::Sqlite).await.unwrap();
-    let server = Server::start(&db.app_url, &[("AQUEDUCT__LOG__FORMAT", "json")]);
+    let metrics_addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+    let server = Server::start(
+        &db.app_url,
+        &[
+            ("AQUEDUCT__LOG__FORMAT", "json"),
+            (
+                "AQUEDUCT__SERVER__METRICS_LISTEN",
+                &metrics_addr.to_string(),
+            ),
+        ],
+    );
     let (code, body) =
         wait_until_up(server.addr, "/healthz", Duration::from_secs(30)).expect("serve came up");
     assert_eq!(code, 200, "{body}");
@@ -233,10 +243,24 @@ async fn serve_answers_health_and_stops_gracefully() {
     assert_eq!(code, 200, "{body}");
     // The container health probe agrees.
     let probe = Command::new(BIN)
-        .args(["health", "--url", &format!("http://{}/healthz", server.addr)])
+        .args([
+            "health",
+            "--url",
+            &format!("http://{}/healthz", server.addr),
+        ])
         .output()
         .unwrap();
     assert!(probe.status.success(), "{}", stderr(&probe));
+    // Metrics on their own address, never on the public one.
+    let (code, metrics) = get(metrics_addr, "/metrics", &[]).unwrap();
+    assert_eq!(code, 200);
+    assert!(metrics.contains(r#"aqueduct_http_request_duration_ms_count{method="GET",route="/readyz",status="200"} 1"#), "{metrics}");
+    assert!(metrics.contains("aqueduct_jobs_queued 0"), "{metrics}");
+    assert!(
+        metrics.contains("aqueduct_db_pool_connections"),
+        "{metrics}"
+    );
+    assert_eq!(get(server.addr, "/metrics", &[]).unwrap().0, 404);
     let addr = server.addr;
     let (status, logs) = server.stop();
     assert!(status.success(), "exit {status:?}\n{logs}");
@@ -244,7 +268,10 @@ async fn serve_answers_health_and_stops_gracefully() {
         .args(["health", "--url", &format!("http://{addr}/healthz")])
         .output()
         .unwrap();
-    assert!(!probe.status.success(), "health must fail once the server is gone");
+    assert!(
+        !probe.status.success(),
+        "health must fail once the server is gone"
+    );
     // JSON logs: one object per line, the request line carries its span.
     let request_line = logs
         .lines()

@@ -3,6 +3,7 @@
 mod auth;
 mod error;
 mod health;
+pub mod metrics;
 mod middleware;
 mod pages;
 mod registry;
@@ -15,6 +16,61 @@ pub use registry::{RouteAccess, RouteSpec};
 pub use state::{AppState, Settings};
 
 use axum::Router;
+
+/// The metrics application (serve it on a private address): Prometheus
+/// text at `GET /metrics`.
+pub fn metrics_app(state: AppState) -> Router {
+    use axum::routing::get;
+    Router::new()
+        .route("/metrics", get(metrics_handler))
+        .with_state(state)
+}
+
+async fn metrics_handler(
+    axum::extract::State(state): axum::extract::State<AppState>,
+) -> ([(axum::http::HeaderName, &'static str); 1], String) {
+    let mut out = String::new();
+    state.http_metrics().render(&mut out);
+    let (size, idle) = state.db().pool_usage();
+    metrics::gauge(
+        &mut out,
+        "aqueduct_db_pool_connections",
+        "Open database connections.",
+        i64::from(size),
+    );
+    metrics::gauge(
+        &mut out,
+        "aqueduct_db_pool_idle_connections",
+        "Idle database connections.",
+        i64::try_from(idle).unwrap_or(i64::MAX),
+    );
+    match aqueduct_jobs::stats(state.db(), state.clock()).await {
+        Ok(s) => {
+            metrics::gauge(&mut out, "aqueduct_jobs_queued", "Jobs waiting.", s.queued);
+            metrics::gauge(
+                &mut out,
+                "aqueduct_jobs_running",
+                "Jobs claimed by a worker.",
+                s.running,
+            );
+            metrics::gauge(&mut out, "aqueduct_jobs_dead", "Jobs that gave up.", s.dead);
+            metrics::gauge(
+                &mut out,
+                "aqueduct_jobs_oldest_due_age_seconds",
+                "Age of the oldest due job.",
+                s.oldest_due_age_secs,
+            );
+        }
+        Err(e) => tracing::warn!(error = %e, "job statistics unavailable for metrics"),
+    }
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        out,
+    )
+}
 
 /// The whole HTTP application and the table of every route it serves
 /// (the cross-tenant test walks that table).

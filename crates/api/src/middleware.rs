@@ -5,7 +5,7 @@ use crate::error::{ErrorCode, ErrorInfo};
 use crate::state::AppState;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Request};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -30,7 +30,7 @@ fn acceptable_request_id(v: &str) -> bool {
 }
 
 /// Wraps the router in the standard layers (outermost last).
-pub(crate) fn wrap(router: Router, _state: AppState) -> Router {
+pub(crate) fn wrap(router: Router, state: AppState) -> Router {
     router
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(render_errors))
@@ -43,12 +43,12 @@ pub(crate) fn wrap(router: Router, _state: AppState) -> Router {
             tracing::error!("handler panicked");
             crate::ApiError::Internal("panic".into()).into_response()
         }))
-        .layer(middleware::from_fn(trace_request))
+        .layer(middleware::from_fn_with_state(state, trace_request))
 }
 
 /// Assigns the request id and runs the request inside one span that ends
 /// with a single "request finished" line (method, route, status, latency).
-async fn trace_request(mut req: Request, next: Next) -> Response {
+async fn trace_request(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let id = req
         .headers()
         .get(REQUEST_ID)
@@ -62,6 +62,7 @@ async fn trace_request(mut req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned())
         .unwrap_or_else(|| "(unmatched)".into());
+    let method = req.method().to_string();
     let span = tracing::info_span!(
         "request",
         method = %req.method(),
@@ -74,6 +75,9 @@ async fn trace_request(mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let mut res = next.run(req).instrument(span.clone()).await;
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    state
+        .http_metrics()
+        .observe(&method, &route, res.status().as_u16(), latency_ms);
     span.record("status", res.status().as_u16());
     span.record("latency_ms", latency_ms);
     span.in_scope(|| {

@@ -25,6 +25,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// HTTP settings.
     settings: Settings,
+    /// Request metrics.
+    http_metrics: crate::metrics::HttpMetrics,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
                 db,
                 clock,
                 settings,
+                http_metrics: crate::metrics::HttpMetrics::default(),
             }),
         }
     }
@@ -49,5 +52,9 @@ impl AppState {
     /// Settings.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+    /// HTTP request metrics.
+    pub fn http_metrics(&self) -> &crate::metrics::HttpMetrics {
+        &self.inner.http_metrics
     }
 }

@@ -29,6 +29,9 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Public base URL used in links.
     pub public_url: String,
+    /// Where to serve Prometheus metrics (`GET /metrics`); off when unset.
+    /// Keep it on a private interface.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl Default for ServerConfig {
@@ -36,6 +39,7 @@ impl Default for ServerConfig {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".into(),
+            metrics_listen: None,
         }
     }
 }

@@ -37,7 +37,19 @@ pub async fn run(
             public_url: config.server.public_url.clone(),
         },
     );
-    let (app, routes) = aqueduct_api::app(state);
+    let (app, routes) = aqueduct_api::app(state.clone());
+    if let Some(maddr) = config.server.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(maddr)
+            .await
+            .with_context(|| format!("listening for metrics on {maddr}"))?;
+        tracing::info!(address = %listener.local_addr()?, "metrics listening");
+        let metrics = aqueduct_api::metrics_app(state);
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, metrics).await {
+                tracing::error!(error = %e, "metrics server stopped");
+            }
+        });
+    }
     let addr = listen.unwrap_or(config.server.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -96,6 +96,20 @@ impl Db {
         self.backend
     }
 
+    /// Connections open in the pool and how many of them are idle.
+    pub fn pool_usage(&self) -> (u32, usize) {
+        match self.backend {
+            Backend::Postgres => {
+                let p = self.conn.get_postgres_connection_pool();
+                (p.size(), p.num_idle())
+            }
+            Backend::Sqlite => {
+                let p = self.conn.get_sqlite_connection_pool();
+                (p.size(), p.num_idle())
+            }
+        }
+    }
+
     /// Checks that the database answers.
     pub async fn ping(&self) -> Result<(), DbErr> {
         self.conn.ping().await

@@ -1,0 +1,118 @@
+//! Prometheus metrics, served on their own listen address (never on the
+//! public one). Kept dependency-free: a few counters and one histogram
+//! family are all the product needs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+
+/// Upper bounds of the latency buckets, in milliseconds.
+const BUCKETS_MS: &[u64] = &[1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    buckets: Vec<u64>,
+    count: u64,
+    sum_ms: u64,
+}
+
+/// HTTP request metrics by (method, route, status).
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    series: Mutex<BTreeMap<(String, String, u16), Histogram>>,
+}
+
+impl HttpMetrics {
+    /// Records one finished request. `route` is the matched template, so
+    /// the number of series stays bounded.
+    pub fn observe(&self, method: &str, route: &str, status: u16, latency_ms: u64) {
+        let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
+        let h = series
+            .entry((method.to_owned(), route.to_owned(), status))
+            .or_insert_with(|| Histogram {
+                buckets: vec![0; BUCKETS_MS.len()],
+                ..Histogram::default()
+            });
+        for (i, bound) in BUCKETS_MS.iter().enumerate() {
+            if latency_ms <= *bound {
+                h.buckets[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum_ms += latency_ms;
+    }
+
+    /// Appends the exposition text for the HTTP histogram.
+    pub fn render(&self, out: &mut String) {
+        let series = self
+            .series
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        out.push_str(
+            "# HELP aqueduct_http_request_duration_ms HTTP request latency by route and status.\n",
+        );
+        out.push_str("# TYPE aqueduct_http_request_duration_ms histogram\n");
+        for ((method, route, status), h) in &series {
+            let labels = format!(
+                "method=\"{}\",route=\"{}\",status=\"{status}\"",
+                escape(method),
+                escape(route)
+            );
+            for (bound, n) in BUCKETS_MS.iter().zip(&h.buckets) {
+                let _ = writeln!(
+                    out,
+                    "aqueduct_http_request_duration_ms_bucket{{{labels},le=\"{bound}\"}} {n}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "aqueduct_http_request_duration_ms_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "aqueduct_http_request_duration_ms_sum{{{labels}}} {}",
+                h.sum_ms
+            );
+            let _ = writeln!(
+                out,
+                "aqueduct_http_request_duration_ms_count{{{labels}}} {}",
+                h.count
+            );
+        }
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// Appends one gauge.
+pub fn gauge(out: &mut String, name: &str, help: &str, value: i64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        let m = HttpMetrics::default();
+        m.observe("GET", "/healthz", 200, 3);
+        m.observe("GET", "/healthz", 200, 40);
+        let mut out = String::new();
+        m.render(&mut out);
+        assert!(out.contains(r#"aqueduct_http_request_duration_ms_bucket{method="GET",route="/healthz",status="200",le="2"} 0"#));
+        assert!(out.contains(r#"aqueduct_http_request_duration_ms_bucket{method="GET",route="/healthz",status="200",le="5"} 1"#));
+        assert!(out.contains(r#"aqueduct_http_request_duration_ms_bucket{method="GET",route="/healthz",status="200",le="50"} 2"#));
+        assert!(out.contains(r#"aqueduct_http_request_duration_ms_count{method="GET",route="/healthz",status="200"} 2"#));
+        assert!(out.contains(r#"aqueduct_http_request_duration_ms_sum{method="GET",route="/healthz",status="200"} 43"#));
+    }
+}
