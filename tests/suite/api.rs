@@ -75,7 +75,20 @@ db_test!(security_headers_on_every_response, |db| {
         );
         assert!(res.headers.contains_key("referrer-policy"));
         assert!(!res.headers.contains_key("access-control-allow-origin"));
+        // Plain HTTP without a trusted proxy saying otherwise: no HSTS.
+        assert!(!res.headers.contains_key("strict-transport-security"));
     }
+    // Behind the trusted TLS-terminating proxy: HSTS for a year.
+    let req = Request::builder()
+        .uri("/healthz")
+        .header("x-forwarded-proto", "https")
+        .body(Body::empty())
+        .unwrap();
+    let res = app.send(req).await;
+    assert_eq!(
+        res.headers["strict-transport-security"],
+        "max-age=31536000; includeSubDomains"
+    );
 });
 
 db_test!(mass_assignment_is_refused, |db| {

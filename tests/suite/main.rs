@@ -13,3 +13,4 @@ mod cross_tenant;
 mod deploy;
 mod isolation;
 mod jobs;
+mod tls;

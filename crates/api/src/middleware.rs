@@ -32,7 +32,10 @@ fn acceptable_request_id(v: &str) -> bool {
 /// Wraps the router in the standard layers (outermost last).
 pub(crate) fn wrap(router: Router, state: AppState) -> Router {
     router
-        .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .layer(middleware::from_fn(render_errors))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -179,9 +182,22 @@ fn error_page(status: StatusCode, info: &ErrorInfo, request_id: &str) -> String 
 
 /// Headers every response carries (the identity work adds CSP details and
 /// HSTS behind TLS).
-async fn security_headers(req: Request, next: Next) -> Response {
+async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let settings = state.settings();
+    let https = settings.tls
+        || (settings.trusted_proxy
+            && req
+                .headers()
+                .get("x-forwarded-proto")
+                .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")));
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if https {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     h.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),

@@ -9,6 +9,10 @@ use std::sync::Arc;
 pub struct Settings {
     /// Public base URL, e.g. `https://pay.example.org` (links in pages).
     pub public_url: String,
+    /// Served over TLS (by us): send HSTS on every response.
+    pub tls: bool,
+    /// A trusted reverse proxy terminates TLS: believe `X-Forwarded-Proto`.
+    pub trusted_proxy: bool,
 }
 
 /// Shared state: cheap to clone.

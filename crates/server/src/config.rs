@@ -32,6 +32,15 @@ pub struct ServerConfig {
     /// Where to serve Prometheus metrics (`GET /metrics`); off when unset.
     /// Keep it on a private interface.
     pub metrics_listen: Option<SocketAddr>,
+    /// PEM certificate chain: with `tls_key`, `serve` terminates TLS itself
+    /// (TLS 1.2+; reloaded on SIGHUP and when the files change).
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for `tls_cert`.
+    pub tls_key: Option<std::path::PathBuf>,
+    /// Behind a reverse proxy that terminates TLS: believe its
+    /// `X-Forwarded-Proto` (for HSTS and secure links). Only enable when
+    /// the proxy is the only way in.
+    pub trusted_proxy: bool,
 }
 
 impl Default for ServerConfig {
@@ -40,6 +49,9 @@ impl Default for ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             public_url: "http://127.0.0.1:8080".into(),
             metrics_listen: None,
+            tls_cert: None,
+            tls_key: None,
+            trusted_proxy: false,
         }
     }
 }

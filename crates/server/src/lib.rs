@@ -9,4 +9,5 @@ pub mod demo;
 pub mod health;
 pub mod serve;
 pub mod telemetry;
+pub mod tls;
 pub mod worker;

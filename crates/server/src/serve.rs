@@ -35,6 +35,8 @@ pub async fn run(
         clock,
         Settings {
             public_url: config.server.public_url.clone(),
+            tls: config.server.tls_cert.is_some(),
+            trusted_proxy: config.server.trusted_proxy,
         },
     );
     let (app, routes) = aqueduct_api::app(state.clone());
@@ -51,15 +53,23 @@ pub async fn run(
         });
     }
     let addr = listen.unwrap_or(config.server.listen);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("listening on {addr}"))?;
-    let bound = listener.local_addr()?;
-    tracing::info!(address = %bound, routes = routes.len(), "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(cert), Some(key)) => {
+            crate::tls::serve(app, addr, cert, key, routes.len()).await?;
+        }
+        (None, None) => {
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("listening on {addr}"))?;
+            let bound = listener.local_addr()?;
+            tracing::info!(address = %bound, routes = routes.len(), tls = false, "listening");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .context("serving")?;
+        }
+        _ => anyhow::bail!("set both server.tls_cert and server.tls_key, or neither"),
+    }
     let _ = stop_tx.send(true);
     if let Some(w) = worker {
         let _ = w.await;

@@ -61,6 +61,8 @@ impl TestApp {
             clock.clone(),
             Settings {
                 public_url: "http://aqueduct.test".into(),
+                tls: false,
+                trusted_proxy: true,
             },
         );
         let (router, routes) = aqueduct_api::app(state);
