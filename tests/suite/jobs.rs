@@ -193,3 +193,50 @@ db_test!(a_schedule_fires_once_per_tick_across_replicas, |db| {
     );
     assert_eq!(worker.run_until_idle().await.unwrap().done, 2);
 });
+
+db_test!(shutdown_returns_claimed_jobs_to_the_queue, |db| {
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    for n in 0..10 {
+        enqueue(
+            tx.conn(),
+            app.clock.as_ref(),
+            NewJob::new("test.slow", json!({"n": n})).for_tenant(a.tenant.id()),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let ran = Arc::new(Mutex::new(0u32));
+    let stop = Arc::new(tokio::sync::Notify::new());
+    let (r, s) = (ran.clone(), stop.clone());
+    let registry = Registry::new().on("test.slow", move |_| {
+        let (ran, stop) = (r.clone(), s.clone());
+        async move {
+            *ran.lock().unwrap() += 1;
+            // Shutdown arrives while the first job is in hand.
+            stop.notify_one();
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            Ok(())
+        }
+    });
+    let worker = Worker::new(app.pool.clone(), app.clock.clone(), registry.clone(), "w1");
+    let signal = stop.clone();
+    worker
+        .run(std::time::Duration::from_millis(10), async move {
+            signal.notified().await
+        })
+        .await;
+    assert_eq!(*ran.lock().unwrap(), 1, "only the job in hand finishes");
+    let s = stats(&app.pool, app.clock.as_ref()).await.unwrap();
+    assert_eq!(
+        (s.queued, s.running),
+        (9, 0),
+        "the rest went back to the queue"
+    );
+    // Another worker picks them up at once (no lease to wait out).
+    let other = Worker::new(app.pool.clone(), app.clock.clone(), registry, "w2");
+    assert_eq!(other.run_until_idle().await.unwrap().done, 9);
+    assert_eq!(*ran.lock().unwrap(), 10);
+});

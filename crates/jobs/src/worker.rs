@@ -205,12 +205,49 @@ impl Worker {
 
     /// Claims one batch of due jobs and runs them.
     pub async fn run_once(&self) -> Result<RunStats, DbErr> {
+        self.run_batch(&|| false).await
+    }
+
+    /// Gives claimed jobs back to the queue (shutdown before running them).
+    async fn release(&self, ids: &[Uuid]) -> Result<(), DbErr> {
+        let now = self.clock.now();
+        let tx = self.db.system("jobs.release").await?;
+        let backend = tx.conn().get_database_backend();
+        for id in ids {
+            tx.conn()
+                .execute_raw(Statement::from_sql_and_values(
+                    backend,
+                    rewrite(
+                        backend,
+                        "UPDATE jobs SET status = 'queued', attempts = attempts - 1, locked_by = NULL,                          locked_until = NULL, updated_at = ? WHERE id = ? AND locked_by = ?",
+                    ),
+                    [now.into(), (*id).into(), self.name.clone().into()],
+                ))
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    /// Claims one batch and runs it; when `stop()` turns true between jobs,
+    /// the rest of the batch goes back to the queue untouched.
+    async fn run_batch(&self, stop: &(dyn Fn() -> bool + Sync)) -> Result<RunStats, DbErr> {
         let claimed = self.claim().await?;
         let mut stats = RunStats {
             claimed: claimed.len(),
             ..RunStats::default()
         };
+        let mut pending: Vec<Uuid> = claimed.iter().map(|j| j.id).collect();
+        pending.reverse();
         for job in claimed {
+            if stop() {
+                tracing::info!(
+                    returned = pending.len(),
+                    "shutting down: returning claimed jobs"
+                );
+                self.release(&pending).await?;
+                return Ok(stats);
+            }
+            pending.pop();
             let outcome = match self.registry.handlers.get(job.kind.as_str()) {
                 None => Err(JobError::Permanent(format!("no handler for {}", job.kind))),
                 Some(h) => match serde_json::from_str(&job.payload) {
@@ -265,20 +302,42 @@ impl Worker {
         }
     }
 
-    /// Runs until `shutdown` resolves, polling every `poll` when idle.
+    /// Runs until `shutdown` resolves, polling every `poll` when idle. On
+    /// shutdown the job in hand finishes and jobs claimed but not started
+    /// are returned to the queue for another worker.
     pub async fn run(&self, poll: std::time::Duration, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
+        let stopping = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = stopping.clone();
+        let watch = async move {
+            shutdown.await;
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        };
+        tokio::pin!(watch);
+        let stop = || stopping.load(std::sync::atomic::Ordering::SeqCst);
         loop {
-            let idle = match self.run_once().await {
+            let pass = self.run_batch(&stop);
+            tokio::pin!(pass);
+            // Keep watching for shutdown while the batch runs.
+            let result = loop {
+                tokio::select! {
+                    biased;
+                    r = &mut pass => break r,
+                    () = &mut watch, if !stop() => {}
+                }
+            };
+            let idle = match result {
                 Ok(s) => s.claimed == 0,
                 Err(e) => {
                     tracing::error!(error = %e, "job worker pass failed");
                     true
                 }
             };
+            if stop() {
+                return;
+            }
             if idle {
                 tokio::select! {
-                    () = &mut shutdown => return,
+                    () = &mut watch => return,
                     () = tokio::time::sleep(poll) => {}
                 }
             }
