@@ -10,4 +10,6 @@ mod support;
 mod api;
 mod cli;
 mod cross_tenant;
+mod identity;
+mod identity_ops;
 mod isolation;

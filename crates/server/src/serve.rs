@@ -3,8 +3,10 @@
 use crate::config::Config;
 use crate::database;
 use anyhow::Context;
-use aqueduct_api::{AppState, Settings};
+use aqueduct_api::{AppState, AuthSettings, Settings};
 use aqueduct_core::SystemClock;
+use aqueduct_tenant::mailer::LogMailer;
+use aqueduct_tenant::sessions::SessionPolicy;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -13,12 +15,23 @@ use std::sync::Arc;
 pub async fn run(config: &Config, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let db = database::connect(config).await?;
     database::check_role(&db, config).await?;
+    config.auth.validate(&config.server.public_url)?;
     let state = AppState::new(
         db,
         Arc::new(SystemClock),
         Settings {
             public_url: config.server.public_url.clone(),
         },
+    )
+    .with_auth(
+        AuthSettings {
+            sessions: SessionPolicy {
+                idle: chrono::Duration::minutes(config.auth.session_idle_minutes),
+                absolute: chrono::Duration::hours(config.auth.session_absolute_hours),
+            },
+            dev_insecure_cookie: config.auth.dev_insecure_cookie,
+        },
+        Arc::new(LogMailer),
     );
     let (app, routes) = aqueduct_api::app(state);
     let addr = listen.unwrap_or(config.server.listen);
@@ -27,10 +40,13 @@ pub async fn run(config: &Config, listen: Option<SocketAddr>) -> anyhow::Result<
         .with_context(|| format!("listening on {addr}"))?;
     let bound = listener.local_addr()?;
     tracing::info!(address = %bound, routes = routes.len(), "listening");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
     tracing::info!("stopped");
     Ok(())
 }
