@@ -331,3 +331,37 @@ async fn operator_create_sets_a_password_or_prints_a_link() {
         200
     );
 }
+
+/// `aqueduct demo` gives the demo staff a known password and prints it.
+#[tokio::test]
+async fn demo_staff_sign_in_with_the_printed_password() {
+    let db = TestDb::new(Engine::Sqlite).await.unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_aqueduct"))
+        .arg("demo")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db.app_url)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let password = text
+        .split("with password \"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let app = TestApp::new(db).await;
+    let mut b = Browser::default();
+    let res = b.sign_in(&app, "admin@demo.example.org", &password).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.json()["active_tenant"], "demo");
+    let list = b.get(&app, "/api/v1/accounts?limit=1").await;
+    assert_eq!(list.status, 200, "{}", list.text);
+}

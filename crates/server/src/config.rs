@@ -397,4 +397,27 @@ mod tests {
             "{shown}"
         );
     }
+
+    #[test]
+    fn insecure_cookies_only_on_loopback_http() {
+        let dev = AuthConfig {
+            dev_insecure_cookie: true,
+            ..AuthConfig::default()
+        };
+        assert!(dev.validate("http://127.0.0.1:8080").is_ok());
+        assert!(dev.validate("http://localhost").is_ok());
+        assert!(dev.validate("https://pay.example.org").is_err());
+        assert!(dev.validate("http://localhost.evil.example").is_err());
+        assert!(
+            AuthConfig::default()
+                .validate("https://pay.example.org")
+                .is_ok()
+        );
+        let c = Config::load(
+            None,
+            vars(&[("AQUEDUCT__AUTH__DEV_INSECURE_COOKIE", "true")]),
+        )
+        .unwrap();
+        assert!(c.auth.dev_insecure_cookie);
+    }
 }
