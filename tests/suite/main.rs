@@ -11,6 +11,8 @@ mod api;
 mod cli;
 mod cross_tenant;
 mod deploy;
+mod identity;
+mod identity_ops;
 mod isolation;
 mod jobs;
 mod tls;

@@ -1,13 +1,17 @@
-//! Who is calling: authentication of tenant routes and the one permission
-//! check. (Sessions for people arrive with the identity work; API keys for
-//! machine clients are here from the start.)
+//! Who is calling: authentication of tenant and operator routes and the one
+//! permission check. A tenant route accepts an API key (`Authorization:
+//! Bearer aqk_…`) or a staff session (cookie) in the association the
+//! person selected; operator routes accept only an operator's session.
 
 use crate::error::ApiError;
 use crate::middleware::RequestId;
+use crate::session::CurrentSession;
 use crate::state::AppState;
+use aqueduct_core::UserId;
 use aqueduct_tenant::api_keys::{self, KeyRejection};
 use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
-use aqueduct_tenant::{Role, TenantCtx};
+use aqueduct_tenant::sessions::Session;
+use aqueduct_tenant::{Access, Role, TenantCtx, credentials, directory};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -45,16 +49,46 @@ fn bearer(req: &Request) -> Option<&str> {
         .map(str::trim)
 }
 
+/// A staff session's caller: the selected association, if the person is
+/// still a member there and it may be used.
+async fn session_caller(state: &AppState, s: &Session) -> Result<Caller, ApiError> {
+    if s.second_factor_pending {
+        return Err(ApiError::Unauthenticated);
+    }
+    let tenant_id = s.active_tenant.ok_or(ApiError::Forbidden)?;
+    let tenant = directory::by_id(state.db(), tenant_id)
+        .await?
+        .ok_or(ApiError::Forbidden)?;
+    let tx = state.db().tenant_with(&tenant, Access::Read).await?;
+    let role = credentials::role_in(&tx, s.user).await?;
+    tx.commit().await?;
+    let role = role.ok_or(ApiError::Forbidden)?;
+    if !tenant.status().allows_use() {
+        return Err(ApiError::TenantUnavailable);
+    }
+    Ok(Caller {
+        tenant,
+        role,
+        actor: format!("user:{}", s.user),
+    })
+}
+
 /// Authenticates every tenant route; afterwards audits any 403/404 the
 /// caller met on a route that names an object (a probe for another
 /// tenant's ids leaves a trace).
 pub(crate) async fn authenticate(
     State(state): State<AppState>,
-    mut req: Request,
+    req: Request,
     next: Next,
 ) -> Response {
     let Some(key) = bearer(&req) else {
-        return ApiError::Unauthenticated.into_response();
+        let Some(CurrentSession(s)) = req.extensions().get::<CurrentSession>().cloned() else {
+            return ApiError::Unauthenticated.into_response();
+        };
+        return match session_caller(&state, &s).await {
+            Ok(caller) => run_as(state, caller, req, next).await,
+            Err(e) => e.into_response(),
+        };
     };
     let caller = match api_keys::authenticate(state.db(), key).await {
         Ok(Ok((tenant, principal))) => Caller {
@@ -68,9 +102,14 @@ pub(crate) async fn authenticate(
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
+    run_as(state, caller, req, next).await
+}
+
+async fn run_as(state: AppState, caller: Caller, mut req: Request, next: Next) -> Response {
     tracing::Span::current().record("tenant", caller.tenant.slug().as_str());
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
     let path = req.uri().path().to_owned();
+    let ip = crate::session::client_ip(req.extensions());
     let method = req.method().clone();
     req.extensions_mut().insert(caller.clone());
     let res = next.run(req).await;
@@ -88,7 +127,7 @@ pub(crate) async fn authenticate(
             target: Some(format!("{method} {path}")),
             outcome: Outcome::Denied,
             request_id,
-            ip: None,
+            ip: Some(ip),
             details: None,
         };
         let written = async {
@@ -111,4 +150,64 @@ pub(crate) async fn require_role(role: Role, req: Request, next: Next) -> Respon
         Some(_) => ApiError::Forbidden.into_response(),
         None => ApiError::Unauthenticated.into_response(),
     }
+}
+
+/// The signed-in platform operator calling an operator route.
+#[derive(Debug, Clone)]
+pub struct Operator {
+    /// The operator.
+    pub user: UserId,
+    /// For the audit log: `user:<id>`.
+    pub actor: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Operator {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parts
+            .extensions
+            .get::<Operator>()
+            .cloned()
+            .ok_or_else(|| ApiError::Internal("operator route without authentication".into()))
+    }
+}
+
+/// The check on every operator route: an operator's session, second factor
+/// done. Anything else is 401 (no session) or 403 (someone else), audited.
+pub(crate) async fn require_operator(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let session = if bearer(&req).is_some() {
+        None
+    } else {
+        req.extensions()
+            .get::<CurrentSession>()
+            .map(|c| c.0.clone())
+    };
+    let Some(s) = session.filter(|s| !s.second_factor_pending) else {
+        return ApiError::Unauthenticated.into_response();
+    };
+    if !s.is_operator {
+        let entry = AuditEntry {
+            tenant: None,
+            actor: format!("user:{}", s.user),
+            action: "access.denied".into(),
+            target: Some(format!("{} {}", req.method(), req.uri().path())),
+            outcome: Outcome::Denied,
+            request_id: req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+            ip: Some(crate::session::client_ip(req.extensions())),
+            details: None,
+        };
+        if let Err(e) = audit::record_now(state.db(), state.clock(), entry).await {
+            tracing::error!(error = %e, "could not write audit entry for a denial");
+        }
+        return ApiError::Forbidden.into_response();
+    }
+    req.extensions_mut().insert(Operator {
+        user: s.user,
+        actor: format!("user:{}", s.user),
+    });
+    next.run(req).await
 }

@@ -23,6 +23,9 @@ pub enum ErrorCode {
     Forbidden,
     /// 403: the association is suspended or closed.
     TenantUnavailable,
+    /// 403: a cookie-authenticated change without a valid CSRF token or
+    /// from another site.
+    CsrfFailed,
     /// 404: no such object (or not yours).
     NotFound,
     /// 405.
@@ -31,6 +34,8 @@ pub enum ErrorCode {
     Conflict,
     /// 413.
     PayloadTooLarge,
+    /// 429: throttled; see `Retry-After`.
+    TooManyRequests,
     /// 422: understood but invalid.
     Invalid,
     /// 408/503: try again.
@@ -47,10 +52,12 @@ impl ErrorCode {
             ErrorCode::Unauthenticated => "unauthenticated",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::TenantUnavailable => "tenant_unavailable",
+            ErrorCode::CsrfFailed => "csrf_failed",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::TooManyRequests => "too_many_requests",
             ErrorCode::Invalid => "invalid",
             ErrorCode::Unavailable => "unavailable",
             ErrorCode::Internal => "internal",
@@ -67,6 +74,7 @@ impl ErrorCode {
             405 => ErrorCode::MethodNotAllowed,
             409 => ErrorCode::Conflict,
             413 => ErrorCode::PayloadTooLarge,
+            429 => ErrorCode::TooManyRequests,
             408 | 503 | 504 => ErrorCode::Unavailable,
             415 | 422 => ErrorCode::Invalid,
             400..=499 => ErrorCode::BadRequest,
@@ -99,6 +107,15 @@ pub enum ApiError {
     /// 403: the association cannot be used now.
     #[error("tenant unavailable")]
     TenantUnavailable,
+    /// 401: a sign-in with a wrong email or password (one answer for both).
+    #[error("bad credentials")]
+    BadCredentials,
+    /// 403: failed the CSRF check.
+    #[error("csrf check failed")]
+    CsrfFailed,
+    /// 429: try again after this many seconds.
+    #[error("too many attempts")]
+    TooManyRequests(u64),
     /// 409 with a message for the client.
     #[error("conflict: {0}")]
     Conflict(String),
@@ -136,6 +153,22 @@ impl ApiError {
                 ErrorCode::TenantUnavailable,
                 "This association is suspended or closed.".into(),
             ),
+            ApiError::BadCredentials => (
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::Unauthenticated,
+                "The email or password is incorrect.".into(),
+            ),
+            ApiError::CsrfFailed => (
+                StatusCode::FORBIDDEN,
+                ErrorCode::CsrfFailed,
+                "This form expired or came from another site. Reload the page and try again."
+                    .into(),
+            ),
+            ApiError::TooManyRequests(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorCode::TooManyRequests,
+                "Too many attempts. Wait a few minutes and try again.".into(),
+            ),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, ErrorCode::Conflict, m.clone()),
             ApiError::Invalid(m) => (
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -167,6 +200,10 @@ impl IntoResponse for ApiError {
         }
         let (status, code, message) = self.parts();
         let mut res = status.into_response();
+        if let ApiError::TooManyRequests(secs) = self {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
         res.extensions_mut().insert(ErrorInfo { code, message });
         res
     }

@@ -5,15 +5,20 @@ mod error;
 mod health;
 pub mod metrics;
 mod middleware;
+mod operator;
 mod pages;
 mod registry;
 mod resources;
+mod session;
+mod signin;
+mod signin_pages;
 mod state;
 
-pub use auth::Caller;
+pub use auth::{Caller, Operator};
 pub use error::ApiError;
 pub use registry::{RouteAccess, RouteSpec};
-pub use state::{AppState, Settings};
+pub use session::{COOKIE, CSRF_HEADER, DEV_COOKIE};
+pub use state::{AppState, AuthSettings, Settings};
 
 use axum::Router;
 
@@ -79,6 +84,13 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = health::routes(routes);
     let routes = resources::routes(routes);
     let routes = pages::routes(routes);
+    let routes = signin::routes(routes);
+    let routes = signin_pages::routes(routes);
+    let routes = operator::routes(routes);
     let (router, specs) = routes.finish(state.clone());
+    let router = router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        session::layer,
+    ));
     (middleware::wrap(router, state), specs)
 }

@@ -20,6 +20,12 @@ use tracing::{Instrument, field};
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
+/// The client's address as far as we can trust it: behind a trusted proxy,
+/// the last address in `X-Forwarded-For` (the one the proxy appended);
+/// otherwise the socket peer.
+#[derive(Debug, Clone)]
+pub struct ClientIp(pub String);
+
 const REQUEST_ID: &str = "x-request-id";
 const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
@@ -60,6 +66,26 @@ async fn trace_request(State(state): State<AppState>, mut req: Request, next: Ne
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
+    let forwarded = state
+        .settings()
+        .trusted_proxy
+        .then(|| {
+            req.headers()
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .flat_map(|v| v.split(','))
+                .filter_map(|ip| ip.trim().parse::<std::net::IpAddr>().ok())
+                .next_back()
+        })
+        .flatten();
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(ip) = forwarded.or(peer) {
+        req.extensions_mut().insert(ClientIp(ip.to_string()));
+    }
     let route = req
         .extensions()
         .get::<MatchedPath>()

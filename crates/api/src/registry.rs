@@ -16,6 +16,8 @@ pub enum RouteAccess {
     Public,
     /// Staff or an API key of the association, with at least this role.
     Tenant(Role),
+    /// A signed-in platform operator (second factor done); never an API key.
+    Operator,
 }
 
 /// One route in the table.
@@ -43,6 +45,7 @@ impl RouteSpec {
 pub(crate) struct Routes {
     public: Router<AppState>,
     tenant: Router<AppState>,
+    operator: Router<AppState>,
     specs: Vec<RouteSpec>,
 }
 
@@ -51,6 +54,7 @@ impl Routes {
         Self {
             public: Router::new(),
             tenant: Router::new(),
+            operator: Router::new(),
             specs: Vec::new(),
         }
     }
@@ -91,6 +95,22 @@ impl Routes {
         self
     }
 
+    /// A route for platform operators only.
+    pub(crate) fn operator(
+        mut self,
+        method: Method,
+        path: &'static str,
+        handler: MethodRouter<AppState>,
+    ) -> Self {
+        self.specs.push(RouteSpec {
+            method,
+            path,
+            access: RouteAccess::Operator,
+        });
+        self.operator = self.operator.route(path, handler);
+        self
+    }
+
     pub(crate) fn finish(self, state: AppState) -> (Router, Vec<RouteSpec>) {
         let tenant = self
             .tenant
@@ -98,7 +118,13 @@ impl Routes {
                 state.clone(),
                 auth::authenticate,
             ));
-        let router = self.public.merge(tenant).with_state(state);
+        let operator = self
+            .operator
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                auth::require_operator,
+            ));
+        let router = self.public.merge(tenant).merge(operator).with_state(state);
         (router, self.specs)
     }
 }

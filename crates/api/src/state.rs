@@ -2,6 +2,8 @@
 
 use aqueduct_core::Clock;
 use aqueduct_tenant::Db;
+use aqueduct_tenant::mailer::{LogMailer, Mailer};
+use aqueduct_tenant::sessions::SessionPolicy;
 use std::sync::Arc;
 
 /// Settings the HTTP layer needs.
@@ -15,13 +17,24 @@ pub struct Settings {
     pub trusted_proxy: bool,
 }
 
+/// Sign-in and session settings (default: 30 min idle, 12 h absolute,
+/// `Secure` cookie).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthSettings {
+    /// Session lifetimes.
+    pub sessions: SessionPolicy,
+    /// Drop `Secure` (and the `__Host-` prefix) from the session cookie:
+    /// plain-HTTP development on localhost only.
+    pub dev_insecure_cookie: bool,
+}
+
 /// Shared state: cheap to clone.
 #[derive(Debug, Clone)]
 pub struct AppState {
     inner: Arc<Inner>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct Inner {
     /// The database pool.
     db: Db,
@@ -30,7 +43,11 @@ struct Inner {
     /// HTTP settings.
     settings: Settings,
     /// Request metrics.
-    http_metrics: crate::metrics::HttpMetrics,
+    http_metrics: Arc<crate::metrics::HttpMetrics>,
+    /// Sign-in and session settings.
+    auth: AuthSettings,
+    /// Outgoing email.
+    mailer: Arc<dyn Mailer>,
 }
 
 impl AppState {
@@ -41,9 +58,31 @@ impl AppState {
                 db,
                 clock,
                 settings,
-                http_metrics: crate::metrics::HttpMetrics::default(),
+                http_metrics: Arc::default(),
+                auth: AuthSettings::default(),
+                mailer: Arc::new(LogMailer),
             }),
         }
+    }
+    /// The same state with other sign-in settings and mailer (call before
+    /// the state is shared).
+    pub fn with_auth(self, auth: AuthSettings, mailer: Arc<dyn Mailer>) -> Self {
+        let inner = Arc::unwrap_or_clone(self.inner);
+        Self {
+            inner: Arc::new(Inner {
+                auth,
+                mailer,
+                ..inner
+            }),
+        }
+    }
+    /// Sign-in settings.
+    pub fn auth(&self) -> &AuthSettings {
+        &self.inner.auth
+    }
+    /// Outgoing email.
+    pub fn mailer(&self) -> &dyn Mailer {
+        self.inner.mailer.as_ref()
     }
     /// The database.
     pub fn db(&self) -> &Db {

@@ -3,8 +3,8 @@
 use crate::config::Config;
 use crate::{database, demo, serve};
 use anyhow::{Context, bail};
-use aqueduct_core::SystemClock;
-use aqueduct_tenant::{PlatformAccess, TenantError, directory, users};
+use aqueduct_core::{Secret, SystemClock};
+use aqueduct_tenant::{PlatformAccess, TenantError, credentials, directory, password, users};
 use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,6 +86,10 @@ pub enum OperatorAction {
         /// Display name.
         #[arg(long, default_value = "Platform operator")]
         name: String,
+        /// Read the password from the first line of standard input; without
+        /// it a one-time link to choose the password is printed.
+        #[arg(long)]
+        password_stdin: bool,
     },
 }
 
@@ -151,7 +155,10 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 s.accounts_total,
                 s.accounts_created
             );
-            out!("  staff (password sign-in arrives with the identity work):");
+            out!(
+                "  staff sign-in at {base}/login with password {:?}:",
+                demo::DEMO_PASSWORD
+            );
             for (email, role) in &s.staff {
                 out!("    {email}  ({role})");
             }
@@ -164,12 +171,48 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Operator {
-            action: OperatorAction::Create { email, name },
+            action:
+                OperatorAction::Create {
+                    email,
+                    name,
+                    password_stdin,
+                },
         } => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .read_line(&mut line)
+                    .context("reading the password from standard input")?;
+                let password = Secret::new(line.trim_end_matches(['\r', '\n']));
+                password::check_policy(&password)?;
+                Some(password)
+            } else {
+                None
+            };
             let db = database::connect(&config).await?;
             match users::create_operator(&db, &clock, &email, &name).await {
                 Ok(id) => {
                     out!("operator {} created (id {id})", email.trim().to_lowercase());
+                    match password {
+                        Some(p) => {
+                            credentials::set_password(&db, id, &p).await?;
+                            out!("password set");
+                        }
+                        None => {
+                            let token = credentials::issue_token(
+                                &db,
+                                &clock,
+                                id,
+                                credentials::TokenPurpose::SetPassword,
+                            )
+                            .await?;
+                            out!(
+                                "choose the password within 72 hours at (single use): {}/login/reset?token={}",
+                                config.server.public_url.trim_end_matches('/'),
+                                token.expose()
+                            );
+                        }
+                    }
                     Ok(())
                 }
                 Err(TenantError::EmailTaken) => {

@@ -19,6 +19,53 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Sign-in and sessions.
+    pub auth: AuthConfig,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Minutes without a request after which a session ends.
+    pub session_idle_minutes: i64,
+    /// Hours after sign-in after which a session ends.
+    pub session_absolute_hours: i64,
+    /// Drop `Secure` from the session cookie: only for plain-HTTP
+    /// development with a loopback `public_url`.
+    pub dev_insecure_cookie: bool,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            dev_insecure_cookie: false,
+        }
+    }
+}
+
+impl AuthConfig {
+    /// Checks the settings against the public URL.
+    pub fn validate(&self, public_url: &str) -> anyhow::Result<()> {
+        if !(1..=24 * 60).contains(&self.session_idle_minutes)
+            || !(1..=24 * 30).contains(&self.session_absolute_hours)
+        {
+            bail!("auth: session lifetimes out of range");
+        }
+        let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+            .iter()
+            .any(|p| {
+                public_url.strip_prefix(p).is_some_and(|rest| {
+                    rest.is_empty() || rest.starts_with(':') || rest.starts_with('/')
+                })
+            });
+        if self.dev_insecure_cookie && !loopback {
+            bail!("auth.dev_insecure_cookie is only allowed with a plain-HTTP loopback public_url");
+        }
+        Ok(())
+    }
 }
 
 /// `[server]`
@@ -365,5 +412,28 @@ mod tests {
             shown.contains("postgres://app:***@db.internal:5432/aq"),
             "{shown}"
         );
+    }
+
+    #[test]
+    fn insecure_cookies_only_on_loopback_http() {
+        let dev = AuthConfig {
+            dev_insecure_cookie: true,
+            ..AuthConfig::default()
+        };
+        assert!(dev.validate("http://127.0.0.1:8080").is_ok());
+        assert!(dev.validate("http://localhost").is_ok());
+        assert!(dev.validate("https://pay.example.org").is_err());
+        assert!(dev.validate("http://localhost.evil.example").is_err());
+        assert!(
+            AuthConfig::default()
+                .validate("https://pay.example.org")
+                .is_ok()
+        );
+        let c = Config::load(
+            None,
+            vars(&[("AQUEDUCT__AUTH__DEV_INSECURE_COOKIE", "true")]),
+        )
+        .unwrap();
+        assert!(c.auth.dev_insecure_cookie);
     }
 }

@@ -8,11 +8,14 @@ use aqueduct_billing::locations::{self, NewLocation};
 use aqueduct_billing::meters::{self, NewMeter};
 use aqueduct_core::{AccountId, Clock, LocationId, Secret, Slug};
 use aqueduct_tenant::directory::{self, NewTenant};
-use aqueduct_tenant::{Db, Role, TenantCtx, TenantStatus, api_keys, users};
+use aqueduct_tenant::{Db, Role, TenantCtx, TenantStatus, api_keys, credentials, users};
 use chrono::NaiveDate;
 
 /// Slug of the demo association.
 pub const DEMO_SLUG: &str = "demo";
+/// Password of the demo staff users (printed by `aqueduct demo`; never
+/// use the demo on a public server).
+pub const DEMO_PASSWORD: &str = "cedar-creek-demo-2026";
 /// Number of customer accounts in the demo.
 pub const DEMO_ACCOUNTS: u32 = 320;
 
@@ -201,8 +204,9 @@ pub async fn load(db: &Db, clock: &dyn Clock) -> anyhow::Result<DemoSummary> {
         ("board@demo.example.org".to_owned(), Role::Viewer),
     ];
     let names = ["Dana Whitfield", "Luis Ortega", "Board Treasurer"];
+    let mut staff_ids = Vec::new();
     for ((email, role), name) in staff.iter().zip(names) {
-        users::ensure_staff(&tx, clock, email, name, *role).await?;
+        staff_ids.push(users::ensure_staff(&tx, clock, email, name, *role).await?);
     }
 
     let mut rng = Rng(0x5EED_CEDA_0C12_EE4B);
@@ -295,6 +299,10 @@ pub async fn load(db: &Db, clock: &dyn Clock) -> anyhow::Result<DemoSummary> {
     let (_, api_key) = api_keys::replace_named(&tx, clock, "demo key", Role::Admin).await?;
     let accounts_total = accounts::count(&tx).await?;
     tx.commit().await?;
+    // After the commit: the tenant transaction holds SQLite's write lock.
+    for id in staff_ids {
+        credentials::set_password(db, id, &Secret::new(DEMO_PASSWORD)).await?;
+    }
     Ok(DemoSummary {
         tenant,
         accounts_created: created,

@@ -3,8 +3,10 @@
 use crate::config::Config;
 use crate::database;
 use anyhow::Context;
-use aqueduct_api::{AppState, Settings};
+use aqueduct_api::{AppState, AuthSettings, Settings};
 use aqueduct_core::SystemClock;
+use aqueduct_tenant::mailer::LogMailer;
+use aqueduct_tenant::sessions::SessionPolicy;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -17,6 +19,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let db = database::connect(config).await?;
     database::check_role(&db, config).await?;
+    config.auth.validate(&config.server.public_url)?;
     let clock: Arc<dyn aqueduct_core::Clock> = Arc::new(SystemClock);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = with_worker.then(|| {
@@ -38,6 +41,16 @@ pub async fn run(
             tls: config.server.tls_cert.is_some(),
             trusted_proxy: config.server.trusted_proxy,
         },
+    )
+    .with_auth(
+        AuthSettings {
+            sessions: SessionPolicy {
+                idle: chrono::Duration::minutes(config.auth.session_idle_minutes),
+                absolute: chrono::Duration::hours(config.auth.session_absolute_hours),
+            },
+            dev_insecure_cookie: config.auth.dev_insecure_cookie,
+        },
+        Arc::new(LogMailer),
     );
     let (app, routes) = aqueduct_api::app(state.clone());
     if let Some(maddr) = config.server.metrics_listen {
@@ -63,10 +76,13 @@ pub async fn run(
                 .with_context(|| format!("listening on {addr}"))?;
             let bound = listener.local_addr()?;
             tracing::info!(address = %bound, routes = routes.len(), tls = false, "listening");
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .context("serving")?;
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("serving")?;
         }
         _ => anyhow::bail!("set both server.tls_cert and server.tls_key, or neither"),
     }

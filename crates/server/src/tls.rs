@@ -90,7 +90,10 @@ pub async fn serve(
             }
         }
     };
-    let (served, ()) = tokio::join!(server.serve(app.into_make_service()), waiter);
+    let (served, ()) = tokio::join!(
+        server.serve(app.into_make_service_with_connect_info::<SocketAddr>()),
+        waiter
+    );
     watcher.abort();
     shutdown.abort();
     served.context("serving over TLS")

@@ -3,7 +3,7 @@
 //! not granted them). Entries hold ids and facts, never personal data or
 //! secrets.
 
-use crate::db::{PlatformTx, TenantTx};
+use crate::db::{Access, Db, PlatformTx, TenantTx};
 use crate::entity::audit_log;
 use aqueduct_core::{AuditId, Clock, TenantId};
 use sea_orm::{ActiveValue::Set, ConnectionTrait, DbErr, EntityTrait, QueryOrder, QuerySelect};
@@ -92,6 +92,20 @@ pub async fn record_platform(
     entry: AuditEntry,
 ) -> Result<AuditId, DbErr> {
     record(tx.conn(), clock, entry).await
+}
+
+/// Records an entry in a transaction of its own: in the entry's tenant
+/// when it names one, else as a platform-level entry. For events that
+/// happen outside any other transaction (sign-ins, denials).
+pub async fn record_now(db: &Db, clock: &dyn Clock, entry: AuditEntry) -> Result<AuditId, DbErr> {
+    let tx = db.begin(Access::Write).await?;
+    match entry.tenant {
+        Some(t) => db.set_local(&tx, "app.tenant_id", &t.to_string()).await?,
+        None => db.set_local(&tx, "app.platform", "on").await?,
+    }
+    let id = record(&tx, clock, entry).await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// The tenant's most recent entries, newest first.

@@ -122,7 +122,7 @@ impl Db {
         &self.conn
     }
 
-    async fn begin(&self, access: Access) -> Result<DatabaseTransaction, DbErr> {
+    pub(crate) async fn begin(&self, access: Access) -> Result<DatabaseTransaction, DbErr> {
         let options = match (self.backend, access) {
             (Backend::Sqlite, Access::Write) => TransactionOptions {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -137,7 +137,7 @@ impl Db {
         self.conn.begin_with_options(options).await
     }
 
-    async fn set_local(
+    pub(crate) async fn set_local(
         &self,
         tx: &DatabaseTransaction,
         setting: &str,

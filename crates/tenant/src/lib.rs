@@ -2,12 +2,18 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod credentials;
 mod ctx;
 mod db;
 pub mod directory;
 pub mod entity;
 mod error;
+pub mod mailer;
+pub mod password;
 mod role;
+pub mod sessions;
+pub mod signin;
+pub mod throttle;
 pub mod users;
 
 pub use ctx::{TenantCtx, TenantStatus};

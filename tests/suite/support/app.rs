@@ -1,9 +1,10 @@
 //! The application on a test database, driven through its real router.
 
 use super::db::TestDb;
-use aqueduct_api::{AppState, RouteSpec, Settings};
+use aqueduct_api::{AppState, AuthSettings, RouteSpec, Settings};
 use aqueduct_core::ManualClock;
 use aqueduct_tenant::Db;
+use aqueduct_tenant::mailer::MemoryMailer;
 use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Method, Request, StatusCode};
@@ -24,6 +25,8 @@ pub struct TestApp {
     pub router: Router,
     /// Every route and who may call it.
     pub routes: Vec<RouteSpec>,
+    /// Every email the app sent.
+    pub mailer: MemoryMailer,
 }
 
 /// A response, read whole.
@@ -65,6 +68,8 @@ impl TestApp {
                 trusted_proxy: true,
             },
         );
+        let mailer = MemoryMailer::default();
+        let state = state.with_auth(AuthSettings::default(), Arc::new(mailer.clone()));
         let (router, routes) = aqueduct_api::app(state);
         Self {
             db,
@@ -72,6 +77,7 @@ impl TestApp {
             clock,
             router,
             routes,
+            mailer,
         }
     }
 

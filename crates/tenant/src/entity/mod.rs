@@ -4,5 +4,8 @@
 pub mod api_key;
 pub mod audit_log;
 pub mod membership;
+pub mod session;
 pub mod tenant;
+pub mod throttle_bucket;
 pub mod user;
+pub mod user_token;

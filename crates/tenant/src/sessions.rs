@@ -1,0 +1,192 @@
+//! Server-side sessions for people signed in through a browser (or a
+//! client that keeps cookies). The cookie carries a random id; the table
+//! keeps only its SHA-256, so reading the table signs nobody in. Any
+//! replica can serve any request.
+
+use crate::db::Db;
+use crate::entity::{session, user};
+use aqueduct_core::{Clock, Secret, TenantId, UserId};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
+
+/// How long sessions live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionPolicy {
+    /// Ends after this long without a request.
+    pub idle: Duration,
+    /// Ends this long after sign-in, whatever happens.
+    pub absolute: Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self {
+            idle: Duration::minutes(30),
+            absolute: Duration::hours(12),
+        }
+    }
+}
+
+/// A live session and the person behind it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// Hex SHA-256 of the session id (the row key; safe to log).
+    pub id_hash: String,
+    /// Who.
+    pub user: UserId,
+    /// Whether that person is a platform operator.
+    pub is_operator: bool,
+    /// The association selected for staff work.
+    pub active_tenant: Option<TenantId>,
+    /// The CSRF token bound to this session.
+    pub csrf_token: String,
+    /// The password was right but the second factor is still due.
+    pub second_factor_pending: bool,
+    /// Absolute end.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Random hex of `n` bytes.
+pub(crate) fn random_hex(n: usize) -> Result<String, DbErr> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).map_err(|e| DbErr::Custom(format!("no randomness: {e}")))?;
+    Ok(hex::encode(bytes))
+}
+
+/// Hex SHA-256 of a presented token.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Starts a session for `user`; returns the id for the cookie (only place
+/// it exists in clear) and the session.
+pub async fn create(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: SessionPolicy,
+    user: UserId,
+    is_operator: bool,
+    active_tenant: Option<TenantId>,
+    second_factor_pending: bool,
+) -> Result<(Secret, Session), DbErr> {
+    let token = random_hex(32)?;
+    let now = clock.now();
+    let s = Session {
+        id_hash: hash_token(&token),
+        user,
+        is_operator,
+        active_tenant,
+        csrf_token: random_hex(32)?,
+        second_factor_pending,
+        expires_at: now + policy.absolute,
+    };
+    session::Entity::insert(session::ActiveModel {
+        id_hash: Set(s.id_hash.clone()),
+        user_id: Set(user.uuid()),
+        active_tenant: Set(active_tenant.map(TenantId::uuid)),
+        csrf_token: Set(s.csrf_token.clone()),
+        second_factor_pending: Set(second_factor_pending),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(s.expires_at),
+    })
+    .exec_without_returning(db.maintenance())
+    .await?;
+    Ok((Secret::new(token), s))
+}
+
+/// Resolves a presented session id. Idle, expired sessions and sessions of
+/// disabled users are deleted and answer `None`; a live one is touched.
+pub async fn lookup(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: SessionPolicy,
+    token: &str,
+) -> Result<Option<Session>, DbErr> {
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    let id_hash = hash_token(token);
+    let Some(row) = session::Entity::find_by_id(id_hash.clone())
+        .one(db.maintenance())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(u) = user::Entity::find_by_id(row.user_id)
+        .one(db.maintenance())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let now = clock.now();
+    let idle_over = now - row.last_seen_at >= policy.idle;
+    if idle_over || now >= row.expires_at || u.disabled_at.is_some() {
+        end(db, &id_hash).await?;
+        return Ok(None);
+    }
+    // Touch at most every 30 s: enough precision for a 30 min idle limit
+    // without a write on every request.
+    if now - row.last_seen_at >= Duration::seconds(30) {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, now.into())
+            .filter(session::Column::IdHash.eq(id_hash.clone()))
+            .exec(db.maintenance())
+            .await?;
+    }
+    Ok(Some(Session {
+        id_hash,
+        user: UserId::from_uuid(row.user_id),
+        is_operator: u.is_operator,
+        active_tenant: row.active_tenant.map(TenantId::from_uuid),
+        csrf_token: row.csrf_token,
+        second_factor_pending: row.second_factor_pending,
+        expires_at: row.expires_at,
+    }))
+}
+
+/// Replaces a session by a new one with the same person and absolute end,
+/// with the given tenant and second-factor state (privilege changes rotate
+/// the id, so a session id seen before the change is worthless after it).
+pub async fn rotate(
+    db: &Db,
+    clock: &dyn Clock,
+    old: &Session,
+    active_tenant: Option<TenantId>,
+    second_factor_pending: bool,
+) -> Result<(Secret, Session), DbErr> {
+    let remaining = old.expires_at - clock.now();
+    let (token, new) = create(
+        db,
+        clock,
+        SessionPolicy {
+            idle: Duration::minutes(30),
+            absolute: remaining,
+        },
+        old.user,
+        old.is_operator,
+        active_tenant,
+        second_factor_pending,
+    )
+    .await?;
+    end(db, &old.id_hash).await?;
+    Ok((token, new))
+}
+
+/// Ends one session.
+pub async fn end(db: &Db, id_hash: &str) -> Result<(), DbErr> {
+    session::Entity::delete_by_id(id_hash.to_owned())
+        .exec(db.maintenance())
+        .await?;
+    Ok(())
+}
+
+/// Ends every session of `user` except `keep` (a row key); returns how many.
+pub async fn end_all_for_user(db: &Db, user: UserId, keep: Option<&str>) -> Result<u64, DbErr> {
+    let mut q = session::Entity::delete_many().filter(session::Column::UserId.eq(user.uuid()));
+    if let Some(keep) = keep {
+        q = q.filter(session::Column::IdHash.ne(keep));
+    }
+    Ok(q.exec(db.maintenance()).await?.rows_affected)
+}
