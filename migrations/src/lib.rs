@@ -4,6 +4,11 @@ pub use sea_orm_migration::prelude::*;
 
 pub mod app_role;
 mod m20261126_000001_foundation;
+mod m20261126_000101_meter_reads;
+mod m20261126_000102_import_mappings;
+mod m20261126_000103_ledger;
+mod m20261126_000104_bill_runs;
+mod m20261126_000105_late_fees;
 pub mod rls;
 pub mod schema;
 
@@ -14,7 +19,14 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_foundation::Migration)]
+        vec![
+            Box::new(m20261126_000001_foundation::Migration),
+            Box::new(m20261126_000101_meter_reads::Migration),
+            Box::new(m20261126_000102_import_mappings::Migration),
+            Box::new(m20261126_000103_ledger::Migration),
+            Box::new(m20261126_000104_bill_runs::Migration),
+            Box::new(m20261126_000105_late_fees::Migration),
+        ]
     }
 }
 

@@ -8,6 +8,10 @@
 mod support;
 
 mod api;
+mod bill_runs;
 mod cli;
 mod cross_tenant;
+mod imports;
 mod isolation;
+mod ledger;
+mod reads;
