@@ -13,5 +13,7 @@ mod cli;
 mod cross_tenant;
 mod imports;
 mod isolation;
+mod late_fees;
 mod ledger;
 mod reads;
+mod reports;

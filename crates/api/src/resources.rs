@@ -2,6 +2,7 @@
 
 mod accounts;
 mod association;
+mod bill_document;
 mod bill_runs;
 mod imports;
 mod late_fees;
@@ -10,6 +11,7 @@ mod locations;
 mod meters;
 mod rates;
 mod reads;
+mod reports;
 
 use crate::registry::Routes;
 
@@ -23,7 +25,9 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = ledger::routes(r);
     let r = rates::routes(r);
     let r = bill_runs::routes(r);
-    late_fees::routes(r)
+    let r = late_fees::routes(r);
+    let r = reports::routes(r);
+    bill_document::routes(r)
 }
 
 /// Parses a path id, answering 404 (not 400) for malformed ones so a probe

@@ -15,5 +15,7 @@ pub mod mappings;
 pub mod meters;
 pub mod rates;
 pub mod reads;
+pub mod reports;
+pub mod statement;
 
 pub use error::BillingError;
