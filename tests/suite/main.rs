@@ -11,6 +11,7 @@ mod api;
 mod bill_runs;
 mod cli;
 mod cross_tenant;
+mod demo;
 mod imports;
 mod isolation;
 mod late_fees;

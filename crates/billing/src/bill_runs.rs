@@ -83,6 +83,19 @@ pub async fn get(tx: &TenantTx, id: BillRunId) -> Result<bill_run::Model, Billin
         .ok_or(BillingError::NotFound)
 }
 
+/// The run for a cycle, if there is one.
+pub async fn by_period(
+    tx: &TenantTx,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Option<bill_run::Model>, BillingError> {
+    Ok(scoped::<bill_run::Entity>(tx)
+        .filter(bill_run::Column::PeriodStart.eq(start))
+        .filter(bill_run::Column::PeriodEnd.eq(end))
+        .one(tx.conn())
+        .await?)
+}
+
 /// One account's line in a preview.
 #[derive(Debug, Clone, Serialize)]
 pub struct PreviewLine {
