@@ -10,6 +10,7 @@ mod support;
 mod api;
 mod bill_runs;
 mod cli;
+mod concurrency;
 mod cross_tenant;
 mod demo;
 mod imports;
