@@ -132,6 +132,7 @@ db_test!(a_killed_run_resumes_without_duplicates_or_gaps, |db| {
     let opts = |stop| FinalizeOptions {
         batch_size: 3,
         stop_after_batches: stop,
+        estimate_missing: false,
     };
     let killed = bill_runs::finalize(&app.pool, &s.tenant, clock, run, &opts(Some(2))).await;
     assert!(matches!(killed, Err(BillingError::Interrupted)));
@@ -338,4 +339,53 @@ db_test!(calculator_prices_a_use_with_the_stored_rates, |db| {
         )
         .await;
     assert_eq!(dup.status, 409, "{}", dup.text);
+});
+
+db_test!(missing_reads_can_be_estimated_and_are_marked, |db| {
+    let app = TestApp::new(db).await;
+    let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    // 200-0 has one read only: nothing to estimate from.
+    add_accounts(&app, &s, 1, &[0]).await;
+    let run = november(&app, &s).await;
+    let key = s.admin_key.expose();
+    let preview = app
+        .get(
+            &format!("/api/v1/bill-runs/{run}/preview?estimate_missing=true"),
+            key,
+        )
+        .await
+        .json();
+    assert_eq!(preview["bills"].as_array().unwrap().len(), 1, "{preview}");
+    assert_eq!(preview["exceptions"][0]["kind"], "missing_read");
+    let res = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/bill-runs/{run}/finalize"),
+            Some(key),
+            Some(json!({"estimate_missing": true})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_eq!(res.json()["billed"], 1);
+    // Seeded meter: 5,500 gallons in the 30 days to 2026-10-28, so 6,050
+    // in the 33 days to 2026-11-30.
+    let reads = app
+        .get(&format!("/api/v1/meters/{}/reads", s.meter), key)
+        .await
+        .json();
+    let last = reads.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["read_on"], "2026-11-30");
+    assert_eq!(last["value"], 131_550);
+    assert_eq!(last["estimated"], true);
+    assert_eq!(last["source"], "estimate");
+    let bills = all_bills(&app, &s).await;
+    let nov = bills.last().unwrap();
+    assert!(nov.estimated);
+    assert_eq!(nov.usage_units, 6_050);
+    let doc = app
+        .get(&format!("/api/v1/bills/{}/document", nov.id), key)
+        .await
+        .text;
+    assert!(doc.contains("<strong>estimated</strong> read"), "{doc}");
+    assert!(doc.contains("131550 on 2026-11-30 (estimated)"), "{doc}");
 });

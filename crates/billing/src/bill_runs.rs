@@ -135,14 +135,20 @@ async fn active_accounts(
         .await?)
 }
 
-/// Computes every bill of the run without writing anything.
-pub async fn preview(tx: &TenantTx, id: BillRunId) -> Result<Preview, BillingError> {
+/// Computes every bill of the run without writing anything (estimating
+/// missing reads when asked, without storing them).
+pub async fn preview(
+    tx: &TenantTx,
+    id: BillRunId,
+    estimate_missing: bool,
+) -> Result<Preview, BillingError> {
     let run = get(tx, id).await?;
     let stored = rates::get(tx, RateScheduleId::from_uuid(run.schedule_id)).await?;
     let cycle = Cycle {
         start: run.period_start,
         end: run.period_end,
         history: &stored.history,
+        estimate_missing,
     };
     let mut out = Preview::default();
     let mut after = None;
@@ -178,6 +184,9 @@ pub struct FinalizeOptions {
     /// Testing and operations: stop (as if killed) after this many batches
     /// have committed.
     pub stop_after_batches: Option<u64>,
+    /// Estimate missing reads (stored as estimated reads, marked on the
+    /// bill) instead of listing the accounts as exceptions.
+    pub estimate_missing: bool,
 }
 
 impl Default for FinalizeOptions {
@@ -185,6 +194,7 @@ impl Default for FinalizeOptions {
         Self {
             batch_size: 500,
             stop_after_batches: None,
+            estimate_missing: false,
         }
     }
 }
@@ -253,8 +263,22 @@ async fn issue(
     }
     let last = bump_counter(tx, n).await?;
     let mut number = last - n;
-    for (d, revision) in drafts {
+    for (mut d, revision) in drafts {
         number += 1;
+        if d.current.id.is_nil() {
+            // An estimate: store it as a read first (idempotent per day).
+            let read = crate::reads::NewRead {
+                read_on: d.current.read_on,
+                value: d.current.value,
+                estimated: true,
+                source: crate::reads::ReadSource::Estimate,
+            };
+            if let crate::reads::Recorded::Created { id, .. } =
+                crate::reads::record(tx, clock, &d.meter, read).await?
+            {
+                d.current.id = id.uuid();
+            }
+        }
         let id = BillId::new();
         let lines = serde_json::to_string(&d.calculation.lines)
             .map_err(|e| BillingError::Invalid(e.to_string()))?;
@@ -337,6 +361,7 @@ pub async fn finalize(
         start: run.period_start,
         end: run.period_end,
         history: &stored.history,
+        estimate_missing: options.estimate_missing,
     };
     let mut report = FinalizeReport::default();
     let mut after = None;

@@ -11,7 +11,7 @@ use aqueduct_rates::{
 };
 use aqueduct_tenant::{TenantTx, scoped};
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Serialize;
 use std::str::FromStr;
 
@@ -24,7 +24,7 @@ pub struct Draft {
     pub meter: meter::Model,
     /// The read the period starts from.
     pub previous: meter_read::Model,
-    /// The cycle's read.
+    /// The cycle's read (an estimate not yet stored has a nil id).
     pub current: meter_read::Model,
     /// Use between them.
     pub consumption: Consumption,
@@ -52,6 +52,53 @@ pub struct Cycle<'a> {
     pub end: NaiveDate,
     /// The tariff.
     pub history: &'a ScheduleHistory,
+    /// Estimate a missing read from the meter's average daily use.
+    pub estimate_missing: bool,
+}
+
+/// Reads used for an estimate: the last this many periods.
+const ESTIMATE_PERIODS: u64 = 3;
+
+/// An estimated register value for `on`: the previous read plus the
+/// average daily use of up to the last three periods × the days since.
+/// None without at least two reads.
+pub async fn estimate(
+    tx: &TenantTx,
+    meter: &meter::Model,
+    on: NaiveDate,
+) -> Result<Option<meter_read::Model>, BillingError> {
+    let mut recent = scoped::<meter_read::Entity>(tx)
+        .filter(meter_read::Column::MeterId.eq(meter.id))
+        .filter(meter_read::Column::ReadOn.lt(on))
+        .order_by_desc(meter_read::Column::ReadOn)
+        .limit(ESTIMATE_PERIODS + 1)
+        .all(tx.conn())
+        .await?;
+    recent.reverse();
+    let (Some(first), Some(last)) = (recent.first(), recent.last()) else {
+        return Ok(None);
+    };
+    let span = (last.read_on - first.read_on).num_days();
+    if recent.len() < 2 || span <= 0 {
+        return Ok(None);
+    }
+    let used: i64 = recent
+        .windows(2)
+        .map(|w| consumption::between(w[0].value, w[1].value, meter.register_digits, 1).units)
+        .sum();
+    let days = (on - last.read_on).num_days();
+    let register_units = used * days / span;
+    let range = consumption::register_range(meter.register_digits);
+    Ok(Some(meter_read::Model {
+        tenant_id: tx.tenant_id().uuid(),
+        id: uuid::Uuid::nil(),
+        meter_id: meter.id,
+        read_on: on,
+        value: (last.value + register_units).rem_euclid(range),
+        estimated: true,
+        source: "estimate".into(),
+        created_at: last.created_at,
+    }))
 }
 
 /// Drafts `acct`'s bill for the cycle, or says why it cannot be billed.
@@ -78,11 +125,23 @@ pub async fn draft(
         .order_by_desc(meter_read::Column::ReadOn)
         .one(tx.conn())
         .await?;
-    let Some(current) = current else {
-        return exception(
-            "missing_read",
-            format!("no read of meter {} in the cycle", meter.serial),
-        );
+    let current = match current {
+        Some(c) => c,
+        None if cycle.estimate_missing => match estimate(tx, &meter, cycle.end).await? {
+            Some(e) => e,
+            None => {
+                return exception(
+                    "missing_read",
+                    format!("no read of meter {} to estimate from", meter.serial),
+                );
+            }
+        },
+        None => {
+            return exception(
+                "missing_read",
+                format!("no read of meter {} in the cycle", meter.serial),
+            );
+        }
     };
     let previous = scoped::<meter_read::Entity>(tx)
         .filter(meter_read::Column::MeterId.eq(meter.id))

@@ -23,6 +23,8 @@ pub enum ReadSource {
     Csv,
     /// `POST /api/v1/reads` from a meter-reading system.
     Api,
+    /// Estimated by a bill run when a read was missing.
+    Estimate,
 }
 
 impl ReadSource {
@@ -32,6 +34,7 @@ impl ReadSource {
             ReadSource::Manual => "manual",
             ReadSource::Csv => "csv",
             ReadSource::Api => "api",
+            ReadSource::Estimate => "estimate",
         }
     }
 }
@@ -49,6 +52,7 @@ impl FromStr for ReadSource {
             "manual" => ReadSource::Manual,
             "csv" => ReadSource::Csv,
             "api" => ReadSource::Api,
+            "estimate" => ReadSource::Estimate,
             other => {
                 return Err(BillingError::Invalid(format!(
                     "unknown read source {other:?}"

@@ -12,7 +12,7 @@ use aqueduct_core::{AccountId, BillId, BillRunId};
 use aqueduct_tenant::{Access, Role};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
@@ -126,14 +126,21 @@ async fn show(
     Ok(Json(run.into()))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreviewParams {
+    estimate_missing: Option<bool>,
+}
+
 async fn preview(
     State(state): State<AppState>,
     caller: Caller,
     Path(run_id): Path<String>,
+    Query(params): Query<PreviewParams>,
 ) -> Result<Json<Preview>, ApiError> {
     let id: BillRunId = parse_id(&run_id)?;
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
-    let p = bill_runs::preview(&tx, id).await?;
+    let p = bill_runs::preview(&tx, id, params.estimate_missing.unwrap_or(false)).await?;
     tx.commit().await?;
     Ok(Json(p))
 }
@@ -142,6 +149,7 @@ async fn preview(
 #[serde(deny_unknown_fields)]
 struct FinalizeBody {
     batch_size: Option<u64>,
+    estimate_missing: Option<bool>,
 }
 
 fn optional_body<T: Default + for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
@@ -168,6 +176,7 @@ async fn finalize(
     let options = FinalizeOptions {
         batch_size: body.batch_size.unwrap_or(500),
         stop_after_batches: None,
+        estimate_missing: body.estimate_missing.unwrap_or(false),
     };
     let report =
         bill_runs::finalize(state.db(), &caller.tenant, state.clock(), id, &options).await?;
