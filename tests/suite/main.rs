@@ -8,11 +8,19 @@
 mod support;
 
 mod api;
+mod bill_runs;
 mod cli;
+mod concurrency;
 mod cross_tenant;
+mod demo;
 mod deploy;
 mod identity;
 mod identity_ops;
+mod imports;
 mod isolation;
 mod jobs;
+mod late_fees;
+mod ledger;
+mod reads;
+mod reports;
 mod tls;

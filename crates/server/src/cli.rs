@@ -156,6 +156,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 s.accounts_created
             );
             out!(
+                "  {} meter reads (13 months), {} finalized bills, {} past-due accounts",
+                s.billing.reads,
+                s.billing.bills,
+                s.billing.past_due_accounts
+            );
+            out!(
                 "  staff sign-in at {base}/login with password {:?}:",
                 demo::DEMO_PASSWORD
             );
