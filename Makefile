@@ -10,7 +10,7 @@ CARGO ?= cargo
 AQUEDUCT := target/debug/aqueduct
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run build test test-sqlite fmt lint check clean-data
+.PHONY: run build test fmt lint check security clean-data
 
 build:
 	$(CARGO) build --bin aqueduct
@@ -52,6 +52,13 @@ lint:
 	$(CARGO) clippy --all-targets -- -D warnings
 
 check: lint test
+
+# The security suite (isolation, identity, payments and retention tests) and
+# the supply-chain checks that work offline.
+security:
+	@command -v cargo-deny >/dev/null 2>&1 || $(CARGO) install cargo-deny --locked
+	$(CARGO) deny check licenses bans sources
+	$(CARGO) nextest run -p aqueduct-server --no-fail-fast -E 'test(/^(isolation|cross_tenant|identity|identity_ops|api)::/)$(if $(TEST_DATABASE_URL),, and not test(/postgres$$/))'
 
 clean-data:
 	rm -rf data
