@@ -4,6 +4,7 @@ pub use sea_orm_migration::prelude::*;
 
 pub mod app_role;
 mod m20261126_000001_foundation;
+mod m20261126_600001_retention;
 pub mod rls;
 pub mod schema;
 
@@ -14,7 +15,10 @@ pub struct Migrator;
 #[sea_orm_migration::async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261126_000001_foundation::Migration)]
+        vec![
+            Box::new(m20261126_000001_foundation::Migration),
+            Box::new(m20261126_600001_retention::Migration),
+        ]
     }
 }
 

@@ -8,6 +8,9 @@
 mod support;
 
 mod api;
+mod backup;
 mod cli;
 mod cross_tenant;
+mod dsar;
 mod isolation;
+mod retention;

@@ -1,7 +1,7 @@
 //! The command line: `aqueduct serve | migrate | demo | operator | tenant`.
 
 use crate::config::Config;
-use crate::{database, demo, serve};
+use crate::{backup, database, demo, restore, retention, serve};
 use anyhow::{Context, bail};
 use aqueduct_core::SystemClock;
 use aqueduct_tenant::{PlatformAccess, TenantError, directory, users};
@@ -55,6 +55,12 @@ pub enum Command {
         #[command(subcommand)]
         action: OperatorAction,
     },
+    /// Encrypted backups: take one (no action), list, verify, prune, keygen.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty database.
+    Restore(restore::RestoreArgs),
+    /// Retention: run the job, legal holds, policies.
+    Retention(retention::RetentionArgs),
     /// Inspect associations (platform-wide, audited).
     Tenant {
         /// Tenant action.
@@ -96,6 +102,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
     let clock = SystemClock;
     match cli.command {
         Command::Serve { listen } => serve::run(&config, listen).await,
+        Command::Backup(args) => backup::run(args, &config, &clock).await,
+        Command::Restore(args) => restore::run(args, &config).await,
+        Command::Retention(args) => retention::run(args, &config, &clock).await,
         Command::Migrate { status: true } => {
             for (name, applied) in database::status(&config).await? {
                 out!("{} {name}", if applied { "applied" } else { "pending" });
@@ -123,7 +132,8 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             );
             out!(
                 "  {} customer accounts ({} added now), each with a service location and a meter",
-                s.accounts_total, s.accounts_created
+                s.accounts_total,
+                s.accounts_created
             );
             out!("  staff (password sign-in arrives with the identity work):");
             for (email, role) in &s.staff {

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod db;
 pub mod http;
+pub mod s3;
 pub mod seed;
 
 pub use app::TestApp;

@@ -1,0 +1,240 @@
+//! `aqueduct retention run [--dry-run] | hold … | policy …`: the data
+//! lifecycle from the command line (see docs/operations.md).
+
+use crate::config::Config;
+use crate::database;
+use anyhow::{Context, bail};
+use aqueduct_core::Clock;
+use aqueduct_core::id::LegalHoldId;
+use aqueduct_retention::holds::{self, HoldScope};
+use aqueduct_retention::policy::{self, Limits};
+use aqueduct_retention::{accounts, job};
+use aqueduct_tenant::{Access, Db, TenantCtx, directory};
+use clap::{Args, Subcommand};
+
+/// Prints one line to stdout (a closed pipe is not an error).
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `aqueduct retention …`
+#[derive(Debug, Args)]
+pub struct RetentionArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: RetentionAction,
+}
+
+/// Retention actions.
+#[derive(Debug, Subcommand)]
+pub enum RetentionAction {
+    /// Anonymise what has passed its retention period (every association).
+    Run {
+        /// Print what would happen; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Legal holds.
+    Hold {
+        /// Hold action.
+        #[command(subcommand)]
+        action: HoldAction,
+    },
+    /// Set an association's retention period.
+    Policy {
+        /// Association slug.
+        #[arg(long)]
+        tenant: String,
+        /// Years account information is kept after closure (`default`
+        /// follows the platform setting).
+        #[arg(long)]
+        years: String,
+        /// Who decides (recorded in the audit log).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+}
+
+/// `aqueduct retention hold …`
+#[derive(Debug, Subcommand)]
+pub enum HoldAction {
+    /// Place a hold on one account (`--account NUMBER`) or the whole
+    /// association.
+    Set {
+        /// Association slug.
+        #[arg(long)]
+        tenant: String,
+        /// Account number; without it the hold covers the association.
+        #[arg(long)]
+        account: Option<String>,
+        /// Why (matter, request reference).
+        #[arg(long)]
+        reason: String,
+        /// Who places it.
+        #[arg(long)]
+        by: String,
+    },
+    /// Release a hold.
+    Release {
+        /// Association slug.
+        #[arg(long)]
+        tenant: String,
+        /// Hold id.
+        id: LegalHoldId,
+        /// Why it ends.
+        #[arg(long)]
+        reason: String,
+        /// Who releases it.
+        #[arg(long)]
+        by: String,
+    },
+    /// List an association's holds.
+    List {
+        /// Association slug.
+        #[arg(long)]
+        tenant: String,
+    },
+}
+
+/// The platform limits from the configuration.
+pub fn limits(config: &Config) -> Limits {
+    Limits {
+        default_years: config.retention.default_years,
+        minimum_years: config.retention.minimum_years,
+    }
+}
+
+async fn tenant(db: &Db, slug: &str) -> anyhow::Result<TenantCtx> {
+    directory::by_slug(db, slug)
+        .await?
+        .with_context(|| format!("no association with slug {slug}"))
+}
+
+/// Runs `aqueduct retention …`.
+pub async fn run(args: RetentionArgs, config: &Config, clock: &dyn Clock) -> anyhow::Result<()> {
+    let db = database::connect(config).await?;
+    let limits = limits(config);
+    match args.action {
+        RetentionAction::Run { dry_run } => {
+            let reports = job::run(&db, clock, &limits, dry_run).await?;
+            let verb = if dry_run {
+                "would anonymise"
+            } else {
+                "anonymised"
+            };
+            for r in &reports {
+                if r.association_held {
+                    out!(
+                        "{}: association-wide legal hold; {} account(s) past the period left untouched",
+                        r.slug,
+                        r.held
+                    );
+                    continue;
+                }
+                out!(
+                    "{}: policy {} years (closed before {}): {verb} {} account(s); {} held",
+                    r.slug,
+                    r.policy_years,
+                    r.cutoff.format("%Y-%m-%d"),
+                    r.anonymised,
+                    r.held
+                );
+            }
+            if dry_run {
+                out!("dry run: nothing was changed");
+            }
+            Ok(())
+        }
+        RetentionAction::Policy {
+            tenant: slug,
+            years,
+            by,
+        } => {
+            let ctx = tenant(&db, &slug).await?;
+            let years = match years.as_str() {
+                "default" => None,
+                y => Some(
+                    y.parse::<u32>()
+                        .context("--years is a number or `default`")?,
+                ),
+            };
+            let tx = db.tenant(&ctx).await?;
+            policy::set_years(&tx, clock, &by, years, &limits).await?;
+            let now = policy::years(&tx, &limits).await?;
+            tx.commit().await?;
+            out!("{slug}: account information is kept {now} years after closure");
+            Ok(())
+        }
+        RetentionAction::Hold { action } => hold(&db, clock, action).await,
+    }
+}
+
+async fn hold(db: &Db, clock: &dyn Clock, action: HoldAction) -> anyhow::Result<()> {
+    match action {
+        HoldAction::Set {
+            tenant: slug,
+            account,
+            reason,
+            by,
+        } => {
+            let ctx = tenant(db, &slug).await?;
+            let tx = db.tenant(&ctx).await?;
+            let scope = match &account {
+                None => HoldScope::Association,
+                Some(n) => match accounts::by_number(&tx, n).await? {
+                    Some(a) => HoldScope::Account(aqueduct_core::AccountId::from_uuid(a.id)),
+                    None => bail!("{slug} has no account {n}"),
+                },
+            };
+            let id = holds::set(&tx, clock, &by, scope, &reason).await?;
+            tx.commit().await?;
+            out!(
+                "legal hold {id} placed on {}",
+                account.map_or_else(|| format!("all of {slug}"), |n| format!("account {n}"))
+            );
+            Ok(())
+        }
+        HoldAction::Release {
+            tenant: slug,
+            id,
+            reason,
+            by,
+        } => {
+            let ctx = tenant(db, &slug).await?;
+            let tx = db.tenant(&ctx).await?;
+            holds::release(&tx, clock, &by, id, &reason).await?;
+            tx.commit().await?;
+            out!("legal hold {id} released");
+            Ok(())
+        }
+        HoldAction::List { tenant: slug } => {
+            let ctx = tenant(db, &slug).await?;
+            let tx = db.tenant_with(&ctx, Access::Read).await?;
+            let all = holds::all(&tx).await?;
+            tx.commit().await?;
+            for h in all {
+                out!(
+                    "{} {:<10} {} by {} at {}{}: {}",
+                    h.id,
+                    if h.released_at.is_some() {
+                        "released"
+                    } else {
+                        "in force"
+                    },
+                    h.account_id
+                        .map_or_else(|| "association".to_owned(), |a| format!("account {a}")),
+                    h.set_by,
+                    h.set_at.format("%Y-%m-%d %H:%M"),
+                    h.released_at
+                        .map(|t| format!(", released {}", t.format("%Y-%m-%d %H:%M")))
+                        .unwrap_or_default(),
+                    h.reason
+                );
+            }
+            Ok(())
+        }
+    }
+}
