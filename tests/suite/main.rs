@@ -14,3 +14,4 @@ mod cross_tenant;
 mod dsar;
 mod isolation;
 mod retention;
+mod schedule;

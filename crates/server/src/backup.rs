@@ -45,6 +45,8 @@ pub enum BackupAction {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Recent scheduled backup and retention attempts (from `serve`).
+    Status,
     /// Print a new random encryption key `ID:BASE64` for backup.key.
     Keygen {
         /// The key's id, e.g. the year: `2026`.
@@ -101,6 +103,33 @@ fn source_url(config: &Config) -> String {
         .to_owned()
 }
 
+/// The scheduled backup: take one, then prune by the rule.
+pub async fn scheduled(config: &Config, clock: &dyn Clock) -> anyhow::Result<String> {
+    let keys = keyring(config)?;
+    let store = store(config).await?;
+    let m = backup::create(
+        &source_url(config),
+        &keys,
+        &store,
+        clock,
+        &work_dir(config),
+        &|_| {},
+    )
+    .await?;
+    let rule = PruneRule {
+        keep_daily: config.backup.keep_daily,
+        keep_monthly: config.backup.keep_monthly,
+    };
+    let (keep, delete) = backup::prune(&store, rule, false).await?;
+    Ok(format!(
+        "backup {} stored ({} bytes); {} kept, {} pruned",
+        m.id,
+        m.ciphertext_size,
+        keep.len(),
+        delete.len()
+    ))
+}
+
 fn progress(p: Progress) {
     match p {
         Progress::Part { number, of } if of > 1 => out!("  uploaded part {number}/{of}"),
@@ -132,6 +161,26 @@ pub async fn run(args: BackupArgs, config: &Config, clock: &dyn Clock) -> anyhow
                 m.key_id,
                 m.schema_version
             );
+            Ok(())
+        }
+        Some(BackupAction::Status) => {
+            let db = crate::database::connect(config).await?;
+            for job in [
+                crate::schedule::Job::Backup,
+                crate::schedule::Job::Retention,
+            ] {
+                for r in crate::schedule::recent(&db, job, 10).await? {
+                    out!(
+                        "{:<10} {} #{} {:<8} {}  {}",
+                        r.job,
+                        r.slot,
+                        r.attempt,
+                        r.status,
+                        r.started_at.format("%Y-%m-%d %H:%M:%S"),
+                        r.message.unwrap_or_default()
+                    );
+                }
+            }
             Ok(())
         }
         Some(BackupAction::List) => {

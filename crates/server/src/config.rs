@@ -23,6 +23,8 @@ pub struct Config {
     pub backup: BackupConfig,
     /// Retention of personal data.
     pub retention: RetentionConfig,
+    /// The daily jobs `serve` runs (retention, backup).
+    pub schedule: ScheduleConfig,
 }
 
 /// `[server]`
@@ -203,6 +205,34 @@ impl Default for RetentionConfig {
         Self {
             default_years: 7,
             minimum_years: 7,
+        }
+    }
+}
+
+/// `[schedule]`: the daily jobs every `serve` process takes part in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Run the scheduler in `serve`.
+    pub enabled: bool,
+    /// Jobs run once a day, from this hour (UTC, 0-23).
+    pub hour_utc: u32,
+    /// How often to look for due jobs.
+    pub check_minutes: u32,
+    /// Wait after a failed attempt before the next.
+    pub retry_minutes: u32,
+    /// Attempts per job per day.
+    pub max_attempts: u32,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            hour_utc: 3,
+            check_minutes: 10,
+            retry_minutes: 30,
+            max_attempts: 3,
         }
     }
 }

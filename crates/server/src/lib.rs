@@ -9,5 +9,6 @@ pub mod database;
 pub mod demo;
 pub mod restore;
 pub mod retention;
+pub mod schedule;
 pub mod serve;
 pub mod telemetry;

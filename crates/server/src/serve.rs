@@ -13,6 +13,7 @@ use std::sync::Arc;
 pub async fn run(config: &Config, listen: Option<SocketAddr>) -> anyhow::Result<()> {
     let db = database::connect(config).await?;
     database::check_role(&db, config).await?;
+    crate::schedule::spawn(config.clone(), db.clone(), Arc::new(SystemClock));
     let state = AppState::new(
         db,
         Arc::new(SystemClock),

@@ -7,9 +7,10 @@
 
 use super::{BackupError, Manifest, Sealed};
 use aws_sdk_s3::Client;
+use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_s3::config::retry::RetryConfig;
 use aws_sdk_s3::config::timeout::TimeoutConfig;
-use aws_sdk_s3::error::DisplayErrorContext;
+use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
 use sha2::{Digest, Sha256};
@@ -58,7 +59,42 @@ pub struct BackupStore {
     part_size: u64,
 }
 
-fn storage(what: &str, e: impl std::error::Error) -> BackupError {
+/// A request error in words an operator can act on: the service's error
+/// code and message, or why the storage could not be reached.
+fn storage<E>(what: &str, e: SdkError<E, HttpResponse>) -> BackupError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let detail = match &e {
+        SdkError::ServiceError(s) => {
+            let err = s.err();
+            let status = s.raw().status().as_u16();
+            let code = err
+                .code()
+                .map_or_else(|| format!("HTTP {status}"), str::to_owned);
+            let hint = match (code.as_str(), status) {
+                ("SignatureDoesNotMatch" | "InvalidAccessKeyId" | "AccessDenied", _) | (_, 403) => {
+                    " (check AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+                }
+                ("NoSuchBucket", _) => " (create the bucket or fix backup.bucket)",
+                _ => "",
+            };
+            match err.message() {
+                Some(m) => format!("{code}: {m}{hint}"),
+                None => format!("{code}{hint}"),
+            }
+        }
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) => format!(
+            "storage unreachable (check AWS_ENDPOINT_URL): {}",
+            DisplayErrorContext(&e)
+        ),
+        _ => DisplayErrorContext(&e).to_string(),
+    };
+    BackupError::Storage(format!("{what}: {detail}"))
+}
+
+/// An error while streaming an object's body.
+fn stream(what: &str, e: impl std::error::Error) -> BackupError {
     BackupError::Storage(format!("{what}: {}", DisplayErrorContext(e)))
 }
 
@@ -304,7 +340,7 @@ impl BackupStore {
         let mut body = self.get(key).await?;
         let mut hasher = Sha256::new();
         while let Some(chunk) = body.next().await {
-            hasher.update(chunk.map_err(|e| storage("reading back the backup", e))?);
+            hasher.update(chunk.map_err(|e| stream("reading back the backup", e))?);
         }
         let got = hex::encode(hasher.finalize());
         if got != sha {
@@ -333,7 +369,7 @@ impl BackupStore {
             .await?
             .collect()
             .await
-            .map_err(|e| storage(&format!("downloading {key}"), e))?
+            .map_err(|e| stream(&format!("downloading {key}"), e))?
             .to_vec())
     }
 
@@ -404,7 +440,7 @@ impl BackupStore {
                 .body
                 .collect()
                 .await
-                .map_err(|e| storage("downloading the manifest", e))?
+                .map_err(|e| stream("downloading the manifest", e))?
                 .to_vec(),
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
                 return Err(BackupError::NotFound(id.to_owned()));
@@ -420,7 +456,7 @@ impl BackupStore {
         let mut body = self.get(&manifest.object).await?;
         let mut file = tokio::fs::File::create(dest).await?;
         while let Some(chunk) = body.next().await {
-            file.write_all(&chunk.map_err(|e| storage("downloading the backup", e))?)
+            file.write_all(&chunk.map_err(|e| stream("downloading the backup", e))?)
                 .await?;
         }
         file.flush().await?;
