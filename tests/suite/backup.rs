@@ -7,6 +7,7 @@ use crate::db_test;
 use crate::support::s3::S3Server;
 use crate::support::seed;
 use crate::support::{Engine, TestDb};
+use aqueduct_core::Clock;
 use aqueduct_core::ManualClock;
 use aqueduct_retention::backup::{
     self, BackupError, BackupKey, BackupStore, Keyring, PruneRule, StoreSettings, store::Progress,
@@ -272,15 +273,32 @@ async fn pruning_keeps_exactly_what_the_rule_says() {
         keep_daily: 2,
         keep_monthly: 2,
     };
+    // An upload that never got its manifest (data object only).
+    s3.client()
+        .await
+        .put_object()
+        .bucket("backups")
+        .key("aq/20260301T000000Z-0rphan/data.aqbk")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"half"))
+        .send()
+        .await
+        .unwrap();
+    // Orphans count only when older than a day.
+    let now = aqueduct_core::SystemClock.now();
+    let r = backup::prune(&store, rule, true, now).await.unwrap();
+    assert!(r.orphans.is_empty());
     // Dry run deletes nothing.
-    let (keep, delete) = backup::prune(&store, rule, true).await.unwrap();
+    let later = now + chrono::Duration::days(2);
+    let r = backup::prune(&store, rule, true, later).await.unwrap();
+    let (keep, delete) = (r.keep, r.delete);
+    assert_eq!(r.orphans, vec!["20260301T000000Z-0rphan".to_owned()]);
     assert_eq!(store.list().await.unwrap().len(), 6);
     // Daily: Mar 2 and Mar 1 12:00; monthly: March (already) and Feb 20.
     let expected_keep = vec![ids[5].clone(), ids[4].clone(), ids[2].clone()];
     let expected_delete = vec![ids[3].clone(), ids[1].clone(), ids[0].clone()];
     assert_eq!(keep, expected_keep);
     assert_eq!(delete, expected_delete);
-    backup::prune(&store, rule, false).await.unwrap();
+    backup::prune(&store, rule, false, later).await.unwrap();
     let left: Vec<String> = store
         .list()
         .await
@@ -481,6 +499,41 @@ async fn the_binary_backs_up_lists_verifies_and_restores() {
     );
     let o = aqueduct(&env, &["restore", &id, "--into", &target, "--force"]);
     assert!(o.status.success(), "{}", text(&o));
+
+    // A data subject export and an erasure request from the command line.
+    let zip_path = dir.path().join("10-0001.zip");
+    let o = aqueduct(
+        &env,
+        &[
+            "retention",
+            "export",
+            "--tenant",
+            "demo",
+            "--account",
+            "10-0001",
+            "--out",
+            zip_path.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o));
+    let archive = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    assert!(archive.len() >= 4);
+    let o = aqueduct(
+        &env,
+        &[
+            "retention",
+            "erase",
+            "--tenant",
+            "demo",
+            "--account",
+            "10-0001",
+        ],
+    );
+    assert!(
+        o.status.success() && text(&o).contains("restricted"),
+        "{}",
+        text(&o)
+    );
 
     // The retention job's dry run from the command line.
     let o = aqueduct(&env, &["retention", "run", "--dry-run"]);

@@ -120,13 +120,14 @@ pub async fn scheduled(config: &Config, clock: &dyn Clock) -> anyhow::Result<Str
         keep_daily: config.backup.keep_daily,
         keep_monthly: config.backup.keep_monthly,
     };
-    let (keep, delete) = backup::prune(&store, rule, false).await?;
+    let r = backup::prune(&store, rule, false, clock.now()).await?;
     Ok(format!(
-        "backup {} stored ({} bytes); {} kept, {} pruned",
+        "backup {} stored ({} bytes); {} kept, {} pruned, {} orphaned upload(s) removed",
         m.id,
         m.ciphertext_size,
-        keep.len(),
-        delete.len()
+        r.keep.len(),
+        r.delete.len(),
+        r.orphans.len()
     ))
 }
 
@@ -230,19 +231,23 @@ pub async fn run(args: BackupArgs, config: &Config, clock: &dyn Clock) -> anyhow
                 keep_daily: config.backup.keep_daily,
                 keep_monthly: config.backup.keep_monthly,
             };
-            let (keep, delete) = backup::prune(&store, rule, dry_run)
+            let r = backup::prune(&store, rule, dry_run, clock.now())
                 .await
                 .context("pruning backups")?;
             let verb = if dry_run { "would delete" } else { "deleted" };
-            for id in &delete {
+            for id in &r.delete {
                 out!("{verb} {id}");
             }
+            for id in &r.orphans {
+                out!("{verb} the unfinished upload {id} (no manifest)");
+            }
             out!(
-                "kept {} backup(s) ({} daily + {} monthly rule); {verb} {}",
-                keep.len(),
+                "kept {} backup(s) ({} daily + {} monthly rule); {verb} {} and {} unfinished upload(s)",
+                r.keep.len(),
                 rule.keep_daily,
                 rule.keep_monthly,
-                delete.len()
+                r.delete.len(),
+                r.orphans.len()
             );
             Ok(())
         }

@@ -43,6 +43,34 @@ pub enum RetentionAction {
         #[command(subcommand)]
         action: HoldAction,
     },
+    /// Export everything held on one account (JSON + CSV in a zip), for
+    /// a data subject access request. Audited.
+    Export {
+        /// Association slug.
+        #[arg(long)]
+        tenant: String,
+        /// Account number.
+        #[arg(long)]
+        account: String,
+        /// Where to write the zip.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Who asks (recorded in the audit log).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Record an erasure request for one account and print the answer.
+    Erase {
+        /// Association slug.
+        #[arg(long)]
+        tenant: String,
+        /// Account number.
+        #[arg(long)]
+        account: String,
+        /// Who asks (the customer, or staff for them).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
     /// Set an association's retention period.
     Policy {
         /// Association slug.
@@ -169,6 +197,47 @@ pub async fn run(args: RetentionArgs, config: &Config, clock: &dyn Clock) -> any
             Ok(())
         }
         RetentionAction::Hold { action } => hold(&db, clock, action).await,
+        RetentionAction::Export {
+            tenant: slug,
+            account,
+            out: path,
+            by,
+        } => {
+            let ctx = tenant(&db, &slug).await?;
+            let tx = db.tenant(&ctx).await?;
+            let id = account_id(&tx, &slug, &account).await?;
+            let export = aqueduct_retention::export::account(&tx, clock, &by, id).await?;
+            let bytes = aqueduct_retention::export::zip(&export)?;
+            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            tx.commit().await?;
+            out!("wrote {} ({} bytes)", path.display(), bytes.len());
+            Ok(())
+        }
+        RetentionAction::Erase {
+            tenant: slug,
+            account,
+            by,
+        } => {
+            let ctx = tenant(&db, &slug).await?;
+            let tx = db.tenant(&ctx).await?;
+            let id = account_id(&tx, &slug, &account).await?;
+            let answer = aqueduct_retention::erasure::request(&tx, clock, &by, id, &limits).await?;
+            tx.commit().await?;
+            out!("erasure request {}: {}", answer.id, answer.status);
+            out!("{}", answer.answer);
+            Ok(())
+        }
+    }
+}
+
+async fn account_id(
+    tx: &aqueduct_tenant::TenantTx,
+    slug: &str,
+    number: &str,
+) -> anyhow::Result<aqueduct_core::AccountId> {
+    match accounts::by_number(tx, number).await? {
+        Some(a) => Ok(aqueduct_core::AccountId::from_uuid(a.id)),
+        None => bail!("{slug} has no account {number}"),
     }
 }
 
@@ -184,10 +253,7 @@ async fn hold(db: &Db, clock: &dyn Clock, action: HoldAction) -> anyhow::Result<
             let tx = db.tenant(&ctx).await?;
             let scope = match &account {
                 None => HoldScope::Association,
-                Some(n) => match accounts::by_number(&tx, n).await? {
-                    Some(a) => HoldScope::Account(aqueduct_core::AccountId::from_uuid(a.id)),
-                    None => bail!("{slug} has no account {n}"),
-                },
+                Some(n) => HoldScope::Account(account_id(&tx, &slug, n).await?),
             };
             let id = holds::set(&tx, clock, &by, scope, &reason).await?;
             tx.commit().await?;

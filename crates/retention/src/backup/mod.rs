@@ -296,13 +296,26 @@ pub async fn restore(
     Ok(manifest)
 }
 
-/// Applies `rule` to the stored backups; deletes the others unless
-/// `dry_run`. Returns (kept, deleted) ids, newest first.
+/// What pruning kept and deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PruneReport {
+    /// Backups kept, newest first.
+    pub keep: Vec<String>,
+    /// Backups deleted (or, in a dry run, to delete), newest first.
+    pub delete: Vec<String>,
+    /// Data objects of uploads that never got a manifest, older than a
+    /// day, deleted (or to delete).
+    pub orphans: Vec<String>,
+}
+
+/// Applies `rule` to the stored backups and removes orphaned uploads older
+/// than a day before `now`; deletes nothing when `dry_run`.
 pub async fn prune(
     store: &BackupStore,
     rule: PruneRule,
     dry_run: bool,
-) -> Result<(Vec<String>, Vec<String>), BackupError> {
+    now: DateTime<Utc>,
+) -> Result<PruneReport, BackupError> {
     let all: Vec<(String, DateTime<Utc>)> = store
         .list()
         .await?
@@ -310,10 +323,18 @@ pub async fn prune(
         .map(|m| (m.id, m.created_at))
         .collect();
     let (keep, delete) = prune_plan(&all, rule);
+    let orphans = store.orphans(now - chrono::Duration::days(1)).await?;
     if !dry_run {
         for id in &delete {
             store.delete(id).await?;
         }
+        for id in &orphans {
+            store.delete_orphan(id).await?;
+        }
     }
-    Ok((keep, delete))
+    Ok(PruneReport {
+        keep,
+        delete,
+        orphans,
+    })
 }

@@ -13,6 +13,7 @@ use aws_sdk_s3::config::timeout::TimeoutConfig;
 use aws_sdk_s3::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::{ByteStream, Length};
 use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::time::Duration;
@@ -420,6 +421,52 @@ impl BackupStore {
         }
         out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
         Ok(out)
+    }
+
+    /// Ids of data objects without a manifest (an upload that stopped
+    /// before the manifest was written) last modified before `before`.
+    pub async fn orphans(&self, before: DateTime<Utc>) -> Result<Vec<String>, BackupError> {
+        let mut data = Vec::new();
+        let mut manifests = std::collections::HashSet::new();
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&self.prefix)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| storage("listing backups", e))?;
+            for o in page.contents() {
+                let Some(rest) = o.key().and_then(|k| k.strip_prefix(&self.prefix)) else {
+                    continue;
+                };
+                if let Some(id) = rest.strip_suffix("/manifest.json") {
+                    manifests.insert(id.to_owned());
+                } else if let Some(id) = rest.strip_suffix("/data.aqbk") {
+                    let old = o
+                        .last_modified()
+                        .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), 0))
+                        .is_some_and(|t| t < before);
+                    if old {
+                        data.push(id.to_owned());
+                    }
+                }
+            }
+            match page.next_continuation_token() {
+                Some(t) if page.is_truncated() == Some(true) => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        data.retain(|id| !manifests.contains(id));
+        Ok(data)
+    }
+
+    /// Deletes the data object of an unlisted (orphaned) backup.
+    pub async fn delete_orphan(&self, id: &str) -> Result<(), BackupError> {
+        self.delete_key(&self.data_key(id)).await
     }
 
     /// The manifest of backup `id`.
