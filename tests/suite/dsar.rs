@@ -158,3 +158,38 @@ db_test!(erasure_inside_the_period_restricts_and_explains, |db| {
     assert!(erasure::restricted_accounts(&tx).await.unwrap().is_empty());
     let _: AccountId = alpha.account;
 });
+
+db_test!(association_archive_holds_every_table_and_no_secrets, |db| {
+    let pool = db.app_pool(3).await;
+    let clock = ManualClock::new(t0());
+    let alpha = seed::tenant(&pool, &clock, "alpha").await;
+    let beta = seed::tenant(&pool, &clock, "beta").await;
+    let tx = pool.tenant(&alpha.tenant).await.unwrap();
+    // A policy row exists, so its salt would be there to leak.
+    aqueduct_retention::policy::set_years(&tx, &clock, "user:admin", Some(8), &Limits::default())
+        .await
+        .unwrap();
+    let bytes = aqueduct_retention::archive::association(&tx, &clock, "user:admin")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut names = Vec::new();
+    let mut everything = String::new();
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).unwrap();
+        names.push(f.name().unwrap().into_owned());
+        f.read_to_string(&mut everything).unwrap();
+    }
+    for t in aqueduct_retention::archive::tables() {
+        assert!(names.contains(&format!("{}.json", t.name)), "{names:?}");
+        assert!(names.contains(&format!("{}.csv", t.name)), "{names:?}");
+    }
+    assert!(names.contains(&"README.txt".to_owned()));
+    assert!(everything.contains(&format!("Holder {}", alpha.marker)));
+    assert!(everything.contains(&format!("SN-{}", alpha.marker)));
+    assert!(!everything.contains(&beta.marker));
+    assert!(!everything.contains(&beta.tenant.id().to_string()));
+    assert!(!everything.contains("key_hash") && !everything.contains("hash_salt"));
+    assert!(!everything.contains(alpha.admin_key.expose()));
+});

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod accounts;
+pub mod archive;
 pub mod backup;
 pub mod entity;
 pub mod erasure;

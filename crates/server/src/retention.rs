@@ -59,6 +59,19 @@ pub enum RetentionAction {
         #[arg(long, default_value = "cli")]
         by: String,
     },
+    /// Export all of one association's data (every table, JSON + CSV, with
+    /// a README) for an exit or an audit. Audited.
+    Archive {
+        /// Association slug.
+        #[arg(long)]
+        tenant: String,
+        /// Where to write the zip.
+        #[arg(long)]
+        out: std::path::PathBuf,
+        /// Who asks (recorded in the audit log).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
     /// Record an erasure request for one account and print the answer.
     Erase {
         /// Association slug.
@@ -208,6 +221,19 @@ pub async fn run(args: RetentionArgs, config: &Config, clock: &dyn Clock) -> any
             let id = account_id(&tx, &slug, &account).await?;
             let export = aqueduct_retention::export::account(&tx, clock, &by, id).await?;
             let bytes = aqueduct_retention::export::zip(&export)?;
+            std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+            tx.commit().await?;
+            out!("wrote {} ({} bytes)", path.display(), bytes.len());
+            Ok(())
+        }
+        RetentionAction::Archive {
+            tenant: slug,
+            out: path,
+            by,
+        } => {
+            let ctx = tenant(&db, &slug).await?;
+            let tx = db.tenant(&ctx).await?;
+            let bytes = aqueduct_retention::archive::association(&tx, clock, &by).await?;
             std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
             tx.commit().await?;
             out!("wrote {} ({} bytes)", path.display(), bytes.len());
