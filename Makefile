@@ -10,7 +10,7 @@ CARGO ?= cargo
 AQUEDUCT := target/debug/aqueduct
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run build test fmt lint check security clean-data
+.PHONY: run build test fmt lint check security clean-data run-s3
 
 build:
 	$(CARGO) build --bin aqueduct
@@ -62,3 +62,14 @@ security:
 
 clean-data:
 	rm -rf data
+
+# Local S3-compatible storage for backups (s3s-fs, installed on first use),
+# on 127.0.0.1:9000 with bucket aqueduct-backups; see docs/operations.md.
+S3_PORT ?= 9000
+run-s3:
+	@mkdir -p data/s3/aqueduct-backups
+	@echo "S3 on http://127.0.0.1:$(S3_PORT) — in another shell:"
+	@echo "  export AWS_ENDPOINT_URL=http://127.0.0.1:$(S3_PORT) AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=aqueduct-dev AWS_SECRET_ACCESS_KEY=aqueduct-dev-secret"
+	@echo "  export AQUEDUCT__BACKUP__BUCKET=aqueduct-backups AQUEDUCT__BACKUP__FORCE_PATH_STYLE=true AQUEDUCT__BACKUP__KEY=\$$($(AQUEDUCT) backup keygen dev)"
+	@echo "  $(AQUEDUCT) backup && $(AQUEDUCT) backup list"
+	tests/services/s3.sh start data/s3 $(S3_PORT) aqueduct-dev aqueduct-dev-secret

@@ -11,6 +11,8 @@ mod m20261126_000103_ledger;
 mod m20261126_000104_bill_runs;
 mod m20261126_000105_late_fees;
 mod m20261126_000301_identity;
+mod m20261126_600001_retention;
+mod m20261126_600002_scheduled_runs;
 pub mod rls;
 pub mod schema;
 
@@ -30,6 +32,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000103_ledger::Migration),
             Box::new(m20261126_000104_bill_runs::Migration),
             Box::new(m20261126_000105_late_fees::Migration),
+            Box::new(m20261126_600001_retention::Migration),
+            Box::new(m20261126_600002_scheduled_runs::Migration),
         ]
     }
 }

@@ -8,12 +8,14 @@
 mod support;
 
 mod api;
+mod backup;
 mod bill_runs;
 mod cli;
 mod concurrency;
 mod cross_tenant;
 mod demo;
 mod deploy;
+mod dsar;
 mod identity;
 mod identity_ops;
 mod imports;
@@ -23,4 +25,6 @@ mod late_fees;
 mod ledger;
 mod reads;
 mod reports;
+mod retention;
+mod schedule;
 mod tls;

@@ -90,6 +90,22 @@ id_type!(
     AuditId,
     "audit"
 );
+// retention
+id_type!(
+    /// A legal hold on an account or a whole association.
+    LegalHoldId,
+    "legal_hold"
+);
+id_type!(
+    /// An association's retention policy.
+    RetentionPolicyId,
+    "retention_policy"
+);
+id_type!(
+    /// A customer's erasure request (restriction until it can be erased).
+    ErasureRequestId,
+    "erasure_request"
+);
 
 id_type!(
     /// A meter read.

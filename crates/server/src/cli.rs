@@ -1,7 +1,7 @@
 //! The command line: `aqueduct serve | migrate | demo | operator | tenant`.
 
 use crate::config::Config;
-use crate::{database, demo, serve};
+use crate::{backup, database, demo, restore, retention, serve};
 use anyhow::{Context, bail};
 use aqueduct_core::{Secret, SystemClock};
 use aqueduct_tenant::{PlatformAccess, TenantError, credentials, directory, password, users};
@@ -67,6 +67,12 @@ pub enum Command {
         #[command(subcommand)]
         action: OperatorAction,
     },
+    /// Encrypted backups: take one (no action), list, verify, prune, keygen.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty database.
+    Restore(restore::RestoreArgs),
+    /// Retention: run the job, legal holds, policies.
+    Retention(retention::RetentionArgs),
     /// Inspect associations (platform-wide, audited).
     Tenant {
         /// Tenant action.
@@ -125,6 +131,9 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 bail!("{url} answered {status}")
             }
         }
+        Command::Backup(args) => backup::run(args, &config, &clock).await,
+        Command::Restore(args) => restore::run(args, &config).await,
+        Command::Retention(args) => retention::run(args, &config, &clock).await,
         Command::Migrate { status: true } => {
             for (name, applied) in database::status(&config).await? {
                 out!("{} {name}", if applied { "applied" } else { "pending" });

@@ -21,6 +21,12 @@ pub struct Config {
     pub log: LogConfig,
     /// Sign-in and sessions.
     pub auth: AuthConfig,
+    /// Encrypted backups to S3-compatible storage.
+    pub backup: BackupConfig,
+    /// Retention of personal data.
+    pub retention: RetentionConfig,
+    /// The daily jobs `serve` runs (retention, backup).
+    pub schedule: ScheduleConfig,
 }
 
 /// `[auth]`
@@ -199,6 +205,101 @@ pub enum LogFormat {
     Json,
 }
 
+/// `[backup]`. Endpoint, region and credentials are not here: they follow
+/// the AWS SDK's conventions (`AWS_ENDPOINT_URL`, `AWS_REGION`,
+/// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, profiles).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Bucket name (required for any backup command).
+    pub bucket: String,
+    /// Key prefix inside the bucket.
+    pub prefix: String,
+    /// Path-style addressing (most self-hosted S3-compatible servers).
+    pub force_path_style: bool,
+    /// The key new backups are encrypted with: `ID:BASE64` (32 bytes);
+    /// `aqueduct backup keygen ID` makes one.
+    pub key: Option<Secret>,
+    /// Older keys still accepted for reading, comma-separated `ID:BASE64`.
+    pub previous_keys: Option<Secret>,
+    /// Daily backups kept by `aqueduct backup prune`.
+    pub keep_daily: u32,
+    /// Monthly backups kept by `aqueduct backup prune`.
+    pub keep_monthly: u32,
+    /// Multipart part size in MiB (at least 5).
+    pub part_size_mib: u64,
+    /// Directory for temporary snapshot files (default: the system's).
+    pub work_dir: Option<String>,
+    /// PostgreSQL: the connection `pg_dump` uses (a role that sees every
+    /// row). Defaults to `database.migrate_url`, then `database.url`.
+    pub database_url: Option<Secret>,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        Self {
+            bucket: String::new(),
+            prefix: "aqueduct/".into(),
+            force_path_style: false,
+            key: None,
+            previous_keys: None,
+            keep_daily: 35,
+            keep_monthly: 12,
+            part_size_mib: 16,
+            work_dir: None,
+            database_url: None,
+        }
+    }
+}
+
+/// `[retention]`: the platform's defaults for associations without their
+/// own policy, and the floor no association may go below.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Years account information is kept after the account closes.
+    pub default_years: u32,
+    /// The legal minimum: no policy may be shorter.
+    pub minimum_years: u32,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            default_years: 7,
+            minimum_years: 7,
+        }
+    }
+}
+
+/// `[schedule]`: the daily jobs every `serve` process takes part in.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Run the scheduler in `serve`.
+    pub enabled: bool,
+    /// Jobs run once a day, from this hour (UTC, 0-23).
+    pub hour_utc: u32,
+    /// How often to look for due jobs.
+    pub check_minutes: u32,
+    /// Wait after a failed attempt before the next.
+    pub retry_minutes: u32,
+    /// Attempts per job per day.
+    pub max_attempts: u32,
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            hour_utc: 3,
+            check_minutes: 10,
+            retry_minutes: 30,
+            max_attempts: 3,
+        }
+    }
+}
+
 const ENV_PREFIX: &str = "AQUEDUCT__";
 
 impl Config {
@@ -369,6 +470,26 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.database.url.expose(), "postgres://b@h/db");
+    }
+
+    #[test]
+    fn backup_settings_from_the_environment() {
+        let c = Config::load(
+            None,
+            vars(&[
+                ("AQUEDUCT__BACKUP__BUCKET", "aq-backups"),
+                ("AQUEDUCT__BACKUP__FORCE_PATH_STYLE", "true"),
+                ("AQUEDUCT__BACKUP__KEY", "k1:c2VjcmV0"),
+                ("AQUEDUCT__BACKUP__KEEP_DAILY", "10"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.backup.bucket, "aq-backups");
+        assert!(c.backup.force_path_style);
+        assert_eq!(c.backup.keep_daily, 10);
+        assert_eq!(c.backup.keep_monthly, 12);
+        assert_eq!(c.backup.prefix, "aqueduct/");
+        assert!(!format!("{c:?}").contains("c2VjcmV0"));
     }
 
     #[test]

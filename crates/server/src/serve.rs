@@ -33,6 +33,9 @@ pub async fn run(
             },
         ))
     });
+    if with_worker {
+        crate::schedule::spawn(config.clone(), db.clone(), clock.clone());
+    }
     let state = AppState::new(
         db,
         clock,
@@ -99,9 +102,11 @@ pub async fn run_worker(config: &Config) -> anyhow::Result<()> {
     let db = database::connect(config).await?;
     database::check_role(&db, config).await?;
     tracing::info!("worker started");
+    let clock: Arc<dyn aqueduct_core::Clock> = Arc::new(SystemClock);
+    crate::schedule::spawn(config.clone(), db.clone(), clock.clone());
     crate::worker::run(
         db,
-        Arc::new(SystemClock),
+        clock,
         format!("worker-{}", std::process::id()),
         shutdown_signal(),
     )

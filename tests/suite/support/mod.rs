@@ -5,6 +5,7 @@ pub mod app;
 pub mod browser;
 pub mod db;
 pub mod http;
+pub mod s3;
 pub mod seed;
 
 pub use app::TestApp;

@@ -1,0 +1,119 @@
+//! Erasure requests ("forget me"). Inside the retention period the data
+//! cannot be erased yet: the request restricts it — recorded here, with the
+//! reason given to the customer and the earliest erasure date — and the
+//! retention job erases (anonymises) it once the period ends.
+
+use crate::entity::erasure_request;
+use crate::error::RetentionError;
+use crate::policy::{self, Limits};
+use aqueduct_core::id::ErasureRequestId;
+use aqueduct_core::{AccountId, Clock};
+use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
+use aqueduct_tenant::{TenantTx, scoped};
+use chrono::{DateTime, Utc};
+use sea_orm::{ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+
+/// The answer to an erasure request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErasureAnswer {
+    /// The request.
+    pub id: ErasureRequestId,
+    /// `restricted` (kept, hidden) until `erase_after`.
+    pub status: String,
+    /// Why, in words for the customer.
+    pub answer: String,
+    /// When the job may erase it; `None` while the account is open.
+    pub erase_after: Option<DateTime<Utc>>,
+}
+
+/// Records an erasure request for `account` and answers it.
+pub async fn request(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    actor: &str,
+    account: AccountId,
+    limits: &Limits,
+) -> Result<ErasureAnswer, RetentionError> {
+    let acct = crate::accounts::find(tx, account)
+        .await?
+        .ok_or(RetentionError::NotFound("account"))?;
+    let years = policy::years(tx, limits).await?;
+    let (erase_after, answer) = match acct.closed_at {
+        None => (
+            None,
+            format!(
+                "The account is open, so its records are needed to bill and serve it. Close \
+                 the account first; the law then requires the association to keep account \
+                 records for {years} years after closing, after which they are erased."
+            ),
+        ),
+        Some(closed) => {
+            let at = policy::expires(closed, years);
+            let text = if at <= clock.now() {
+                "The retention period has ended: the records will be erased by the next \
+                 retention run."
+                    .to_owned()
+            } else {
+                format!(
+                    "The law requires the association to keep account records for {years} \
+                     years after the account closes. Until {} they are restricted: used only \
+                     for legal and audit purposes. They are erased after that date.",
+                    at.format("%Y-%m-%d")
+                )
+            };
+            (Some(at), text)
+        }
+    };
+    let id = ErasureRequestId::new();
+    erasure_request::Entity::insert(
+        erasure_request::Model {
+            tenant_id: tx.tenant_id().uuid(),
+            id: id.uuid(),
+            account_id: account.uuid(),
+            requested_by: actor.to_owned(),
+            requested_at: clock.now(),
+            status: "restricted".into(),
+            answer: answer.clone(),
+            erase_after,
+        }
+        .into_active_model(),
+    )
+    .exec_without_returning(tx.conn())
+    .await?;
+    audit::record_in(
+        tx,
+        clock,
+        AuditEntry {
+            tenant: None,
+            actor: actor.to_owned(),
+            action: "retention.erasure.request".into(),
+            target: Some(format!("account:{account}")),
+            outcome: Outcome::Success,
+            request_id: None,
+            ip: None,
+            details: Some(serde_json::json!({
+                "request_id": id, "status": "restricted", "erase_after": erase_after,
+            })),
+        },
+    )
+    .await?;
+    Ok(ErasureAnswer {
+        id,
+        status: "restricted".into(),
+        answer,
+        erase_after,
+    })
+}
+
+/// Accounts whose data is restricted (an erasure request not yet
+/// fulfilled): other views must hide them from everything but legal and
+/// audit work.
+pub async fn restricted_accounts(tx: &TenantTx) -> Result<Vec<AccountId>, RetentionError> {
+    Ok(scoped::<erasure_request::Entity>(tx)
+        .filter(erasure_request::Column::Status.eq("restricted"))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|r| AccountId::from_uuid(r.account_id))
+        .collect())
+}

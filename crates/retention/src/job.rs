@@ -1,0 +1,295 @@
+//! The retention job: for each association, finds closed accounts past
+//! their retention period that no legal hold covers and runs every purge
+//! step on them, then writes one audit entry with counts (never personal
+//! data). A dry run computes the same report and changes nothing.
+//!
+//! Purge steps are a list ([`default_steps`]): each table holding personal
+//! data about an account registers one [`PurgeStep`] that anonymises or
+//! removes that account's rows. Payment records and usage aggregation will
+//! add theirs when those tables exist.
+
+use crate::entity::{anonymised_account, erasure_request, legal_hold};
+use crate::error::RetentionError;
+use crate::policy::{self, Limits};
+use aqueduct_billing::entity::account;
+use aqueduct_core::{Clock, TenantId};
+use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
+use aqueduct_tenant::{Db, PlatformAccess, TenantCtx, TenantTx, directory, scoped};
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder,
+};
+use serde::Serialize;
+use sha2::Sha256;
+use std::collections::HashSet;
+use std::future::Future;
+use std::pin::Pin;
+use uuid::Uuid;
+
+/// What the steps are given.
+#[derive(Debug)]
+pub struct PurgeContext {
+    /// The job's time.
+    pub now: DateTime<Utc>,
+    /// The association's salt for hashing identifiers.
+    pub salt: Vec<u8>,
+}
+
+impl PurgeContext {
+    /// A salted, keyed hash of an identifier, as 24 hex digits prefixed
+    /// `h:` — the same input always gives the same output within an
+    /// association, so totals by account still reconcile.
+    pub fn hash(&self, value: &str) -> String {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.salt)
+            .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+        mac.update(value.as_bytes());
+        let digest = hex::encode(mac.finalize().into_bytes());
+        format!("h:{}", &digest[..24])
+    }
+}
+
+/// The future a purge step returns: the number of rows it changed.
+pub type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<u64, DbErr>> + Send + 'a>>;
+
+/// One table's part of the purge.
+pub trait PurgeStep: Send + Sync {
+    /// A short name for reports and the audit entry.
+    fn name(&self) -> &'static str;
+    /// Anonymises or removes the rows of `accounts` (all in the
+    /// transaction's association); returns how many rows changed.
+    fn apply<'a>(
+        &'a self,
+        tx: &'a TenantTx,
+        ctx: &'a PurgeContext,
+        accounts: &'a [Uuid],
+    ) -> StepFuture<'a>;
+}
+
+/// The steps the job runs, in order.
+pub fn default_steps() -> Vec<Box<dyn PurgeStep>> {
+    vec![Box::new(AnonymiseAccounts)]
+}
+
+/// `accounts`: names, mailing address, email, phone and notes replaced;
+/// the account number kept only as a salted hash.
+#[derive(Debug)]
+pub struct AnonymiseAccounts;
+
+/// The name an anonymised account shows.
+pub const ANONYMISED: &str = "[anonymised]";
+
+impl PurgeStep for AnonymiseAccounts {
+    fn name(&self) -> &'static str {
+        "accounts"
+    }
+
+    fn apply<'a>(
+        &'a self,
+        tx: &'a TenantTx,
+        ctx: &'a PurgeContext,
+        accounts: &'a [Uuid],
+    ) -> StepFuture<'a> {
+        Box::pin(async move {
+            let rows = scoped::<account::Entity>(tx)
+                .filter(account::Column::Id.is_in(accounts.iter().copied()))
+                .all(tx.conn())
+                .await?;
+            let mut n = 0;
+            for row in rows {
+                let number = ctx.hash(&row.account_number);
+                let mut a = row.into_active_model();
+                a.account_number = Set(number);
+                a.holder_name = Set(ANONYMISED.into());
+                a.co_holder_name = Set(None);
+                a.email = Set(None);
+                a.phone = Set(None);
+                a.mailing_line1 = Set(None);
+                a.mailing_line2 = Set(None);
+                a.mailing_city = Set(None);
+                a.mailing_state = Set(None);
+                a.mailing_postal_code = Set(None);
+                a.notes = Set(None);
+                a.updated_at = Set(ctx.now);
+                a.update(tx.conn()).await?;
+                n += 1;
+            }
+            Ok(n)
+        })
+    }
+}
+
+/// What the job did (or would do) for one association.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TenantReport {
+    /// The association.
+    pub tenant: TenantId,
+    /// Its slug.
+    pub slug: String,
+    /// Years in force.
+    pub policy_years: u32,
+    /// Closures before this instant are past the period.
+    pub cutoff: DateTime<Utc>,
+    /// An association-wide hold stopped everything.
+    pub association_held: bool,
+    /// Accounts past their period but covered by an account hold.
+    pub held: u64,
+    /// Accounts anonymised (or, in a dry run, that would be).
+    pub anonymised: u64,
+    /// Rows changed per step.
+    pub steps: Vec<(String, u64)>,
+    /// Nothing was changed.
+    pub dry_run: bool,
+}
+
+/// Runs the job for one association in one transaction.
+pub async fn run_tenant(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    limits: &Limits,
+    steps: &[Box<dyn PurgeStep>],
+    dry_run: bool,
+) -> Result<TenantReport, RetentionError> {
+    let tx = db.tenant(ctx).await?;
+    let now = clock.now();
+    let years = policy::years(&tx, limits).await?;
+    let cutoff = policy::cutoff(now, years);
+    let holds = scoped::<legal_hold::Entity>(&tx)
+        .filter(legal_hold::Column::ReleasedAt.is_null())
+        .all(tx.conn())
+        .await?;
+    let mut report = TenantReport {
+        tenant: ctx.id(),
+        slug: ctx.slug().as_str().to_owned(),
+        policy_years: years,
+        cutoff,
+        association_held: holds.iter().any(|h| h.account_id.is_none()),
+        held: 0,
+        anonymised: 0,
+        steps: Vec::new(),
+        dry_run,
+    };
+    let held: HashSet<Uuid> = holds.iter().filter_map(|h| h.account_id).collect();
+    let done: HashSet<Uuid> = scoped::<anonymised_account::Entity>(&tx)
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|a| a.account_id)
+        .collect();
+    let due: Vec<Uuid> = scoped::<account::Entity>(&tx)
+        .filter(account::Column::ClosedAt.is_not_null())
+        .filter(account::Column::ClosedAt.lte(cutoff))
+        .order_by_asc(account::Column::Id)
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .filter(|id| !done.contains(id))
+        .collect();
+    if report.association_held {
+        report.held = due.len() as u64;
+        tx.rollback().await?;
+        return Ok(report);
+    }
+    let (blocked, due): (Vec<Uuid>, Vec<Uuid>) = due.into_iter().partition(|id| held.contains(id));
+    report.held = blocked.len() as u64;
+    report.anonymised = due.len() as u64;
+    if dry_run || due.is_empty() {
+        report.steps = steps.iter().map(|s| (s.name().to_owned(), 0)).collect();
+        tx.rollback().await?;
+        return Ok(report);
+    }
+    let salt = policy::ensure(&tx, clock, "system:retention")
+        .await?
+        .hash_salt;
+    let pctx = PurgeContext {
+        now,
+        salt: hex::decode(&salt).unwrap_or_else(|_| salt.into_bytes()),
+    };
+    for step in steps {
+        let n = step.apply(&tx, &pctx, &due).await?;
+        report.steps.push((step.name().to_owned(), n));
+    }
+    for id in &due {
+        anonymised_account::Entity::insert(
+            anonymised_account::Model {
+                tenant_id: tx.tenant_id().uuid(),
+                id: Uuid::now_v7(),
+                account_id: *id,
+                anonymised_at: now,
+                policy_years: i32::try_from(years).unwrap_or(i32::MAX),
+            }
+            .into_active_model(),
+        )
+        .exec_without_returning(tx.conn())
+        .await?;
+    }
+    // Pending erasure requests of these accounts are now fulfilled.
+    erasure_request::Entity::update_many()
+        .col_expr(erasure_request::Column::Status, "erased".into())
+        .col_expr(
+            erasure_request::Column::Answer,
+            "Erased by the retention job once the retention period ended.".into(),
+        )
+        .filter(erasure_request::Column::TenantId.eq(tx.tenant_id().uuid()))
+        .filter(erasure_request::Column::AccountId.is_in(due.iter().copied()))
+        .exec(tx.conn())
+        .await?;
+    audit::record_in(
+        &tx,
+        clock,
+        AuditEntry {
+            tenant: None,
+            actor: "system:retention".into(),
+            action: "retention.purge".into(),
+            target: None,
+            outcome: Outcome::Success,
+            request_id: None,
+            ip: None,
+            details: Some(serde_json::json!({
+                "policy_years": years,
+                "cutoff": cutoff,
+                "accounts_anonymised": report.anonymised,
+                "accounts_held": report.held,
+                "steps": report.steps.iter().map(|(n, c)| serde_json::json!({"step": n, "rows": c})).collect::<Vec<_>>(),
+            })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Runs the job for every association (listed through the audited
+/// platform path).
+pub async fn run(
+    db: &Db,
+    clock: &dyn Clock,
+    limits: &Limits,
+    dry_run: bool,
+) -> Result<Vec<TenantReport>, RetentionError> {
+    let tx = db
+        .platform(
+            PlatformAccess {
+                actor: "system:retention".into(),
+                reason: if dry_run {
+                    "retention.dry_run"
+                } else {
+                    "retention.run"
+                },
+                request_id: None,
+            },
+            clock,
+        )
+        .await?;
+    let tenants = directory::list(&tx).await?;
+    tx.commit().await?;
+    let steps = default_steps();
+    let mut out = Vec::new();
+    for t in tenants {
+        out.push(run_tenant(db, &t, clock, limits, &steps, dry_run).await?);
+    }
+    Ok(out)
+}
