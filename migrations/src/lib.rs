@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 pub mod app_role;
 mod m20261126_000001_foundation;
 mod m20261126_000002_jobs;
+mod m20261126_000201_payments;
 pub mod rls;
 pub mod schema;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_foundation::Migration),
             Box::new(m20261126_000002_jobs::Migration),
+            Box::new(m20261126_000201_payments::Migration),
         ]
     }
 }

@@ -12,3 +12,4 @@ mod cli;
 mod cross_tenant;
 mod isolation;
 mod jobs;
+mod payments;

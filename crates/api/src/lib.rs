@@ -5,6 +5,7 @@ mod error;
 mod health;
 mod middleware;
 mod pages;
+mod payments;
 mod registry;
 mod resources;
 mod state;
@@ -23,6 +24,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = health::routes(routes);
     let routes = resources::routes(routes);
     let routes = pages::routes(routes);
+    let routes = payments::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     (middleware::wrap(router, state), specs)
 }

@@ -25,6 +25,8 @@ struct Inner {
     clock: Arc<dyn Clock>,
     /// HTTP settings.
     settings: Settings,
+    /// Stripe, when configured (payments answer 503 without it).
+    stripe: Option<aqueduct_payments::Stripe>,
 }
 
 impl AppState {
@@ -35,6 +37,7 @@ impl AppState {
                 db,
                 clock,
                 settings,
+                stripe: None,
             }),
         }
     }
@@ -49,5 +52,20 @@ impl AppState {
     /// Settings.
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+    /// The same state with Stripe configured.
+    pub fn with_stripe(self, stripe: aqueduct_payments::Stripe) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                db: self.inner.db.clone(),
+                clock: self.inner.clock.clone(),
+                settings: self.inner.settings.clone(),
+                stripe: Some(stripe),
+            }),
+        }
+    }
+    /// Stripe, when configured.
+    pub fn stripe(&self) -> Option<&aqueduct_payments::Stripe> {
+        self.inner.stripe.as_ref()
     }
 }

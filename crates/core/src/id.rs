@@ -90,6 +90,17 @@ id_type!(
     AuditId,
     "audit"
 );
+// payments
+id_type!(
+    /// A payment attempt (one Checkout Session).
+    PaymentId,
+    "payment"
+);
+id_type!(
+    /// A refund of a payment.
+    RefundId,
+    "refund"
+);
 
 #[cfg(test)]
 mod tests {

@@ -37,6 +37,11 @@ pub async fn run(
             public_url: config.server.public_url.clone(),
         },
     );
+    let state = match config.stripe.settings(&config.server.public_url) {
+        Some(settings) => state
+            .with_stripe(aqueduct_payments::Stripe::new(settings).context("configuring Stripe")?),
+        None => state,
+    };
     let (app, routes) = aqueduct_api::app(state);
     let addr = listen.unwrap_or(config.server.listen);
     let listener = tokio::net::TcpListener::bind(addr)

@@ -24,6 +24,8 @@ pub struct Seeded {
     pub location: LocationId,
     /// Its meter.
     pub meter: MeterId,
+    /// A payment attempt on the account.
+    pub payment: aqueduct_core::PaymentId,
     /// A string that appears only in this tenant's data.
     pub marker: String,
 }
@@ -37,6 +39,7 @@ impl Seeded {
             "account_id" => self.account.to_string(),
             "location_id" => self.location.to_string(),
             "meter_id" => self.meter.to_string(),
+            "payment_id" => self.payment.to_string(),
             other => panic!(
                 "route parameter {{{other}}} has no fixture: add one to tests/suite/support/seed.rs"
             ),
@@ -121,7 +124,18 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
         .await
         .unwrap();
     tx.commit().await.unwrap();
+    let payment = aqueduct_payments::checkout::record_pending(
+        db,
+        &ctx,
+        clock,
+        account_id,
+        aqueduct_core::Money::usd(4_200),
+        "seed",
+    )
+    .await
+    .unwrap();
     Seeded {
+        payment,
         tenant: ctx,
         admin_key,
         viewer_key,
