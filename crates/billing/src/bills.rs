@@ -147,14 +147,19 @@ pub async fn draft_batch(
             .all(tx.conn())
             .await?
     };
+    // Meters come sorted by serial: the first at a location is its meter.
+    let mut at_location: HashMap<uuid::Uuid, &meter::Model> = HashMap::new();
+    for m in &all_meters {
+        at_location.entry(m.location_id).or_insert(m);
+    }
     let mut meter_of: HashMap<uuid::Uuid, meter::Model> = HashMap::new();
     for o in &occupied {
-        if let Some(m) = all_meters.iter().find(|m| m.location_id == o.location_id) {
+        if let Some(m) = at_location.get(&o.location_id) {
             let better = meter_of
                 .get(&o.account_id)
                 .is_none_or(|cur| m.serial < cur.serial);
             if better {
-                meter_of.insert(o.account_id, m.clone());
+                meter_of.insert(o.account_id, (*m).clone());
             }
         }
     }
@@ -171,9 +176,13 @@ pub async fn draft_batch(
             reads_of.entry(r.meter_id).or_default().push(r);
         }
     }
+    let mut issued_to: HashMap<uuid::Uuid, Vec<&bill::Model>> = HashMap::new();
+    for b in &issued {
+        issued_to.entry(b.account_id).or_default().push(b);
+    }
     let mut out = Vec::with_capacity(batch.len());
     for acct in batch {
-        let mine: Vec<&bill::Model> = issued.iter().filter(|b| b.account_id == acct.id).collect();
+        let mine = issued_to.remove(&acct.id).unwrap_or_default();
         let standing = mine.iter().any(|b| !voided.contains(&b.id));
         let draft = match meter_of.get(&acct.id) {
             None => Err(exception(
