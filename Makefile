@@ -10,7 +10,7 @@ CARGO ?= cargo
 AQUEDUCT := target/debug/aqueduct
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run build test test-sqlite fmt lint check clean-data
+.PHONY: run build test test-sqlite fmt lint check clean-data bench
 
 build:
 	$(CARGO) build --bin aqueduct
@@ -55,3 +55,11 @@ check: lint test
 
 clean-data:
 	rm -rf data
+
+# Bill-run benchmark (not a test): BENCH_ACCOUNTS accounts on PostgreSQL
+# (BENCH_DATABASE_URL, default the local server), then on SQLite. See
+# docs/benchmarks.md.
+BENCH_ACCOUNTS ?= 100000
+bench:
+	BENCH_ACCOUNTS=$(BENCH_ACCOUNTS) $(CARGO) run --release -p aqueduct-server --example bench_bill_run
+	BENCH_ACCOUNTS=$(BENCH_ACCOUNTS) BENCH_DATABASE_URL=sqlite $(CARGO) run --release -p aqueduct-server --example bench_bill_run

@@ -5,6 +5,11 @@ pub use sea_orm_migration::prelude::*;
 pub mod app_role;
 mod m20261126_000001_foundation;
 mod m20261126_000002_jobs;
+mod m20261126_000101_meter_reads;
+mod m20261126_000102_import_mappings;
+mod m20261126_000103_ledger;
+mod m20261126_000104_bill_runs;
+mod m20261126_000105_late_fees;
 mod m20261126_000201_payments;
 pub mod rls;
 pub mod schema;
@@ -19,6 +24,11 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261126_000001_foundation::Migration),
             Box::new(m20261126_000002_jobs::Migration),
+            Box::new(m20261126_000101_meter_reads::Migration),
+            Box::new(m20261126_000102_import_mappings::Migration),
+            Box::new(m20261126_000103_ledger::Migration),
+            Box::new(m20261126_000104_bill_runs::Migration),
+            Box::new(m20261126_000105_late_fees::Migration),
             Box::new(m20261126_000201_payments::Migration),
         ]
     }

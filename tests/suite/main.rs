@@ -8,8 +8,16 @@
 mod support;
 
 mod api;
+mod bill_runs;
 mod cli;
+mod concurrency;
 mod cross_tenant;
+mod demo;
+mod imports;
 mod isolation;
 mod jobs;
+mod late_fees;
+mod ledger;
 mod payments;
+mod reads;
+mod reports;

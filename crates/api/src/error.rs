@@ -189,6 +189,8 @@ impl From<BillingError> for ApiError {
                 ApiError::Conflict(e.to_string())
             }
             BillingError::Invalid(m) => ApiError::Invalid(m),
+            BillingError::Conflict(m) => ApiError::Conflict(m),
+            BillingError::Interrupted => ApiError::Unavailable(e.to_string()),
             BillingError::Db(e) => e.into(),
         }
     }

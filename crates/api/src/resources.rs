@@ -2,8 +2,16 @@
 
 mod accounts;
 mod association;
+mod bill_document;
+mod bill_runs;
+mod imports;
+mod late_fees;
+mod ledger;
 mod locations;
 mod meters;
+mod rates;
+mod reads;
+mod reports;
 
 use crate::registry::Routes;
 
@@ -11,7 +19,15 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = association::routes(r);
     let r = accounts::routes(r);
     let r = locations::routes(r);
-    meters::routes(r)
+    let r = meters::routes(r);
+    let r = reads::routes(r);
+    let r = imports::routes(r);
+    let r = ledger::routes(r);
+    let r = rates::routes(r);
+    let r = bill_runs::routes(r);
+    let r = late_fees::routes(r);
+    let r = reports::routes(r);
+    bill_document::routes(r)
 }
 
 /// Parses a path id, answering 404 (not 400) for malformed ones so a probe

@@ -14,6 +14,14 @@ pub enum BillingError {
     /// Another meter of the association has this serial.
     #[error("meter serial already in use")]
     MeterSerialTaken,
+    /// Conflicts with stored data (a name in use, an external id reused
+    /// for a different posting).
+    #[error("{0}")]
+    Conflict(String),
+    /// A long job stopped before the end (as asked, or killed); running it
+    /// again resumes.
+    #[error("interrupted; run it again to resume")]
+    Interrupted,
     /// Input that does not describe a valid value.
     #[error("{0}")]
     Invalid(String),

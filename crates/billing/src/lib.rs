@@ -1,9 +1,21 @@
 #![doc = include_str!("../README.md")]
 
 pub mod accounts;
+pub mod aging;
+pub mod bill_runs;
+pub mod bills;
+pub mod consumption;
 pub mod entity;
 mod error;
+pub mod imports;
+pub mod late_fees;
+pub mod ledger;
 pub mod locations;
+pub mod mappings;
 pub mod meters;
+pub mod rates;
+pub mod reads;
+pub mod reports;
+pub mod statement;
 
 pub use error::BillingError;

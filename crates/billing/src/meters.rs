@@ -104,3 +104,11 @@ pub async fn for_account(
         .all(tx.conn())
         .await?)
 }
+
+/// The meter with this serial, if any.
+pub async fn by_serial(tx: &TenantTx, serial: &str) -> Result<Option<meter::Model>, BillingError> {
+    Ok(scoped::<meter::Entity>(tx)
+        .filter(meter::Column::Serial.eq(serial.trim()))
+        .one(tx.conn())
+        .await?)
+}

@@ -102,6 +102,37 @@ id_type!(
     "refund"
 );
 
+id_type!(
+    /// A meter read.
+    ReadId,
+    "read"
+);
+id_type!(
+    /// A saved CSV column mapping.
+    ImportMappingId,
+    "import_mapping"
+);
+id_type!(
+    /// A ledger entry.
+    LedgerEntryId,
+    "ledger_entry"
+);
+id_type!(
+    /// A stored rate schedule (a tariff with its versions).
+    RateScheduleId,
+    "rate_schedule"
+);
+id_type!(
+    /// A bill run (one billing cycle).
+    BillRunId,
+    "bill_run"
+);
+id_type!(
+    /// A finalized bill.
+    BillId,
+    "bill"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,12 +1,14 @@
-//! The one place payments touch the ledger. Every function is idempotent on
-//! its external id (a Stripe object id), so a repeated event never posts
-//! twice. Amounts are integer cents.
+//! The one place payments touch the ledger (`aqueduct_billing::ledger`).
+//! Every function is idempotent on its external id, so a repeated event
+//! never posts twice. Amounts are integer cents; the accounting date is the
+//! UTC date of the clock.
 
 use crate::PaymentsError;
+use aqueduct_billing::ledger;
 use aqueduct_core::{AccountId, Clock, Money};
 use aqueduct_tenant::TenantTx;
 
-/// Posts a payment received (external id: the PaymentIntent id).
+/// Posts a payment received (external id: ours, `payment:<id>`).
 pub async fn post_payment(
     tx: &TenantTx,
     clock: &dyn Clock,
@@ -14,13 +16,8 @@ pub async fn post_payment(
     amount: Money,
     external_id: &str,
 ) -> Result<(), PaymentsError> {
-    let _ = (tx, clock);
-    tracing::info!(
-        ?account,
-        cents = amount.cents,
-        external_id,
-        "ledger: payment"
-    );
+    let today = clock.now().date_naive();
+    ledger::post_payment(tx, clock, account, amount, today, external_id).await?;
     Ok(())
 }
 
@@ -31,8 +28,7 @@ pub async fn payment_processing(
     account: AccountId,
     external_id: &str,
 ) -> Result<(), PaymentsError> {
-    let _ = (tx, clock);
-    tracing::info!(?account, external_id, "ledger: payment in flight");
+    ledger::payment_processing(tx, clock, account, external_id).await?;
     Ok(())
 }
 
@@ -42,8 +38,7 @@ pub async fn payment_failed(
     clock: &dyn Clock,
     external_id: &str,
 ) -> Result<(), PaymentsError> {
-    let _ = (tx, clock);
-    tracing::info!(external_id, "ledger: payment no longer in flight");
+    ledger::payment_settled(tx, clock, external_id).await?;
     Ok(())
 }
 
@@ -55,13 +50,8 @@ pub async fn post_refund(
     amount: Money,
     external_id: &str,
 ) -> Result<(), PaymentsError> {
-    let _ = (tx, clock);
-    tracing::info!(
-        ?account,
-        cents = amount.cents,
-        external_id,
-        "ledger: refund"
-    );
+    let today = clock.now().date_naive();
+    ledger::post_refund(tx, clock, account, amount, today, external_id).await?;
     Ok(())
 }
 
@@ -73,13 +63,8 @@ pub async fn post_dispute_hold(
     amount: Money,
     external_id: &str,
 ) -> Result<(), PaymentsError> {
-    let _ = (tx, clock);
-    tracing::info!(
-        ?account,
-        cents = amount.cents,
-        external_id,
-        "ledger: dispute hold"
-    );
+    let today = clock.now().date_naive();
+    ledger::post_dispute_hold(tx, clock, account, amount, today, external_id).await?;
     Ok(())
 }
 
@@ -89,13 +74,12 @@ pub async fn release_dispute_hold(
     clock: &dyn Clock,
     hold_external_id: &str,
 ) -> Result<(), PaymentsError> {
-    let _ = (tx, clock);
-    tracing::info!(hold_external_id, "ledger: dispute hold released");
+    let today = clock.now().date_naive();
+    ledger::release_dispute_hold(tx, clock, hold_external_id, today).await?;
     Ok(())
 }
 
 /// What the account owes now (zero or less: nothing due).
 pub async fn amount_due(tx: &TenantTx, account: AccountId) -> Result<Money, PaymentsError> {
-    let _ = (tx, account);
-    Ok(Money::ZERO)
+    Ok(ledger::balance(tx, account).await?)
 }

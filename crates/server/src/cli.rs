@@ -135,6 +135,12 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 s.accounts_total,
                 s.accounts_created
             );
+            out!(
+                "  {} meter reads (13 months), {} finalized bills, {} past-due accounts",
+                s.billing.reads,
+                s.billing.bills,
+                s.billing.past_due_accounts
+            );
             out!("  staff (password sign-in arrives with the identity work):");
             for (email, role) in &s.staff {
                 out!("    {email}  ({role})");

@@ -6,10 +6,12 @@ use anyhow::Context;
 use aqueduct_billing::accounts::{self, AccountNumber, MailingAddress, NewAccount};
 use aqueduct_billing::locations::{self, NewLocation};
 use aqueduct_billing::meters::{self, NewMeter};
-use aqueduct_core::{AccountId, Clock, LocationId, Secret, Slug};
+use aqueduct_billing::{bill_runs, bills, late_fees, ledger, rates, reads};
+use aqueduct_core::{AccountId, BillRunId, Clock, LocationId, Money, RateScheduleId, Secret, Slug};
+use aqueduct_rates::RateSchedule;
 use aqueduct_tenant::directory::{self, NewTenant};
 use aqueduct_tenant::{Db, Role, TenantCtx, TenantStatus, api_keys, users};
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 /// Slug of the demo association.
 pub const DEMO_SLUG: &str = "demo";
@@ -163,6 +165,8 @@ pub struct DemoSummary {
     pub staff: Vec<(String, Role)>,
     /// A fresh admin API key (the previous demo key is revoked).
     pub api_key: Secret,
+    /// The billing part: reads, bills, payments, past-due accounts.
+    pub billing: BillingSummary,
 }
 
 fn date(y: i32, m: u32, d: u32) -> anyhow::Result<NaiveDate> {
@@ -295,11 +299,199 @@ pub async fn load(db: &Db, clock: &dyn Clock) -> anyhow::Result<DemoSummary> {
     let (_, api_key) = api_keys::replace_named(&tx, clock, "demo key", Role::Admin).await?;
     let accounts_total = accounts::count(&tx).await?;
     tx.commit().await?;
+    let billing = load_billing(db, &tenant, clock).await?;
     Ok(DemoSummary {
         tenant,
         accounts_created: created,
         accounts_total,
         staff,
         api_key,
+        billing,
     })
+}
+
+/// What the billing part of the demo holds.
+#[derive(Debug, Default)]
+pub struct BillingSummary {
+    /// Meter reads stored (13 months per meter).
+    pub reads: u64,
+    /// Finalized bills.
+    pub bills: u64,
+    /// Accounts with a balance more than 30 days old.
+    pub past_due_accounts: u64,
+}
+
+/// The demo tariff: tiered water (summer top tier higher), sewer, and a
+/// state regulatory fee — shaped like a small Colorado system's rates.
+pub fn demo_schedule() -> anyhow::Result<RateSchedule> {
+    Ok(serde_json::from_value(serde_json::json!({
+        "name": "Residential and small commercial 2025",
+        "effective_from": "2025-01-01",
+        "services": [
+            {
+                "service": "water",
+                "base": {"amounts": {"by_meter_size": [
+                    {"size": "5/8", "amount": "24.50"}, {"size": "3/4", "amount": "29.00"},
+                    {"size": "1", "amount": "41.00"}, {"size": "1-1/2", "amount": "72.00"},
+                    {"size": "2", "amount": "115.00"}], "default": "115.00"}},
+                "usage": {
+                    "unit": "thousand_gallons", "allowance": "2",
+                    "blocks": [{"from": "0", "rate": "4.10"}, {"from": "8", "rate": "5.25"},
+                               {"from": "18", "rate": "7.40"}],
+                    "seasons": [{"name": "Summer", "from_month": 6, "to_month": 9,
+                                 "blocks": [{"from": "0", "rate": "4.10"}, {"from": "8", "rate": "5.25"},
+                                            {"from": "18", "rate": "8.90"}]}]
+                }
+            },
+            {
+                "service": "sewer",
+                "base": {"amounts": {"default": "18.00"}},
+                "usage": {"unit": "thousand_gallons", "blocks": [{"from": "0", "rate": "3.10"}]}
+            }
+        ],
+        "assessments": [{"description": "State regulatory fee", "percent": "0.5"}]
+    }))?)
+}
+
+/// Reads on the 25th of 13 months, bills for the last three cycles,
+/// payments by most accounts, a late-fee rule and its job. Idempotent:
+/// reads are unique per meter and day, runs per cycle, bills per account
+/// and cycle, payments and fees per external id.
+async fn load_billing(
+    db: &Db,
+    tenant: &TenantCtx,
+    clock: &dyn Clock,
+) -> anyhow::Result<BillingSummary> {
+    let tx = db.tenant(tenant).await?;
+    let schedule = match rates::list(&tx).await?.into_iter().next() {
+        Some(s) => RateScheduleId::from_uuid(s.id),
+        None => RateScheduleId::from_uuid(
+            rates::create(
+                &tx,
+                clock,
+                "Residential and small commercial",
+                demo_schedule()?,
+            )
+            .await?
+            .schedule
+            .id,
+        ),
+    };
+    late_fees::set_rule(
+        &tx,
+        clock,
+        late_fees::Rule {
+            flat_cents: 500,
+            percent_bp: 150,
+            grace_days: 5,
+            min_balance_cents: 1_000,
+        },
+    )
+    .await?;
+    let list = accounts::list(
+        &tx,
+        &accounts::AccountQuery {
+            search: None,
+            after: None,
+            limit: u64::from(DEMO_ACCOUNTS) + 10,
+        },
+    )
+    .await?;
+    let mut summary = BillingSummary::default();
+    let mut rng = Rng(0xB111_DA7A_0C12_EE4B);
+    for acct in &list {
+        let monthly = 2_500 + rng.below(7_000); // gallons a month
+        let leak_month = (rng.below(100) < 3).then(|| rng.below(13));
+        let start = rng.below(990_000);
+        for m in meters::for_account(&tx, AccountId::from_uuid(acct.id)).await? {
+            let range = aqueduct_billing::consumption::register_range(m.register_digits);
+            let mult = i64::from(m.multiplier.max(1));
+            let mut register = i64::try_from(start).unwrap_or(0) % range;
+            for i in 0..13_u32 {
+                let month = (10 + i - 1) % 12 + 1;
+                let year = if i < 3 { 2025 } else { 2026 };
+                let on = date(year, month, 25)?;
+                if i > 0 {
+                    let summer = (6..=9).contains(&month);
+                    let mut used = i64::try_from(monthly).unwrap_or(0);
+                    if summer {
+                        used = used * 8 / 5;
+                    }
+                    if leak_month == Some(u64::from(i)) {
+                        used *= 6;
+                    }
+                    used += i64::try_from(rng.below(1_500)).unwrap_or(0);
+                    register = (register + used / mult) % range;
+                }
+                let read = reads::NewRead {
+                    read_on: on,
+                    value: register,
+                    estimated: false,
+                    source: reads::ReadSource::Csv,
+                };
+                reads::record(&tx, clock, &m, read).await?;
+                summary.reads += 1;
+            }
+        }
+    }
+    tx.commit().await?;
+
+    // Three finalized cycles: August, September, October 2026.
+    for month in [8_u32, 9, 10] {
+        let start = date(2026, month, 1)?;
+        let end = date(2026, month + 1, 1)?.pred_opt().context("demo date")?;
+        let due = date(2026, month + 1, 20)?;
+        let tx = db.tenant(tenant).await?;
+        let run = match bill_runs::by_period(&tx, start, end).await? {
+            Some(r) => r,
+            None => {
+                let new = bill_runs::NewRun {
+                    schedule,
+                    period_start: start,
+                    period_end: end,
+                    due_on: due,
+                };
+                bill_runs::create(&tx, clock, new).await?
+            }
+        };
+        tx.commit().await?;
+        let id = BillRunId::from_uuid(run.id);
+        bill_runs::finalize(db, tenant, clock, id, &Default::default()).await?;
+    }
+
+    // Most accounts pay each bill in full before it is due; every
+    // eleventh account stopped paying after August.
+    let tx = db.tenant(tenant).await?;
+    for (n, acct) in list.iter().enumerate() {
+        let account = AccountId::from_uuid(acct.id);
+        for b in bills::for_account(&tx, account).await? {
+            summary.bills += 1;
+            let stops = n % 11 == 5 && b.period_start.month() > 8;
+            if stops || b.period_start.month() == 10 {
+                continue;
+            }
+            let on = b.due_on - chrono::Duration::days(3);
+            let external = format!("demo:pay:{}", b.id);
+            ledger::post_payment(
+                &tx,
+                clock,
+                account,
+                Money::usd(b.total_cents),
+                on,
+                &external,
+            )
+            .await?;
+        }
+    }
+    late_fees::assess(&tx, clock, clock.now().date_naive()).await?;
+    let today = clock.now().date_naive();
+    for acct in &list {
+        let entries = ledger::for_account(&tx, AccountId::from_uuid(acct.id)).await?;
+        let a = aqueduct_billing::aging::aging(&entries, today);
+        if a.days_30 + a.days_60 + a.days_90_plus > 0 {
+            summary.past_due_accounts += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(summary)
 }

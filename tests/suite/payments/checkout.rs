@@ -17,7 +17,11 @@ db_test!(card_payment_end_to_end, |db| {
     let below = e.pay(&e.a, Some(99), "too-small").await;
     assert_eq!(below.status, 422, "{}", below.text);
 
-    let res = e.pay(&e.a, Some(12_345), "click-1").await;
+    let (due, payments_before) = e.ledger(&e.a, "payment").await;
+    assert!(due > 0, "the seeded bill is due");
+    // Paying more than is due: the rest becomes a credit.
+    let amount = due + 12_345;
+    let res = e.pay(&e.a, Some(amount), "click-1").await;
     assert_eq!(res.status, 303, "{}", res.text);
     let location = res.headers["location"].to_str().unwrap();
     assert!(location.starts_with(&e.sim.base_url()), "{location}");
@@ -25,7 +29,7 @@ db_test!(card_payment_end_to_end, |db| {
     let payment = res.headers["x-payment-id"].to_str().unwrap().to_owned();
     // Direct charge on the association's account with the platform fee.
     let cs = e.sim.object(&session).unwrap();
-    assert_eq!(cs["amount_total"], 12_345);
+    assert_eq!(cs["amount_total"], amount);
     assert_eq!(cs["metadata"]["aqueduct_payment_id"], payment.as_str());
     assert_eq!(e.payment(&e.a, &payment).await["status"], "pending");
 
@@ -39,14 +43,20 @@ db_test!(card_payment_end_to_end, |db| {
     e.drain().await;
     let p = e.payment(&e.a, &payment).await;
     assert_eq!(p["status"], "succeeded");
-    assert_eq!(p["captured_cents"], 12_345);
+    assert_eq!(p["captured_cents"], amount);
     assert_eq!(p["posted"], true);
-    assert_eq!(p["application_fee_cents"], 148); // 1% of 123.45 rounded + 25¢
+    let fee = aqueduct_payments::fees::application_fee(amount, 100, 25);
+    assert_eq!(p["application_fee_cents"], fee);
     let pi = e
         .sim
         .object(p["payment_intent_id"].as_str().unwrap())
         .unwrap();
-    assert_eq!(pi["application_fee_amount"], 148);
+    assert_eq!(pi["application_fee_amount"], fee);
+    // Several success events, exactly one ledger entry; the overpayment is a credit.
+    assert_eq!(
+        e.ledger(&e.a, "payment").await,
+        (-12_345, payments_before + 1)
+    );
     let events = e.sim.events_of_type("payment_intent.succeeded");
     assert_eq!(events[0]["account"], acct.as_str());
     // Three success events (session completed, intent succeeded, charge) → one posting.
@@ -63,6 +73,7 @@ db_test!(card_payment_end_to_end, |db| {
 db_test!(ach_processing_then_success_and_failure, |db| {
     let e = env(db, DeliveryOptions::default()).await;
     e.onboard(&e.a).await;
+    let (due, _) = e.ledger(&e.a, "payment").await;
     let (ok, _) = e.pay_with(&e.a, 20_000, "bank_succeed").await;
     let (bad, _) = e.pay_with(&e.a, 30_000, "bank_fail").await;
     e.drain().await;
@@ -96,6 +107,8 @@ db_test!(ach_processing_then_success_and_failure, |db| {
         (good["status"].as_str(), good["posted"].as_bool()),
         (Some("succeeded"), Some(true))
     );
+    // Only the settled debit is in the ledger; the failed one left no trace.
+    assert_eq!(e.ledger(&e.a, "payment").await.0, due - 20_000);
     let failed = e.payment(&e.a, &bad).await;
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["posted"], false);

@@ -247,6 +247,24 @@ impl PayEnv {
     }
 }
 
+impl PayEnv {
+    /// (balance in cents, entries of `kind`) of `who`'s account in the ledger.
+    pub async fn ledger(&self, who: &Seeded, kind: &str) -> (i64, usize) {
+        let tx = self.app.pool.tenant(&who.tenant).await.unwrap();
+        let balance = aqueduct_billing::ledger::balance(&tx, who.account)
+            .await
+            .unwrap();
+        let n = aqueduct_billing::ledger::for_account(&tx, who.account)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| e.kind == kind)
+            .count();
+        tx.commit().await.unwrap();
+        (balance.cents, n)
+    }
+}
+
 /// The Checkout Session id in a 303's Location.
 pub fn session_of(res: &TestResponse) -> String {
     let loc = res.headers["location"].to_str().unwrap();

@@ -32,6 +32,7 @@ db_test!(partial_refund_and_over_refund_refused, |db| {
     e.onboard(&e.a).await;
     let (p, _) = e.pay_with(&e.a, 10_000, "pay").await;
     e.drain().await;
+    let (paid, _) = e.ledger(&e.a, "refund").await;
     let r1 = refund(
         &e,
         &p,
@@ -61,6 +62,7 @@ db_test!(partial_refund_and_over_refund_refused, |db| {
     assert_eq!(rest.json()["amount_cents"], 7_500);
     e.drain().await;
     assert_eq!(e.payment(&e.a, &p).await["refunded_cents"], 10_000);
+    assert_eq!(e.ledger(&e.a, "refund").await, (paid + 10_000, 2));
     let none_left = refund(&e, &p, json!({"amount_cents": 1}), "r-4").await;
     assert_eq!(none_left.status, 422);
     // A pending payment cannot be refunded.
@@ -74,6 +76,7 @@ db_test!(dispute_hold_and_release, |db| {
     let (won, _) = e.pay_with(&e.a, 5_000, "pay").await;
     let (lost, _) = e.pay_with(&e.a, 6_000, "pay").await;
     e.drain().await;
+    let (paid, _) = e.ledger(&e.a, "dispute_hold").await;
     let mut ids = Vec::new();
     for p in [&won, &lost] {
         let pi = e.payment(&e.a, p).await["payment_intent_id"]
@@ -99,6 +102,7 @@ db_test!(dispute_hold_and_release, |db| {
             "{d}"
         );
     }
+    assert_eq!(e.ledger(&e.a, "dispute_hold").await, (paid + 11_000, 2));
     e.control(&format!("/_sim/disputes/{}/win", ids[0]), "")
         .await;
     e.control(&format!("/_sim/disputes/{}/lose", ids[1]), "")
@@ -114,4 +118,6 @@ db_test!(dispute_hold_and_release, |db| {
         (l["status"].as_str(), l["released"].as_bool()),
         (Some("lost"), Some(false))
     );
+    // The won hold is reversed; the lost one stays.
+    assert_eq!(e.ledger(&e.a, "reversal").await, (paid + 6_000, 1));
 });

@@ -93,6 +93,7 @@ db_test!(duplicates_sequential_and_concurrent_post_once, |db| {
             (Some("succeeded"), Some(cents))
         );
     }
+    let (_, before) = e.ledger(&e.a, "payment").await;
     // A resent event changes nothing.
     let any = e.sim.events_of_type("payment_intent.succeeded")[0]["id"]
         .as_str()
@@ -101,6 +102,7 @@ db_test!(duplicates_sequential_and_concurrent_post_once, |db| {
     e.control(&format!("/_sim/events/{any}/resend"), "").await;
     e.drain().await;
     assert_eq!(e.count("stripe_events").await as usize, distinct);
+    assert_eq!(e.ledger(&e.a, "payment").await.1, before);
 });
 
 db_test!(reordered_events_converge, |db| {

@@ -2,9 +2,17 @@
 //! domain functions the product uses.
 
 use aqueduct_billing::accounts::{self, AccountNumber, NewAccount};
+use aqueduct_billing::bill_runs::{self, FinalizeOptions, NewRun};
+use aqueduct_billing::ledger::{self, EntryKind, NewEntry};
 use aqueduct_billing::locations::{self, NewLocation};
 use aqueduct_billing::meters::{self, NewMeter};
-use aqueduct_core::{AccountId, Clock, LocationId, MeterId, Secret, Slug};
+use aqueduct_billing::reads::{self, NewRead, ReadSource};
+use aqueduct_billing::{bills, rates};
+use aqueduct_core::{
+    AccountId, BillId, BillRunId, Clock, LedgerEntryId, LocationId, MeterId, Money, RateScheduleId,
+    Secret, Slug,
+};
+use aqueduct_rates::RateSchedule;
 use aqueduct_tenant::directory::{self, NewTenant};
 use aqueduct_tenant::{Db, Role, TenantCtx, TenantStatus, api_keys};
 use chrono::NaiveDate;
@@ -26,6 +34,14 @@ pub struct Seeded {
     pub meter: MeterId,
     /// A payment attempt on the account.
     pub payment: aqueduct_core::PaymentId,
+    /// A rate schedule.
+    pub schedule: RateScheduleId,
+    /// A finalized bill run (October 2026).
+    pub run: BillRunId,
+    /// The account's bill from that run.
+    pub bill: BillId,
+    /// A ledger entry (a charge on the account).
+    pub entry: LedgerEntryId,
     /// A string that appears only in this tenant's data.
     pub marker: String,
 }
@@ -40,6 +56,10 @@ impl Seeded {
             "location_id" => self.location.to_string(),
             "meter_id" => self.meter.to_string(),
             "payment_id" => self.payment.to_string(),
+            "entry_id" => self.entry.to_string(),
+            "schedule_id" => self.schedule.to_string(),
+            "run_id" => self.run.to_string(),
+            "bill_id" => self.bill.to_string(),
             other => panic!(
                 "route parameter {{{other}}} has no fixture: add one to tests/suite/support/seed.rs"
             ),
@@ -117,12 +137,66 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
     )
     .await
     .unwrap();
+    let entry = ledger::post(
+        &tx,
+        clock,
+        NewEntry {
+            account: account_id,
+            kind: EntryKind::Charge,
+            amount: Money::usd(4_250),
+            effective_on: opened,
+            external_id: Some(format!("seed-{marker}")),
+            bill: None,
+            memo: format!("Opening balance {marker}"),
+        },
+    )
+    .await
+    .unwrap();
     let (_, admin_key) = api_keys::create(&tx, clock, "admin", Role::Admin)
         .await
         .unwrap();
     let (_, viewer_key) = api_keys::create(&tx, clock, "viewer", Role::Viewer)
         .await
         .unwrap();
+    for (on, value) in [("2026-09-28", 120_000), ("2026-10-28", 125_500)] {
+        reads::record(
+            &tx,
+            clock,
+            &meter,
+            NewRead {
+                read_on: on.parse().unwrap(),
+                value,
+                estimated: false,
+                source: ReadSource::Manual,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let schedule = rates::create(&tx, clock, &format!("Residential {marker}"), residential())
+        .await
+        .unwrap();
+    let schedule = RateScheduleId::from_uuid(schedule.schedule.id);
+    let run = bill_runs::create(
+        &tx,
+        clock,
+        NewRun {
+            schedule,
+            period_start: "2026-10-01".parse().unwrap(),
+            period_end: "2026-10-31".parse().unwrap(),
+            due_on: "2026-11-20".parse().unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let run = BillRunId::from_uuid(run.id);
+    tx.commit().await.unwrap();
+    let report = bill_runs::finalize(db, &ctx, clock, run, &FinalizeOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(report.billed, 1, "{report:?}");
+    let tx = db.tenant(&ctx).await.unwrap();
+    let bill = bills::for_account(&tx, account_id).await.unwrap()[0].id;
     tx.commit().await.unwrap();
     let payment = aqueduct_payments::checkout::record_pending(
         db,
@@ -142,6 +216,48 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
         account: account_id,
         location: location_id,
         meter: MeterId::from_uuid(meter.id),
+        entry: LedgerEntryId::from_uuid(entry.entry.id),
+        schedule,
+        run,
+        bill: BillId::from_uuid(bill),
         marker,
     }
+}
+
+/// A small residential tariff: $24.50 base on a 5/8" meter, 2,000 gallons
+/// included, then $4.10 and $5.25 per 1,000 gallons.
+pub fn residential() -> RateSchedule {
+    serde_json::from_value(serde_json::json!({
+        "name": "Residential 2026",
+        "effective_from": "2026-01-01",
+        "services": [{
+            "service": "water",
+            "base": {"amounts": {"by_meter_size": [{"size": "5/8", "amount": "24.50"}],
+                                 "default": "60.00"}},
+            "usage": {"unit": "thousand_gallons", "allowance": "2",
+                      "blocks": [{"from": "0", "rate": "4.10"}, {"from": "8", "rate": "5.25"}]}
+        }]
+    }))
+    .unwrap()
+}
+
+/// Another meter at the seeded account's location, with no reads.
+pub async fn extra_meter(db: &Db, s: &Seeded, serial: &str) -> MeterId {
+    let tx = db.tenant(&s.tenant).await.unwrap();
+    let m = meters::create(
+        &tx,
+        NewMeter {
+            location: s.location,
+            serial: serial.into(),
+            size: "5/8\"".into(),
+            unit: "gallons".into(),
+            register_digits: 6,
+            multiplier: 1,
+            installed_on: NaiveDate::from_ymd_opt(2020, 1, 1).unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    MeterId::from_uuid(m.id)
 }

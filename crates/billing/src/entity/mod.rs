@@ -1,8 +1,18 @@
 //! sea-orm entities for the billing tables. Data only.
 
 pub mod account;
+pub mod bill;
+pub mod bill_run;
+pub mod bill_void;
+pub mod import_mapping;
+pub mod late_fee_rule;
+pub mod ledger_entry;
 pub mod meter;
+pub mod meter_read;
 pub mod occupancy;
+pub mod payment_in_flight;
+pub mod rate_schedule;
+pub mod rate_schedule_version;
 pub mod service_location;
 
 macro_rules! tenant_owned {
@@ -14,4 +24,19 @@ macro_rules! tenant_owned {
         }
     )*};
 }
-tenant_owned!(account, meter, occupancy, service_location);
+tenant_owned!(
+    account,
+    bill,
+    bill_run,
+    bill_void,
+    import_mapping,
+    late_fee_rule,
+    ledger_entry,
+    meter,
+    meter_read,
+    occupancy,
+    payment_in_flight,
+    rate_schedule,
+    rate_schedule_version,
+    service_location
+);

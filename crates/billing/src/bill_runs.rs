@@ -1,0 +1,446 @@
+//! Bill runs: preview → exceptions → finalize (in transactional batches,
+//! resumable, never billing an account twice) → bills; and voids.
+//!
+//! **Numbering without gaps.** Each batch bumps the association's counter
+//! (`UPDATE bill_counters … RETURNING`) in the same transaction that
+//! inserts its bills and ledger charges, so a batch commits numbers, bills
+//! and charges together or none of them. The counter row stays locked until
+//! commit, so concurrent runs take turns.
+//!
+//! **Resume and re-run.** A bill is unique per (account, cycle, revision),
+//! and a batch skips accounts that already have a standing bill. A run
+//! killed after batch k resumes at batch k+1 with no duplicate; running a
+//! finalized cycle again bills only accounts that became billable since
+//! (a read arrived), and nobody twice.
+
+use crate::bills::{self, Cycle, Draft, RunException};
+use crate::entity::{account, bill, bill_run, bill_void};
+use crate::error::{BillingError, unique_or};
+use crate::ledger::{self, EntryKind, NewEntry};
+use crate::rates;
+use aqueduct_core::{AccountId, BillId, BillRunId, Clock, LedgerEntryId, Money, RateScheduleId};
+use aqueduct_tenant::{Db, TenantCtx, TenantTx, scoped};
+use chrono::NaiveDate;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement,
+};
+use serde::Serialize;
+
+/// A validated new run.
+#[derive(Debug, Clone)]
+pub struct NewRun {
+    /// The tariff.
+    pub schedule: RateScheduleId,
+    /// First day of the reading window.
+    pub period_start: NaiveDate,
+    /// Last day of the reading window.
+    pub period_end: NaiveDate,
+    /// Due date of the bills.
+    pub due_on: NaiveDate,
+}
+
+/// Creates a draft run for a cycle (one run per cycle).
+pub async fn create(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    new: NewRun,
+) -> Result<bill_run::Model, BillingError> {
+    if new.period_end < new.period_start || new.due_on < new.period_end {
+        return Err(BillingError::Invalid(
+            "the period ends after it starts and bills fall due after it".into(),
+        ));
+    }
+    rates::get(tx, new.schedule).await?;
+    bill_run::ActiveModel {
+        tenant_id: Set(tx.tenant_id().uuid()),
+        id: Set(BillRunId::new().uuid()),
+        schedule_id: Set(new.schedule.uuid()),
+        period_start: Set(new.period_start),
+        period_end: Set(new.period_end),
+        due_on: Set(new.due_on),
+        status: Set("draft".into()),
+        created_at: Set(clock.now()),
+        finalized_at: Set(None),
+    }
+    .insert(tx.conn())
+    .await
+    .map_err(|e| {
+        unique_or(
+            e,
+            &["uq_bill_runs_period", "bill_runs."],
+            BillingError::Conflict("a run for that cycle exists".into()),
+        )
+    })
+}
+
+/// One run.
+pub async fn get(tx: &TenantTx, id: BillRunId) -> Result<bill_run::Model, BillingError> {
+    scoped::<bill_run::Entity>(tx)
+        .filter(bill_run::Column::Id.eq(id.uuid()))
+        .one(tx.conn())
+        .await?
+        .ok_or(BillingError::NotFound)
+}
+
+/// The run for a cycle, if there is one.
+pub async fn by_period(
+    tx: &TenantTx,
+    start: NaiveDate,
+    end: NaiveDate,
+) -> Result<Option<bill_run::Model>, BillingError> {
+    Ok(scoped::<bill_run::Entity>(tx)
+        .filter(bill_run::Column::PeriodStart.eq(start))
+        .filter(bill_run::Column::PeriodEnd.eq(end))
+        .one(tx.conn())
+        .await?)
+}
+
+/// One account's line in a preview.
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewLine {
+    /// Account number.
+    pub account_number: String,
+    /// Use in the meter's unit.
+    pub usage_units: i64,
+    /// Bill total in cents.
+    pub total_cents: i64,
+    /// Already billed in this cycle.
+    pub already_billed: bool,
+}
+
+/// What finalizing would do.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Preview {
+    /// Bills that would be issued (or stand already).
+    pub bills: Vec<PreviewLine>,
+    /// Their total in cents.
+    pub total_cents: i64,
+    /// Accounts that cannot be billed, and why.
+    pub exceptions: Vec<RunException>,
+}
+
+async fn active_accounts(
+    tx: &TenantTx,
+    after: Option<uuid::Uuid>,
+    limit: u64,
+) -> Result<Vec<account::Model>, BillingError> {
+    let mut q = scoped::<account::Entity>(tx).filter(account::Column::Status.eq("active"));
+    if let Some(a) = after {
+        q = q.filter(account::Column::Id.gt(a));
+    }
+    Ok(q.order_by_asc(account::Column::Id)
+        .limit(limit)
+        .all(tx.conn())
+        .await?)
+}
+
+/// Computes every bill of the run without writing anything (estimating
+/// missing reads when asked, without storing them).
+pub async fn preview(
+    tx: &TenantTx,
+    id: BillRunId,
+    estimate_missing: bool,
+) -> Result<Preview, BillingError> {
+    let run = get(tx, id).await?;
+    let stored = rates::get(tx, RateScheduleId::from_uuid(run.schedule_id)).await?;
+    let cycle = Cycle {
+        start: run.period_start,
+        end: run.period_end,
+        history: &stored.history,
+        estimate_missing,
+    };
+    let mut out = Preview::default();
+    let mut after = None;
+    loop {
+        let batch = active_accounts(tx, after, 500).await?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.id);
+        for d in bills::draft_batch(tx, cycle, &batch).await? {
+            match d.draft {
+                Ok(draft) => {
+                    out.total_cents += draft.calculation.total.cents;
+                    out.bills.push(PreviewLine {
+                        account_number: d.account.account_number,
+                        usage_units: draft.consumption.units,
+                        total_cents: draft.calculation.total.cents,
+                        already_billed: d.standing,
+                    });
+                }
+                Err(e) => out.exceptions.push(e),
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// How to finalize.
+#[derive(Debug, Clone)]
+pub struct FinalizeOptions {
+    /// Accounts per transaction.
+    pub batch_size: u64,
+    /// Testing and operations: stop (as if killed) after this many batches
+    /// have committed.
+    pub stop_after_batches: Option<u64>,
+    /// Estimate missing reads (stored as estimated reads, marked on the
+    /// bill) instead of listing the accounts as exceptions.
+    pub estimate_missing: bool,
+}
+
+impl Default for FinalizeOptions {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            stop_after_batches: None,
+            estimate_missing: false,
+        }
+    }
+}
+
+/// What a finalize call did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FinalizeReport {
+    /// Batches committed by this call.
+    pub batches: u64,
+    /// Bills issued by this call.
+    pub billed: u64,
+    /// Accounts that already had a standing bill for the cycle.
+    pub already_billed: u64,
+    /// Accounts that could not be billed.
+    pub exceptions: Vec<RunException>,
+    /// The run's status afterwards.
+    pub status: String,
+}
+
+async fn bump_counter(tx: &TenantTx, n: i64) -> Result<i64, BillingError> {
+    let backend = tx.conn().get_database_backend();
+    let tenant = tx.tenant_id().uuid();
+    let (insert, update) = if backend == DbBackend::Postgres {
+        (
+            "INSERT INTO bill_counters (tenant_id, last_number) VALUES ($1, 0) \
+             ON CONFLICT (tenant_id) DO NOTHING",
+            "UPDATE bill_counters SET last_number = last_number + $2 WHERE tenant_id = $1 \
+             RETURNING last_number",
+        )
+    } else {
+        (
+            "INSERT INTO bill_counters (tenant_id, last_number) VALUES (?1, 0) \
+             ON CONFLICT (tenant_id) DO NOTHING",
+            "UPDATE bill_counters SET last_number = last_number + ?2 WHERE tenant_id = ?1 \
+             RETURNING last_number",
+        )
+    };
+    tx.conn()
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            insert,
+            [tenant.into()],
+        ))
+        .await?;
+    let row = tx
+        .conn()
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            update,
+            [tenant.into(), n.into()],
+        ))
+        .await?
+        .ok_or_else(|| BillingError::Invalid("bill counter missing".into()))?;
+    Ok(row.try_get::<i64>("", "last_number")?)
+}
+
+/// Bills per INSERT statement (20 columns each: well under both engines'
+/// parameter limits).
+const INSERT_CHUNK: usize = 500;
+
+async fn issue(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    run: &bill_run::Model,
+    drafts: Vec<(Draft, i32)>,
+) -> Result<u64, BillingError> {
+    let n = i64::try_from(drafts.len()).unwrap_or(i64::MAX);
+    if n == 0 {
+        return Ok(0);
+    }
+    let last = bump_counter(tx, n).await?;
+    let now = clock.now();
+    let mut number = last - n;
+    let mut rows = Vec::with_capacity(drafts.len());
+    let mut charges = Vec::with_capacity(drafts.len());
+    for (mut d, revision) in drafts {
+        number += 1;
+        if d.current.id.is_nil() {
+            // An estimate: store it as a read first (idempotent per day).
+            let read = crate::reads::NewRead {
+                read_on: d.current.read_on,
+                value: d.current.value,
+                estimated: true,
+                source: crate::reads::ReadSource::Estimate,
+            };
+            if let crate::reads::Recorded::Created { id, .. } =
+                crate::reads::record(tx, clock, &d.meter, read).await?
+            {
+                d.current.id = id.uuid();
+            }
+        }
+        let id = BillId::new();
+        let lines = serde_json::to_string(&d.calculation.lines)
+            .map_err(|e| BillingError::Invalid(e.to_string()))?;
+        let total = d.calculation.total.cents;
+        rows.push(bill::ActiveModel {
+            tenant_id: Set(tx.tenant_id().uuid()),
+            id: Set(id.uuid()),
+            bill_run_id: Set(run.id),
+            account_id: Set(d.account.id),
+            meter_id: Set(d.meter.id),
+            number: Set(number),
+            revision: Set(revision),
+            period_start: Set(run.period_start),
+            period_end: Set(run.period_end),
+            read_from: Set(d.previous.read_on),
+            read_to: Set(d.current.read_on),
+            previous_value: Set(d.previous.value),
+            current_value: Set(d.current.value),
+            usage_units: Set(d.consumption.units),
+            usage_unit: Set(d.meter.unit.clone()),
+            estimated: Set(d.current.estimated),
+            total_cents: Set(total),
+            lines: Set(lines),
+            due_on: Set(run.due_on),
+            issued_at: Set(now),
+        });
+        if total != 0 {
+            let (kind, memo) = if total > 0 {
+                (EntryKind::Charge, format!("Bill {number}"))
+            } else {
+                (EntryKind::Credit, format!("Bill {number} (credit)"))
+            };
+            charges.push(NewEntry {
+                account: AccountId::from_uuid(d.account.id),
+                kind,
+                amount: Money::usd(total.abs()),
+                effective_on: run.period_end,
+                external_id: Some(format!("bill:{id}")),
+                bill: Some(id),
+                memo,
+            });
+        }
+    }
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+        bill::Entity::insert_many(chunk)
+            .exec_without_returning(tx.conn())
+            .await
+            .map_err(|e| {
+                unique_or(
+                    e,
+                    &["uq_bills_account_period", "uq_bills_number", "bills."],
+                    BillingError::Conflict("another run is issuing these bills".into()),
+                )
+            })?;
+    }
+    ledger::post_new_many(tx, now, charges, INSERT_CHUNK).await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Finalizes a run in batches of accounts, each in its own transaction.
+/// Safe to call again after a crash or on a finalized run.
+pub async fn finalize(
+    db: &Db,
+    tenant: &TenantCtx,
+    clock: &dyn Clock,
+    id: BillRunId,
+    options: &FinalizeOptions,
+) -> Result<FinalizeReport, BillingError> {
+    let tx = db.tenant(tenant).await?;
+    let run = get(&tx, id).await?;
+    let stored = rates::get(&tx, RateScheduleId::from_uuid(run.schedule_id)).await?;
+    if run.status == "draft" {
+        let mut active: bill_run::ActiveModel = run.clone().into();
+        active.status = Set("finalizing".into());
+        active.update(tx.conn()).await?;
+    }
+    tx.commit().await?;
+    let cycle = Cycle {
+        start: run.period_start,
+        end: run.period_end,
+        history: &stored.history,
+        estimate_missing: options.estimate_missing,
+    };
+    let mut report = FinalizeReport::default();
+    let mut after = None;
+    let batch_size = options.batch_size.clamp(1, 10_000);
+    loop {
+        if options.stop_after_batches == Some(report.batches) {
+            return Err(BillingError::Interrupted);
+        }
+        let tx = db.tenant(tenant).await?;
+        let batch = active_accounts(&tx, after, batch_size).await?;
+        let Some(last) = batch.last() else {
+            tx.commit().await?;
+            break;
+        };
+        after = Some(last.id);
+        let mut drafts = Vec::new();
+        for d in bills::draft_batch(&tx, cycle, &batch).await? {
+            if d.standing {
+                report.already_billed += 1;
+                continue;
+            }
+            match d.draft {
+                Ok(draft) => drafts.push((draft, d.issued)),
+                Err(e) => report.exceptions.push(e),
+            }
+        }
+        report.billed += issue(&tx, clock, &run, drafts).await?;
+        tx.commit().await?;
+        report.batches += 1;
+    }
+    let tx = db.tenant(tenant).await?;
+    let run = get(&tx, id).await?;
+    if run.status != "finalized" {
+        let mut active: bill_run::ActiveModel = run.into();
+        active.status = Set("finalized".into());
+        active.finalized_at = Set(Some(clock.now()));
+        active.update(tx.conn()).await?;
+    }
+    tx.commit().await?;
+    report.status = "finalized".into();
+    Ok(report)
+}
+
+/// Voids a bill: records the void (the bill itself is never changed) and
+/// reverses its ledger charge. Idempotent. The next finalize of the cycle
+/// issues a corrected bill (the next revision) under a new number.
+pub async fn void(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    id: BillId,
+    reason: &str,
+) -> Result<(), BillingError> {
+    let b = bills::get(tx, id).await?;
+    let row = bill_void::ActiveModel {
+        tenant_id: Set(tx.tenant_id().uuid()),
+        id: Set(uuid::Uuid::now_v7()),
+        bill_id: Set(b.id),
+        reason: Set(reason.to_owned()),
+        voided_at: Set(clock.now()),
+    };
+    bill_void::Entity::insert(row)
+        .on_conflict_do_nothing_on([bill_void::Column::TenantId, bill_void::Column::BillId])
+        .exec_without_returning(tx.conn())
+        .await?;
+    if let Some(charge) = ledger::by_external_id(tx, &format!("bill:{id}")).await? {
+        ledger::reverse(
+            tx,
+            clock,
+            LedgerEntryId::from_uuid(charge.id),
+            clock.now().date_naive(),
+            &format!("Bill {} voided: {reason}", b.number),
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,496 @@
+//! CSV import of meter reads, validated row by row.
+//!
+//! A file is read with a [`ReadMapping`] (which column holds what): the
+//! built-in `aqueduct` format, the `badger_beacon` preset for Badger
+//! Meter BEACON's "Billing Read Export", or a mapping the association
+//! saved. Every row is checked on its own; a bad row is reported with its
+//! line number and reason and the good rows are kept. Reads are idempotent
+//! on (meter, day), so importing the same file again adds nothing.
+
+use crate::entity::{meter, meter_read};
+use crate::error::BillingError;
+use crate::reads::{self, NewRead, ReadSource, Recorded};
+use crate::{accounts, meters};
+use aqueduct_core::{AccountId, Clock, ReadId};
+use aqueduct_rates::{Volume, VolumeUnit};
+use aqueduct_tenant::{TenantTx, scoped};
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use serde::{Deserialize, Serialize};
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
+
+/// Which CSV column holds each field (header names, matched ignoring case,
+/// spaces and underscores).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadMapping {
+    /// The meter's serial.
+    pub meter: String,
+    /// The read's date (or date and time; the date is kept).
+    pub read_on: String,
+    /// Register value columns, first non-empty wins.
+    pub value: Vec<String>,
+    /// Optional: `true`/`yes`/`1`/`E`, or a read method naming an estimate.
+    #[serde(default)]
+    pub estimated: Option<String>,
+    /// Optional: the value's unit (GAL, CUBIC_FEET, CCF, CUBIC_METER…);
+    /// converted to the meter's unit, whole units kept.
+    #[serde(default)]
+    pub unit: Option<String>,
+    /// Optional: the account number, checked against the meter.
+    #[serde(default)]
+    pub account: Option<String>,
+}
+
+impl ReadMapping {
+    /// The built-in format: `meter_serial,read_on,value[,estimated][,unit][,account_number]`.
+    pub fn aqueduct() -> Self {
+        Self {
+            meter: "meter_serial".into(),
+            read_on: "read_on".into(),
+            value: vec!["value".into()],
+            estimated: Some("estimated".into()),
+            unit: Some("unit".into()),
+            account: Some("account_number".into()),
+        }
+    }
+
+    /// Badger Meter BEACON "Billing Read Export": Account_ID, Location_ID,
+    /// Service_Point_ID, Meter_ID, Register_Number, Endpoint_SN,
+    /// Read_Method, Read, Read_Unit, Billing_Read, Read_Time.
+    pub fn badger_beacon() -> Self {
+        Self {
+            meter: "Meter_ID".into(),
+            read_on: "Read_Time".into(),
+            value: vec!["Billing_Read".into(), "Read".into()],
+            estimated: Some("Read_Method".into()),
+            unit: Some("Read_Unit".into()),
+            account: Some("Account_ID".into()),
+        }
+    }
+
+    /// A built-in preset by name.
+    pub fn preset(name: &str) -> Option<Self> {
+        match name {
+            "aqueduct" => Some(Self::aqueduct()),
+            "badger_beacon" => Some(Self::badger_beacon()),
+            _ => None,
+        }
+    }
+}
+
+/// Import settings.
+#[derive(Debug, Clone)]
+pub struct ImportOptions {
+    /// Use above this many times the meter's average is flagged.
+    pub high_use_factor: i64,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        Self { high_use_factor: 3 }
+    }
+}
+
+/// A rejected row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowError {
+    /// Line in the file (the header is line 1).
+    pub line: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// A read worth a clerk's look.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReadException {
+    /// Line in the file.
+    pub line: u64,
+    /// Meter serial.
+    pub meter: String,
+    /// Day of the read.
+    pub read_on: NaiveDate,
+    /// `negative_use`, `zero_use`, `high_use`, `out_of_order`.
+    pub kind: &'static str,
+    /// Detail for people.
+    pub detail: String,
+}
+
+/// What an import did, line by line.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    /// Data rows read.
+    pub rows: u64,
+    /// New reads stored.
+    pub imported: u64,
+    /// Rows already stored with the same value (nothing added).
+    pub unchanged: u64,
+    /// Rejected rows.
+    pub errors: Vec<RowError>,
+    /// Exceptions among the new reads.
+    pub exceptions: Vec<ReadException>,
+}
+
+fn norm(h: &str) -> String {
+    h.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Parses `2026-10-01`, `2026-10-01 06:00:00`, `2026-10-01T06:00:00Z`,
+/// `10/01/2026`, `10/1/2026 6:00 AM`.
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    let t = text.trim();
+    let day = t.split(['T', ' ']).next().unwrap_or(t);
+    NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(day, "%m/%d/%Y"))
+        .ok()
+}
+
+/// A unit name as export files spell it.
+pub fn parse_unit(text: &str) -> Option<VolumeUnit> {
+    Some(match norm(text).as_str() {
+        "gal" | "gallon" | "gallons" | "g" => VolumeUnit::Gallon,
+        "kgal" | "thousandgallons" => VolumeUnit::ThousandGallons,
+        "cf" | "cuft" | "cubicfeet" | "cubicfoot" | "ft3" => VolumeUnit::CubicFoot,
+        "ccf" | "hcf" | "hundredcubicfeet" => VolumeUnit::Ccf,
+        "m3" | "cubicmeter" | "cubicmeters" | "cubicmetre" => VolumeUnit::CubicMeter,
+        _ => return None,
+    })
+}
+
+fn is_estimate(text: &str) -> bool {
+    let t = norm(text);
+    matches!(t.as_str(), "true" | "yes" | "y" | "1" | "e") || t.contains("estimat")
+}
+
+struct Columns {
+    meter: usize,
+    read_on: usize,
+    value: Vec<usize>,
+    estimated: Option<usize>,
+    unit: Option<usize>,
+    account: Option<usize>,
+}
+
+fn columns(headers: &csv::StringRecord, m: &ReadMapping) -> Result<Columns, BillingError> {
+    let find = |name: &str| headers.iter().position(|h| norm(h) == norm(name));
+    let need = |name: &str| {
+        find(name).ok_or_else(|| BillingError::Invalid(format!("the file has no {name:?} column")))
+    };
+    let value: Vec<usize> = m.value.iter().filter_map(|v| find(v)).collect();
+    if value.is_empty() {
+        return Err(BillingError::Invalid(format!(
+            "the file has none of the value columns {:?}",
+            m.value
+        )));
+    }
+    Ok(Columns {
+        meter: need(&m.meter)?,
+        read_on: need(&m.read_on)?,
+        value,
+        estimated: m.estimated.as_deref().and_then(find),
+        unit: m.unit.as_deref().and_then(find),
+        account: m.account.as_deref().and_then(find),
+    })
+}
+
+/// A row that passed the checks that need no database.
+struct Row {
+    line: u64,
+    serial: String,
+    read_on: NaiveDate,
+    value: Decimal,
+    unit: Option<VolumeUnit>,
+    estimated: bool,
+    account: Option<String>,
+}
+
+fn parse_row(rec: &csv::StringRecord, c: &Columns, line: u64) -> Result<Row, String> {
+    let get = |i: usize| rec.get(i).map(str::trim).unwrap_or("");
+    let serial = get(c.meter);
+    if serial.is_empty() {
+        return Err("no meter".into());
+    }
+    let date_text = get(c.read_on);
+    let read_on = parse_date(date_text).ok_or_else(|| format!("bad date {date_text:?}"))?;
+    let raw = c
+        .value
+        .iter()
+        .map(|&i| get(i))
+        .find(|v| !v.is_empty())
+        .ok_or("no read value")?;
+    let value = Decimal::from_str(&raw.replace(',', ""))
+        .map_err(|_| format!("read {raw:?} is not a number"))?;
+    if value.is_sign_negative() {
+        return Err(format!("read {raw:?} is negative"));
+    }
+    let unit = match c.unit.map(get).filter(|u| !u.is_empty()) {
+        Some(u) => Some(parse_unit(u).ok_or_else(|| format!("unknown unit {u:?}"))?),
+        None => None,
+    };
+    Ok(Row {
+        line,
+        serial: serial.to_owned(),
+        read_on,
+        value,
+        unit,
+        estimated: c.estimated.map(get).is_some_and(is_estimate),
+        account: c
+            .account
+            .map(get)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned),
+    })
+}
+
+/// The register value in the meter's own unit (whole units; a fraction is
+/// dropped, as the register shows it).
+fn register_value(row: &Row, meter: &meter::Model) -> Result<i64, String> {
+    let meter_unit = crate::consumption::volume_unit(&meter.unit)
+        .ok_or_else(|| format!("meter unit {:?} is not supported", meter.unit))?;
+    let in_meter_unit = match row.unit {
+        Some(u) if u != meter_unit => Volume::new(row.value, u).in_unit(meter_unit),
+        _ => row.value,
+    };
+    in_meter_unit
+        .trunc()
+        .to_i64()
+        .ok_or_else(|| format!("read {} is out of range", row.value))
+}
+
+/// Imports reads from `csv_text` with `mapping` in one transaction.
+pub async fn import_reads(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    csv_text: &[u8],
+    mapping: &ReadMapping,
+    options: &ImportOptions,
+) -> Result<ImportReport, BillingError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(csv_text);
+    let headers = reader
+        .headers()
+        .map_err(|e| BillingError::Invalid(format!("cannot read the header line: {e}")))?
+        .clone();
+    let cols = columns(&headers, mapping)?;
+    let mut report = ImportReport::default();
+    let mut meters_by_serial: HashMap<String, Option<meter::Model>> = HashMap::new();
+    let mut account_meters: HashMap<String, Option<HashSet<uuid::Uuid>>> = HashMap::new();
+    let mut seen: HashMap<(String, NaiveDate), u64> = HashMap::new();
+    let mut created: Vec<(u64, ReadId, meter::Model, Vec<&'static str>)> = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line() + 1;
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                report.rows += 1;
+                report.errors.push(RowError {
+                    line: e.position().map_or(line, |p| p.line()),
+                    reason: format!("unreadable row: {e}"),
+                });
+                continue;
+            }
+        }
+        let line = record.position().map_or(line, |p| p.line());
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        report.rows += 1;
+        let mut reject = |reason: String| report.errors.push(RowError { line, reason });
+        if record.len() != headers.len() {
+            reject(format!(
+                "expected {} columns, found {}",
+                headers.len(),
+                record.len()
+            ));
+            continue;
+        }
+        let row = match parse_row(&record, &cols, line) {
+            Ok(r) => r,
+            Err(reason) => {
+                reject(reason);
+                continue;
+            }
+        };
+        if let Entry::Vacant(slot) = meters_by_serial.entry(row.serial.clone()) {
+            slot.insert(meters::by_serial(tx, &row.serial).await?);
+        }
+        let Some(meter) = meters_by_serial.get(&row.serial).cloned().flatten() else {
+            reject("unknown meter".into());
+            continue;
+        };
+        if let Some(number) = &row.account {
+            if let Entry::Vacant(slot) = account_meters.entry(number.clone()) {
+                let at = match accounts::AccountNumber::parse(number) {
+                    Ok(n) => match accounts::by_number(tx, &n).await? {
+                        Some(a) => Some(
+                            meters::for_account(tx, AccountId::from_uuid(a.id))
+                                .await?
+                                .into_iter()
+                                .map(|m| m.id)
+                                .collect(),
+                        ),
+                        None => None,
+                    },
+                    Err(_) => None,
+                };
+                slot.insert(at);
+            }
+            match account_meters.get(number) {
+                Some(Some(ids)) if ids.contains(&meter.id) => {}
+                Some(Some(_)) => {
+                    reject(format!(
+                        "meter {:?} is not at account {number:?}",
+                        row.serial
+                    ));
+                    continue;
+                }
+                _ => {
+                    reject("unknown account".into());
+                    continue;
+                }
+            }
+        }
+        if let Some(first) = seen.get(&(row.serial.clone(), row.read_on)) {
+            reject(format!("duplicate of line {first}"));
+            continue;
+        }
+        seen.insert((row.serial.clone(), row.read_on), row.line);
+        let value = match register_value(&row, &meter) {
+            Ok(v) => v,
+            Err(reason) => {
+                reject(reason);
+                continue;
+            }
+        };
+        let read = NewRead {
+            read_on: row.read_on,
+            value,
+            estimated: row.estimated,
+            source: ReadSource::Csv,
+        };
+        match reads::record(tx, clock, &meter, read).await {
+            Ok(Recorded::Created { id, flags, .. }) => {
+                report.imported += 1;
+                created.push((row.line, id, meter, flags));
+            }
+            Ok(Recorded::Duplicate { .. }) => report.unchanged += 1,
+            Ok(Recorded::Conflict { existing_value, .. }) => reject(format!(
+                "a different read ({existing_value}) is stored for this meter and day"
+            )),
+            Err(BillingError::Invalid(reason)) => reject(reason),
+            Err(e) => return Err(e),
+        }
+    }
+    report.exceptions = exceptions(tx, &created, options).await?;
+    report.errors.sort_by_key(|e| e.line);
+    Ok(report)
+}
+
+async fn exceptions(
+    tx: &TenantTx,
+    created: &[(u64, ReadId, meter::Model, Vec<&'static str>)],
+    options: &ImportOptions,
+) -> Result<Vec<ReadException>, BillingError> {
+    let mut history: HashMap<uuid::Uuid, Vec<reads::ReadWithUse>> = HashMap::new();
+    let mut out = Vec::new();
+    for (line, id, meter, flags) in created {
+        if let Entry::Vacant(slot) = history.entry(meter.id) {
+            let rows = scoped::<meter_read::Entity>(tx)
+                .filter(meter_read::Column::MeterId.eq(meter.id))
+                .order_by_asc(meter_read::Column::ReadOn)
+                .all(tx.conn())
+                .await?;
+            slot.insert(reads::with_use(meter, &rows));
+        }
+        let list = history.get(&meter.id).map(Vec::as_slice).unwrap_or(&[]);
+        let Some(pos) = list.iter().position(|r| r.id == *id) else {
+            continue;
+        };
+        let this = &list[pos];
+        let mut push = |kind: &'static str, detail: String| {
+            out.push(ReadException {
+                line: *line,
+                meter: meter.serial.clone(),
+                read_on: this.read_on,
+                kind,
+                detail,
+            });
+        };
+        if flags.contains(&"out_of_order") {
+            push("out_of_order", "a later read was already stored".into());
+        }
+        let Some(c) = this.consumption else { continue };
+        if c.negative {
+            push("negative_use", "the register went backwards".into());
+            continue;
+        }
+        if c.units == 0 && meter.status == "active" {
+            push("zero_use", "no use on an active meter".into());
+        }
+        let earlier: Vec<i64> = list[..pos]
+            .iter()
+            .filter_map(|r| r.consumption)
+            .filter(|c| !c.negative)
+            .map(|c| c.units)
+            .collect();
+        if earlier.len() >= 2 {
+            let n = i64::try_from(earlier.len()).unwrap_or(1);
+            let average = earlier.iter().sum::<i64>() / n;
+            if average > 0 && c.units > average.saturating_mul(options.high_use_factor) {
+                push(
+                    "high_use",
+                    format!(
+                        "{} is over {}× the average of {average}",
+                        c.units, options.high_use_factor
+                    ),
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_in_export_shapes() {
+        let d = NaiveDate::from_ymd_opt(2026, 10, 1);
+        assert_eq!(parse_date("2026-10-01"), d);
+        assert_eq!(parse_date("2026-10-01 06:12:00"), d);
+        assert_eq!(parse_date("2026-10-01T06:12:00Z"), d);
+        assert_eq!(parse_date("10/01/2026 6:00 AM"), d);
+        assert_eq!(parse_date("10/1/2026"), d);
+        assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("yesterday"), None);
+    }
+
+    #[test]
+    fn badger_units() {
+        assert_eq!(parse_unit("GAL"), Some(VolumeUnit::Gallon));
+        assert_eq!(parse_unit("CUBIC_FEET"), Some(VolumeUnit::CubicFoot));
+        assert_eq!(parse_unit("CUBIC_METER"), Some(VolumeUnit::CubicMeter));
+        assert_eq!(parse_unit("CCF"), Some(VolumeUnit::Ccf));
+        assert_eq!(parse_unit("BARRELS"), None);
+    }
+
+    #[test]
+    fn estimates_are_recognised() {
+        assert!(is_estimate("Estimated"));
+        assert!(is_estimate("true"));
+        assert!(!is_estimate("Network"));
+        assert!(!is_estimate(""));
+    }
+}
