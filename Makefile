@@ -10,7 +10,7 @@ CARGO ?= cargo
 AQUEDUCT := target/debug/aqueduct
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run build test fmt lint check security clean-data run-s3
+.PHONY: run build test fmt lint check security clean-data run-s3 bench
 
 build:
 	$(CARGO) build --bin aqueduct
@@ -73,3 +73,11 @@ run-s3:
 	@echo "  export AQUEDUCT__BACKUP__BUCKET=aqueduct-backups AQUEDUCT__BACKUP__FORCE_PATH_STYLE=true AQUEDUCT__BACKUP__KEY=\$$($(AQUEDUCT) backup keygen dev)"
 	@echo "  $(AQUEDUCT) backup && $(AQUEDUCT) backup list"
 	tests/services/s3.sh start data/s3 $(S3_PORT) aqueduct-dev aqueduct-dev-secret
+
+# Bill-run benchmark (not a test): BENCH_ACCOUNTS accounts on PostgreSQL
+# (BENCH_DATABASE_URL, default the local server), then on SQLite. See
+# docs/benchmarks.md.
+BENCH_ACCOUNTS ?= 100000
+bench:
+	BENCH_ACCOUNTS=$(BENCH_ACCOUNTS) $(CARGO) run --release -p aqueduct-server --example bench_bill_run
+	BENCH_ACCOUNTS=$(BENCH_ACCOUNTS) BENCH_DATABASE_URL=sqlite $(CARGO) run --release -p aqueduct-server --example bench_bill_run

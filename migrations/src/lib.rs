@@ -10,6 +10,7 @@ mod m20261126_000102_import_mappings;
 mod m20261126_000103_ledger;
 mod m20261126_000104_bill_runs;
 mod m20261126_000105_late_fees;
+mod m20261126_000201_payments;
 mod m20261126_000301_identity;
 mod m20261126_600001_retention;
 mod m20261126_600002_scheduled_runs;
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000105_late_fees::Migration),
             Box::new(m20261126_600001_retention::Migration),
             Box::new(m20261126_600002_scheduled_runs::Migration),
+            Box::new(m20261126_000201_payments::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ mod isolation;
 mod jobs;
 mod late_fees;
 mod ledger;
+mod payments;
 mod reads;
 mod reports;
 mod retention;

@@ -82,6 +82,32 @@ db_test!(csv_reports_escape_formulas_and_add_up, |db| {
     assert_eq!(d, c);
     assert_eq!(d, 4_250 + 3_885 + 1_234);
 
+    // A payment with a hostile external id, then the payments journal.
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    aqueduct_billing::ledger::post_payment(
+        &tx,
+        app.clock.as_ref(),
+        a.account,
+        aqueduct_core::Money::usd(2_000),
+        "2026-11-01".parse().unwrap(),
+        "=cmd|calc",
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let pay = app.get("/api/v1/reports/payments.csv", key).await.text;
+    assert_eq!(pay.lines().count(), 2, "{pay}");
+    assert!(
+        pay.contains(",payment,20.00,'=cmd|calc,Payment received"),
+        "{pay}"
+    );
+    let cons = app.get("/api/v1/reports/consumption.csv", key).await.text;
+    assert_eq!(
+        cons.lines().nth(1).unwrap(),
+        "2026-10,\"5/8\"\"\",1,5500,gallons,38.85",
+        "{cons}"
+    );
+
     let reg = app
         .get(&format!("/api/v1/bill-runs/{}/register.csv", a.run), key)
         .await

@@ -7,6 +7,7 @@ pub mod metrics;
 mod middleware;
 mod operator;
 mod pages;
+mod payments;
 mod registry;
 mod resources;
 mod session;
@@ -87,6 +88,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = signin::routes(routes);
     let routes = signin_pages::routes(routes);
     let routes = operator::routes(routes);
+    let routes = payments::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),

@@ -48,6 +48,8 @@ struct Inner {
     auth: AuthSettings,
     /// Outgoing email.
     mailer: Arc<dyn Mailer>,
+    /// Stripe, when configured (payments answer 503 without it).
+    stripe: Option<aqueduct_payments::Stripe>,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
                 http_metrics: Arc::default(),
                 auth: AuthSettings::default(),
                 mailer: Arc::new(LogMailer),
+                stripe: None,
             }),
         }
     }
@@ -99,5 +102,19 @@ impl AppState {
     /// HTTP request metrics.
     pub fn http_metrics(&self) -> &crate::metrics::HttpMetrics {
         &self.inner.http_metrics
+    }
+    /// The same state with Stripe configured (call before the state is shared).
+    pub fn with_stripe(self, stripe: aqueduct_payments::Stripe) -> Self {
+        let inner = Arc::unwrap_or_clone(self.inner);
+        Self {
+            inner: Arc::new(Inner {
+                stripe: Some(stripe),
+                ..inner
+            }),
+        }
+    }
+    /// Stripe, when configured.
+    pub fn stripe(&self) -> Option<&aqueduct_payments::Stripe> {
+        self.inner.stripe.as_ref()
     }
 }

@@ -156,17 +156,15 @@ pub async fn preview(
         let batch = active_accounts(tx, after, 500).await?;
         let Some(last) = batch.last() else { break };
         after = Some(last.id);
-        for acct in &batch {
-            let (_, standing) =
-                bills::for_period(tx, acct.id, run.period_start, run.period_end).await?;
-            match bills::draft(tx, cycle, acct).await? {
-                Ok(d) => {
-                    out.total_cents += d.calculation.total.cents;
+        for d in bills::draft_batch(tx, cycle, &batch).await? {
+            match d.draft {
+                Ok(draft) => {
+                    out.total_cents += draft.calculation.total.cents;
                     out.bills.push(PreviewLine {
-                        account_number: acct.account_number.clone(),
-                        usage_units: d.consumption.units,
-                        total_cents: d.calculation.total.cents,
-                        already_billed: standing,
+                        account_number: d.account.account_number,
+                        usage_units: draft.consumption.units,
+                        total_cents: draft.calculation.total.cents,
+                        already_billed: d.standing,
                     });
                 }
                 Err(e) => out.exceptions.push(e),
@@ -251,6 +249,10 @@ async fn bump_counter(tx: &TenantTx, n: i64) -> Result<i64, BillingError> {
     Ok(row.try_get::<i64>("", "last_number")?)
 }
 
+/// Bills per INSERT statement (20 columns each: well under both engines'
+/// parameter limits).
+const INSERT_CHUNK: usize = 500;
+
 async fn issue(
     tx: &TenantTx,
     clock: &dyn Clock,
@@ -262,7 +264,10 @@ async fn issue(
         return Ok(0);
     }
     let last = bump_counter(tx, n).await?;
+    let now = clock.now();
     let mut number = last - n;
+    let mut rows = Vec::with_capacity(drafts.len());
+    let mut charges = Vec::with_capacity(drafts.len());
     for (mut d, revision) in drafts {
         number += 1;
         if d.current.id.is_nil() {
@@ -282,7 +287,8 @@ async fn issue(
         let id = BillId::new();
         let lines = serde_json::to_string(&d.calculation.lines)
             .map_err(|e| BillingError::Invalid(e.to_string()))?;
-        bill::ActiveModel {
+        let total = d.calculation.total.cents;
+        rows.push(bill::ActiveModel {
             tenant_id: Set(tx.tenant_id().uuid()),
             id: Set(id.uuid()),
             bill_run_id: Set(run.id),
@@ -299,43 +305,43 @@ async fn issue(
             usage_units: Set(d.consumption.units),
             usage_unit: Set(d.meter.unit.clone()),
             estimated: Set(d.current.estimated),
-            total_cents: Set(d.calculation.total.cents),
+            total_cents: Set(total),
             lines: Set(lines),
             due_on: Set(run.due_on),
-            issued_at: Set(clock.now()),
-        }
-        .insert(tx.conn())
-        .await
-        .map_err(|e| {
-            unique_or(
-                e,
-                &["uq_bills_account_period", "uq_bills_number", "bills."],
-                BillingError::Conflict("another run is issuing these bills".into()),
-            )
-        })?;
-        let total = d.calculation.total.cents;
+            issued_at: Set(now),
+        });
         if total != 0 {
             let (kind, memo) = if total > 0 {
                 (EntryKind::Charge, format!("Bill {number}"))
             } else {
                 (EntryKind::Credit, format!("Bill {number} (credit)"))
             };
-            ledger::post(
-                tx,
-                clock,
-                NewEntry {
-                    account: AccountId::from_uuid(d.account.id),
-                    kind,
-                    amount: Money::usd(total.abs()),
-                    effective_on: run.period_end,
-                    external_id: Some(format!("bill:{id}")),
-                    bill: Some(id),
-                    memo,
-                },
-            )
-            .await?;
+            charges.push(NewEntry {
+                account: AccountId::from_uuid(d.account.id),
+                kind,
+                amount: Money::usd(total.abs()),
+                effective_on: run.period_end,
+                external_id: Some(format!("bill:{id}")),
+                bill: Some(id),
+                memo,
+            });
         }
     }
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(INSERT_CHUNK).collect();
+        bill::Entity::insert_many(chunk)
+            .exec_without_returning(tx.conn())
+            .await
+            .map_err(|e| {
+                unique_or(
+                    e,
+                    &["uq_bills_account_period", "uq_bills_number", "bills."],
+                    BillingError::Conflict("another run is issuing these bills".into()),
+                )
+            })?;
+    }
+    ledger::post_new_many(tx, now, charges, INSERT_CHUNK).await?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
@@ -378,15 +384,13 @@ pub async fn finalize(
         };
         after = Some(last.id);
         let mut drafts = Vec::new();
-        for acct in &batch {
-            let (issued, standing) =
-                bills::for_period(&tx, acct.id, run.period_start, run.period_end).await?;
-            if standing {
+        for d in bills::draft_batch(&tx, cycle, &batch).await? {
+            if d.standing {
                 report.already_billed += 1;
                 continue;
             }
-            match bills::draft(&tx, cycle, acct).await? {
-                Ok(d) => drafts.push((d, issued)),
+            match d.draft {
+                Ok(draft) => drafts.push((draft, d.issued)),
                 Err(e) => report.exceptions.push(e),
             }
         }

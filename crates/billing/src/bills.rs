@@ -2,17 +2,17 @@
 //! with the stored rates. Pure reading — nothing is written here.
 
 use crate::consumption::{self, Consumption};
-use crate::entity::{account, bill, bill_void, meter, meter_read};
+use crate::entity::{account, bill, bill_void, meter, meter_read, occupancy};
 use crate::error::BillingError;
-use crate::meters;
 use aqueduct_core::{AccountId, BillId};
 use aqueduct_rates::{
     BillCalculation, BillInput, BillingPeriod, MeterSize, ScheduleHistory, Volume,
 };
 use aqueduct_tenant::{TenantTx, scoped};
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
+use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
 
 /// A bill ready to be issued.
@@ -57,100 +57,194 @@ pub struct Cycle<'a> {
 }
 
 /// Reads used for an estimate: the last this many periods.
-const ESTIMATE_PERIODS: u64 = 3;
+const ESTIMATE_PERIODS: usize = 3;
 
-/// An estimated register value for `on`: the previous read plus the
-/// average daily use of up to the last three periods × the days since.
-/// None without at least two reads.
-pub async fn estimate(
-    tx: &TenantTx,
+/// An estimated read of `meter` on `on` from its earlier reads (`before`,
+/// ascending): the last read plus the average daily use of up to the last
+/// three periods × the days since. None without at least two reads.
+pub fn estimate(
     meter: &meter::Model,
+    before: &[meter_read::Model],
     on: NaiveDate,
-) -> Result<Option<meter_read::Model>, BillingError> {
-    let mut recent = scoped::<meter_read::Entity>(tx)
-        .filter(meter_read::Column::MeterId.eq(meter.id))
-        .filter(meter_read::Column::ReadOn.lt(on))
-        .order_by_desc(meter_read::Column::ReadOn)
-        .limit(ESTIMATE_PERIODS + 1)
-        .all(tx.conn())
-        .await?;
-    recent.reverse();
-    let (Some(first), Some(last)) = (recent.first(), recent.last()) else {
-        return Ok(None);
-    };
+) -> Option<meter_read::Model> {
+    let recent = &before[before.len().saturating_sub(ESTIMATE_PERIODS + 1)..];
+    let (first, last) = (recent.first()?, recent.last()?);
     let span = (last.read_on - first.read_on).num_days();
-    if recent.len() < 2 || span <= 0 {
-        return Ok(None);
+    if recent.len() < 2 || span <= 0 || on <= last.read_on {
+        return None;
     }
     let used: i64 = recent
         .windows(2)
         .map(|w| consumption::between(w[0].value, w[1].value, meter.register_digits, 1).units)
         .sum();
     let days = (on - last.read_on).num_days();
-    let register_units = used * days / span;
     let range = consumption::register_range(meter.register_digits);
-    Ok(Some(meter_read::Model {
-        tenant_id: tx.tenant_id().uuid(),
+    Some(meter_read::Model {
+        tenant_id: meter.tenant_id,
         id: uuid::Uuid::nil(),
         meter_id: meter.id,
         read_on: on,
-        value: (last.value + register_units).rem_euclid(range),
+        value: (last.value + used * days / span).rem_euclid(range),
         estimated: true,
         source: "estimate".into(),
         created_at: last.created_at,
-    }))
+    })
 }
 
-/// Drafts `acct`'s bill for the cycle, or says why it cannot be billed.
-pub async fn draft(
+/// One account's outcome in a batch.
+#[derive(Debug, Clone)]
+pub struct Drafted {
+    /// The account.
+    pub account: account::Model,
+    /// Bills issued for the cycle so far (voided ones included).
+    pub issued: i32,
+    /// A bill for the cycle stands (issued and not voided).
+    pub standing: bool,
+    /// The bill to issue, or why there is none.
+    pub draft: Result<Draft, RunException>,
+}
+
+/// Drafts the bills of a batch of accounts with a handful of queries
+/// (bills of the cycle, occupancies, meters, reads), whatever its size.
+pub async fn draft_batch(
     tx: &TenantTx,
     cycle: Cycle<'_>,
-    acct: &account::Model,
-) -> Result<Result<Draft, RunException>, BillingError> {
-    let exception = |kind: &'static str, detail: String| {
-        Ok(Err(RunException {
-            account_number: acct.account_number.clone(),
-            kind,
-            detail,
-        }))
-    };
-    let all = meters::for_account(tx, AccountId::from_uuid(acct.id)).await?;
-    let Some(meter) = all.into_iter().find(|m| m.status == "active") else {
-        return exception("no_meter", "no active meter at the account".into());
-    };
-    let current = scoped::<meter_read::Entity>(tx)
-        .filter(meter_read::Column::MeterId.eq(meter.id))
-        .filter(meter_read::Column::ReadOn.gte(cycle.start))
-        .filter(meter_read::Column::ReadOn.lte(cycle.end))
-        .order_by_desc(meter_read::Column::ReadOn)
-        .one(tx.conn())
+    batch: &[account::Model],
+) -> Result<Vec<Drafted>, BillingError> {
+    let ids: Vec<uuid::Uuid> = batch.iter().map(|a| a.id).collect();
+    // Bills already issued for the cycle, and which are voided.
+    let issued = scoped::<bill::Entity>(tx)
+        .filter(bill::Column::AccountId.is_in(ids.clone()))
+        .filter(bill::Column::PeriodStart.eq(cycle.start))
+        .filter(bill::Column::PeriodEnd.eq(cycle.end))
+        .all(tx.conn())
         .await?;
-    let current = match current {
-        Some(c) => c,
-        None if cycle.estimate_missing => match estimate(tx, &meter, cycle.end).await? {
-            Some(e) => e,
+    let voided: HashSet<uuid::Uuid> = if issued.is_empty() {
+        HashSet::new()
+    } else {
+        scoped::<bill_void::Entity>(tx)
+            .filter(bill_void::Column::BillId.is_in(issued.iter().map(|b| b.id)))
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .map(|v| v.bill_id)
+            .collect()
+    };
+    // Where each account is served, and the meters there.
+    let occupied = scoped::<occupancy::Entity>(tx)
+        .filter(occupancy::Column::AccountId.is_in(ids))
+        .filter(occupancy::Column::EndsOn.is_null())
+        .all(tx.conn())
+        .await?;
+    let locations: Vec<uuid::Uuid> = occupied.iter().map(|o| o.location_id).collect();
+    let all_meters = if locations.is_empty() {
+        Vec::new()
+    } else {
+        scoped::<meter::Entity>(tx)
+            .filter(meter::Column::LocationId.is_in(locations))
+            .filter(meter::Column::Status.eq("active"))
+            .order_by_asc(meter::Column::Serial)
+            .all(tx.conn())
+            .await?
+    };
+    // Meters come sorted by serial: the first at a location is its meter.
+    let mut at_location: HashMap<uuid::Uuid, &meter::Model> = HashMap::new();
+    for m in &all_meters {
+        at_location.entry(m.location_id).or_insert(m);
+    }
+    let mut meter_of: HashMap<uuid::Uuid, meter::Model> = HashMap::new();
+    for o in &occupied {
+        if let Some(m) = at_location.get(&o.location_id) {
+            let better = meter_of
+                .get(&o.account_id)
+                .is_none_or(|cur| m.serial < cur.serial);
+            if better {
+                meter_of.insert(o.account_id, (*m).clone());
+            }
+        }
+    }
+    let meter_ids: Vec<uuid::Uuid> = meter_of.values().map(|m| m.id).collect();
+    let mut reads_of: HashMap<uuid::Uuid, Vec<meter_read::Model>> = HashMap::new();
+    if !meter_ids.is_empty() {
+        for r in scoped::<meter_read::Entity>(tx)
+            .filter(meter_read::Column::MeterId.is_in(meter_ids))
+            .filter(meter_read::Column::ReadOn.lte(cycle.end))
+            .order_by_asc(meter_read::Column::ReadOn)
+            .all(tx.conn())
+            .await?
+        {
+            reads_of.entry(r.meter_id).or_default().push(r);
+        }
+    }
+    let mut issued_to: HashMap<uuid::Uuid, Vec<&bill::Model>> = HashMap::new();
+    for b in &issued {
+        issued_to.entry(b.account_id).or_default().push(b);
+    }
+    let mut out = Vec::with_capacity(batch.len());
+    for acct in batch {
+        let mine = issued_to.remove(&acct.id).unwrap_or_default();
+        let standing = mine.iter().any(|b| !voided.contains(&b.id));
+        let draft = match meter_of.get(&acct.id) {
+            None => Err(exception(
+                acct,
+                "no_meter",
+                "no active meter at the account".into(),
+            )),
+            Some(m) => draft_one(
+                cycle,
+                acct,
+                m,
+                reads_of.get(&m.id).map(Vec::as_slice).unwrap_or(&[]),
+            ),
+        };
+        out.push(Drafted {
+            account: acct.clone(),
+            issued: i32::try_from(mine.len()).unwrap_or(i32::MAX),
+            standing,
+            draft,
+        });
+    }
+    Ok(out)
+}
+
+fn exception(acct: &account::Model, kind: &'static str, detail: String) -> RunException {
+    RunException {
+        account_number: acct.account_number.clone(),
+        kind,
+        detail,
+    }
+}
+
+/// Drafts one account's bill from its meter's reads up to the cycle's end
+/// (ascending). Pure.
+pub fn draft_one(
+    cycle: Cycle<'_>,
+    acct: &account::Model,
+    meter: &meter::Model,
+    reads: &[meter_read::Model],
+) -> Result<Draft, RunException> {
+    let fail = |kind: &'static str, detail: String| Err(exception(acct, kind, detail));
+    let in_cycle = reads.iter().rposition(|r| r.read_on >= cycle.start);
+    let (current, before) = match in_cycle {
+        Some(i) => (reads[i].clone(), &reads[..i]),
+        None if cycle.estimate_missing => match estimate(meter, reads, cycle.end) {
+            Some(e) => (e, reads),
             None => {
-                return exception(
+                return fail(
                     "missing_read",
                     format!("no read of meter {} to estimate from", meter.serial),
                 );
             }
         },
         None => {
-            return exception(
+            return fail(
                 "missing_read",
                 format!("no read of meter {} in the cycle", meter.serial),
             );
         }
     };
-    let previous = scoped::<meter_read::Entity>(tx)
-        .filter(meter_read::Column::MeterId.eq(meter.id))
-        .filter(meter_read::Column::ReadOn.lt(current.read_on))
-        .order_by_desc(meter_read::Column::ReadOn)
-        .one(tx.conn())
-        .await?;
-    let Some(previous) = previous else {
-        return exception(
+    let Some(previous) = before.last().cloned() else {
+        return fail(
             "no_previous_read",
             format!("meter {} has no earlier read", meter.serial),
         );
@@ -162,21 +256,21 @@ pub async fn draft(
         meter.multiplier,
     );
     if use_.negative {
-        return exception(
+        return fail(
             "negative_use",
             format!("meter {} went backwards", meter.serial),
         );
     }
     let Some(usage) = consumption::volume(use_.units, &meter.unit) else {
-        return exception("rates", format!("meter unit {:?} unknown", meter.unit));
+        return fail("rates", format!("meter unit {:?} unknown", meter.unit));
     };
     let size = match MeterSize::from_str(&meter.size) {
         Ok(s) => s,
-        Err(e) => return exception("rates", e.to_string()),
+        Err(e) => return fail("rates", e.to_string()),
     };
     let period = match BillingPeriod::new(previous.read_on, current.read_on) {
         Ok(p) => p,
-        Err(e) => return exception("rates", e.to_string()),
+        Err(e) => return fail("rates", e.to_string()),
     };
     let services = cycle
         .history
@@ -193,15 +287,15 @@ pub async fn draft(
         services,
     };
     match cycle.history.calculate(&input) {
-        Ok(calculation) => Ok(Ok(Draft {
+        Ok(calculation) => Ok(Draft {
             account: acct.clone(),
-            meter,
+            meter: meter.clone(),
             previous,
             current,
             consumption: use_,
             calculation,
-        })),
-        Err(e) => exception("rates", e.to_string()),
+        }),
+        Err(e) => fail("rates", e.to_string()),
     }
 }
 

@@ -221,6 +221,51 @@ pub async fn post(tx: &TenantTx, clock: &dyn Clock, new: NewEntry) -> Result<Pos
     Ok(Posted { entry, created })
 }
 
+/// Inserts entries that are new by construction (a bill run's charges,
+/// whose external ids name bills created in the same transaction), many per
+/// statement. Skips the per-entry idempotency lookup of [`post`]; a
+/// repeated external id still fails on the unique key.
+pub(crate) async fn post_new_many(
+    tx: &TenantTx,
+    posted_at: chrono::DateTime<chrono::Utc>,
+    entries: Vec<NewEntry>,
+    chunk: usize,
+) -> Result<(), BillingError> {
+    let mut rows = Vec::with_capacity(entries.len());
+    for e in entries {
+        let (debit, credit) = e
+            .kind
+            .sides()
+            .ok_or_else(|| BillingError::Invalid("post a reversal with reverse()".into()))?;
+        if e.amount.cents <= 0 {
+            return Err(BillingError::Invalid("a ledger amount is positive".into()));
+        }
+        rows.push(ledger_entry::ActiveModel {
+            tenant_id: Set(tx.tenant_id().uuid()),
+            id: Set(LedgerEntryId::new().uuid()),
+            account_id: Set(e.account.uuid()),
+            kind: Set(e.kind.as_str().into()),
+            debit: Set(debit.into()),
+            credit: Set(credit.into()),
+            amount_cents: Set(e.amount.cents),
+            effective_on: Set(e.effective_on),
+            posted_at: Set(posted_at),
+            external_id: Set(e.external_id),
+            reverses_id: Set(None),
+            bill_id: Set(e.bill.map(BillId::uuid)),
+            memo: Set(e.memo),
+        });
+    }
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let part: Vec<_> = rows.by_ref().take(chunk.max(1)).collect();
+        ledger_entry::Entity::insert_many(part)
+            .exec_without_returning(tx.conn())
+            .await?;
+    }
+    Ok(())
+}
+
 /// Reverses an entry (once: a second call returns the first reversal).
 pub async fn reverse(
     tx: &TenantTx,

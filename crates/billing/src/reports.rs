@@ -182,6 +182,92 @@ pub async fn general_ledger_csv(tx: &TenantTx) -> Result<String, BillingError> {
     out.finish()
 }
 
+/// The payments journal: payments, refunds, dispute holds and their
+/// reversals, in posting order.
+pub async fn payments_csv(tx: &TenantTx) -> Result<String, BillingError> {
+    let accounts = accounts_by_id(tx).await?;
+    let mut out = Csv::new(&[
+        "date",
+        "entry_id",
+        "customer_account",
+        "kind",
+        "amount",
+        "external_id",
+        "memo",
+    ])?;
+    for e in ledger::all(tx).await? {
+        let money_moved = e.debit == ledger::gl::CASH || e.credit == ledger::gl::CASH;
+        if !money_moved {
+            continue;
+        }
+        // Money in is positive, money out (refunds, holds) negative.
+        let signed = if e.debit == ledger::gl::CASH {
+            e.amount_cents
+        } else {
+            -e.amount_cents
+        };
+        out.row(&[
+            e.effective_on.to_string(),
+            e.id.to_string(),
+            accounts
+                .get(&e.account_id)
+                .map(|a| escape_cell(&a.account_number))
+                .unwrap_or_default(),
+            e.kind.clone(),
+            dollars(signed),
+            escape_cell(e.external_id.as_deref().unwrap_or("")),
+            escape_cell(&e.memo),
+        ])?;
+    }
+    out.finish()
+}
+
+/// Consumption by month (of the read that closed each bill) and meter
+/// size: bills, use and billed amount; voided bills left out.
+pub async fn consumption_csv(tx: &TenantTx) -> Result<String, BillingError> {
+    use std::collections::BTreeMap;
+    let meters: HashMap<uuid::Uuid, String> = scoped::<crate::entity::meter::Entity>(tx)
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m.size))
+        .collect();
+    let voided: std::collections::HashSet<uuid::Uuid> =
+        scoped::<crate::entity::bill_void::Entity>(tx)
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .map(|v| v.bill_id)
+            .collect();
+    let mut groups: BTreeMap<(String, String, String), (i64, i64, i64)> = BTreeMap::new();
+    for b in scoped::<bill::Entity>(tx).all(tx.conn()).await? {
+        if voided.contains(&b.id) {
+            continue;
+        }
+        let key = (
+            b.read_to.format("%Y-%m").to_string(),
+            meters.get(&b.meter_id).cloned().unwrap_or_default(),
+            b.usage_unit.clone(),
+        );
+        let g = groups.entry(key).or_default();
+        g.0 += 1;
+        g.1 += b.usage_units;
+        g.2 += b.total_cents;
+    }
+    let mut out = Csv::new(&["month", "meter_size", "bills", "usage", "unit", "billed"])?;
+    for ((month, size, unit), (n, usage, billed)) in groups {
+        out.row(&[
+            month,
+            escape_cell(&size),
+            n.to_string(),
+            usage.to_string(),
+            unit,
+            dollars(billed),
+        ])?;
+    }
+    out.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

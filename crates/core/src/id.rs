@@ -106,6 +106,17 @@ id_type!(
     ErasureRequestId,
     "erasure_request"
 );
+// payments
+id_type!(
+    /// A payment attempt (one Checkout Session).
+    PaymentId,
+    "payment"
+);
+id_type!(
+    /// A refund of a payment.
+    RefundId,
+    "refund"
+);
 
 id_type!(
     /// A meter read.

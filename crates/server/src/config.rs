@@ -27,6 +27,8 @@ pub struct Config {
     pub retention: RetentionConfig,
     /// The daily jobs `serve` runs (retention, backup).
     pub schedule: ScheduleConfig,
+    /// Stripe (payments are off without a secret key).
+    pub stripe: StripeConfig,
 }
 
 /// `[auth]`
@@ -71,6 +73,43 @@ impl AuthConfig {
             bail!("auth.dev_insecure_cookie is only allowed with a plain-HTTP loopback public_url");
         }
         Ok(())
+    }
+}
+
+/// `[stripe]`
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct StripeConfig {
+    /// Secret key; a restricted key (`rk_…`) is enough and recommended.
+    pub secret_key: Option<Secret>,
+    /// Webhook signing secret; several, comma-separated, during rotation.
+    pub webhook_secret: Option<Secret>,
+    /// API base URL: Stripe's by default, the local simulator in development.
+    pub api_base: Option<String>,
+}
+
+impl StripeConfig {
+    /// The payments crate's settings, when a secret key is configured.
+    pub fn settings(&self, public_url: &str) -> Option<aqueduct_payments::StripeSettings> {
+        let key = self.secret_key.clone()?;
+        let webhook_secrets = self
+            .webhook_secret
+            .as_ref()
+            .map(|s| {
+                s.expose()
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(Secret::new)
+                    .collect()
+            })
+            .unwrap_or_default();
+        Some(aqueduct_payments::StripeSettings {
+            secret_key: key,
+            webhook_secrets,
+            api_base: self.api_base.clone(),
+            public_url: public_url.to_owned(),
+        })
     }
 }
 
@@ -508,6 +547,34 @@ mod tests {
                 .url
                 .expose()
                 .starts_with("postgres://aqueduct_app@")
+        );
+    }
+
+    #[test]
+    fn stripe_section_from_the_environment() {
+        let c = Config::load(
+            None,
+            vars(&[
+                ("AQUEDUCT__STRIPE__SECRET_KEY", "sk_test_abc123"),
+                ("AQUEDUCT__STRIPE__WEBHOOK_SECRET", "whsec_old, whsec_new"),
+                ("AQUEDUCT__STRIPE__API_BASE", "http://127.0.0.1:12111/"),
+            ]),
+        )
+        .unwrap();
+        let s = c.stripe.settings("http://x").unwrap();
+        assert_eq!(s.webhook_secrets.len(), 2);
+        assert_eq!(s.webhook_secrets[1].expose(), "whsec_new");
+        let shown = format!("{c:?} {s:?}");
+        assert!(
+            !shown.contains("sk_test_abc123") && !shown.contains("whsec_"),
+            "{shown}"
+        );
+        assert!(
+            Config::load(None, vars(&[]))
+                .unwrap()
+                .stripe
+                .settings("x")
+                .is_none()
         );
     }
 

@@ -331,7 +331,7 @@ pub struct BillingSummary {
 
 /// The demo tariff: tiered water (summer top tier higher), sewer, and a
 /// state regulatory fee — shaped like a small Colorado system's rates.
-fn demo_schedule() -> anyhow::Result<RateSchedule> {
+pub fn demo_schedule() -> anyhow::Result<RateSchedule> {
     Ok(serde_json::from_value(serde_json::json!({
         "name": "Residential and small commercial 2025",
         "effective_from": "2025-01-01",

@@ -55,6 +55,11 @@ pub async fn run(
         },
         Arc::new(LogMailer),
     );
+    let state = match config.stripe.settings(&config.server.public_url) {
+        Some(settings) => state
+            .with_stripe(aqueduct_payments::Stripe::new(settings).context("configuring Stripe")?),
+        None => state,
+    };
     let (app, routes) = aqueduct_api::app(state.clone());
     if let Some(maddr) = config.server.metrics_listen {
         let listener = tokio::net::TcpListener::bind(maddr)

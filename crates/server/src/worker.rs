@@ -10,8 +10,14 @@ use std::time::Duration;
 
 /// Every job kind the product runs, with its handler. Each area adds its
 /// handlers here.
-pub fn registry(_db: &Db, _clock: &Arc<dyn Clock>) -> Registry {
-    Registry::new()
+pub fn registry(db: &Db, clock: &Arc<dyn Clock>) -> Registry {
+    let registry = Registry::new();
+    // payments
+    let (pdb, pclock) = (db.clone(), clock.clone());
+    registry.on(aqueduct_payments::EVENT_JOB, move |job| {
+        let (db, clock) = (pdb.clone(), pclock.clone());
+        async move { aqueduct_payments::events::handle(&db, clock.as_ref(), job).await }
+    })
 }
 
 /// Every recurring job. Each area adds its schedules here.

@@ -32,6 +32,8 @@ pub struct Seeded {
     pub location: LocationId,
     /// Its meter.
     pub meter: MeterId,
+    /// A payment attempt on the account.
+    pub payment: aqueduct_core::PaymentId,
     /// A rate schedule.
     pub schedule: RateScheduleId,
     /// A finalized bill run (October 2026).
@@ -53,6 +55,7 @@ impl Seeded {
             "account_id" => self.account.to_string(),
             "location_id" => self.location.to_string(),
             "meter_id" => self.meter.to_string(),
+            "payment_id" => self.payment.to_string(),
             "entry_id" => self.entry.to_string(),
             "schedule_id" => self.schedule.to_string(),
             "run_id" => self.run.to_string(),
@@ -195,7 +198,18 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
     let tx = db.tenant(&ctx).await.unwrap();
     let bill = bills::for_account(&tx, account_id).await.unwrap()[0].id;
     tx.commit().await.unwrap();
+    let payment = aqueduct_payments::checkout::record_pending(
+        db,
+        &ctx,
+        clock,
+        account_id,
+        aqueduct_core::Money::usd(4_200),
+        "seed",
+    )
+    .await
+    .unwrap();
     Seeded {
+        payment,
         tenant: ctx,
         admin_key,
         viewer_key,

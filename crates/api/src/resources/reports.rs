@@ -28,6 +28,18 @@ pub(crate) fn routes(r: Routes) -> Routes {
     )
     .tenant(
         Method::GET,
+        "/api/v1/reports/payments.csv",
+        Role::Viewer,
+        get(payments),
+    )
+    .tenant(
+        Method::GET,
+        "/api/v1/reports/consumption.csv",
+        Role::Viewer,
+        get(consumption),
+    )
+    .tenant(
+        Method::GET,
         "/api/v1/bill-runs/{run_id}/register.csv",
         Role::Viewer,
         get(register),
@@ -64,6 +76,20 @@ async fn general_ledger(
     let body = reports::general_ledger_csv(&tx).await?;
     tx.commit().await?;
     Ok(csv("general-ledger.csv", body))
+}
+
+async fn payments(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let body = reports::payments_csv(&tx).await?;
+    tx.commit().await?;
+    Ok(csv("payments.csv", body))
+}
+
+async fn consumption(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let body = reports::consumption_csv(&tx).await?;
+    tx.commit().await?;
+    Ok(csv("consumption.csv", body))
 }
 
 async fn register(

@@ -1,0 +1,291 @@
+//! Connect onboarding: one connected account per association, Account
+//! Links, its state from `account.updated`, and the dashboard link.
+
+use crate::entity::stripe_account;
+use crate::error::is_unique;
+use crate::stripe_client::{key, stripe_err};
+use crate::{PaymentsError, Stripe};
+use aqueduct_core::{Clock, TenantId};
+use aqueduct_tenant::{Access, Db, TenantCtx, TenantTx, scoped};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use serde::Serialize;
+use serde_json::Value;
+use stripe::StripeRequest;
+use stripe_connect::account::{CreateAccount, CreateAccountType};
+use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
+use stripe_connect::login_link::CreateAccountLoginLink;
+
+/// The association's connected account as staff see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectStatus {
+    /// Whether a connected account exists.
+    pub connected: bool,
+    /// Stripe's `acct_…` id.
+    pub stripe_account_id: Option<String>,
+    /// Onboarding form submitted.
+    pub details_submitted: bool,
+    /// Can accept charges (payments are refused until then).
+    pub charges_enabled: bool,
+    /// Can receive payouts.
+    pub payouts_enabled: bool,
+    /// Requirements currently due.
+    pub currently_due: Vec<String>,
+    /// Requirements past due.
+    pub past_due: Vec<String>,
+    /// Why Stripe disabled the account.
+    pub disabled_reason: Option<String>,
+    /// Platform fee, percentage part in basis points.
+    pub fee_basis_points: i32,
+    /// Platform fee, fixed part in cents.
+    pub fee_fixed_cents: i64,
+}
+
+fn list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+impl From<Option<stripe_account::Model>> for ConnectStatus {
+    fn from(m: Option<stripe_account::Model>) -> Self {
+        match m {
+            Some(m) => Self {
+                connected: true,
+                currently_due: list(&m.currently_due),
+                past_due: list(&m.past_due),
+                stripe_account_id: Some(m.stripe_account_id),
+                details_submitted: m.details_submitted,
+                charges_enabled: m.charges_enabled,
+                payouts_enabled: m.payouts_enabled,
+                disabled_reason: m.disabled_reason,
+                fee_basis_points: m.fee_basis_points,
+                fee_fixed_cents: m.fee_fixed_cents,
+            },
+            None => Self {
+                connected: false,
+                stripe_account_id: None,
+                details_submitted: false,
+                charges_enabled: false,
+                payouts_enabled: false,
+                currently_due: Vec::new(),
+                past_due: Vec::new(),
+                disabled_reason: None,
+                fee_basis_points: 0,
+                fee_fixed_cents: 0,
+            },
+        }
+    }
+}
+
+/// The association's connected account, if any.
+pub async fn account(tx: &TenantTx) -> Result<Option<stripe_account::Model>, PaymentsError> {
+    Ok(scoped::<stripe_account::Entity>(tx).one(tx.conn()).await?)
+}
+
+/// The connected account, refusing with a clear message unless it can
+/// accept charges.
+pub async fn chargeable(tx: &TenantTx) -> Result<stripe_account::Model, PaymentsError> {
+    match account(tx).await? {
+        Some(a) if a.charges_enabled => Ok(a),
+        Some(_) => Err(PaymentsError::PaymentsDisabled(
+            "Online payments are not available yet: the association's Stripe account cannot accept charges until its onboarding is complete.".into(),
+        )),
+        None => Err(PaymentsError::PaymentsDisabled(
+            "Online payments are not available: the association has not connected a Stripe account.".into(),
+        )),
+    }
+}
+
+/// The Idempotency-Key that makes account creation happen once per association.
+pub fn account_key(tenant: TenantId) -> String {
+    format!("aqueduct-connect-account-{tenant}")
+}
+
+/// Creates the association's connected account once (idempotent: the
+/// Idempotency-Key derives from the tenant id and the table holds one row
+/// per tenant), or returns the existing one.
+#[tracing::instrument(skip_all, fields(tenant = %ctx.slug()))]
+pub async fn ensure_account(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+) -> Result<stripe_account::Model, PaymentsError> {
+    let tx = db.tenant_with(ctx, Access::Read).await?;
+    let existing = account(&tx).await?;
+    tx.commit().await?;
+    if let Some(a) = existing {
+        return Ok(a);
+    }
+    let created = CreateAccount::new()
+        .type_(CreateAccountType::Express)
+        .country("US")
+        .metadata([("aqueduct_tenant_id".to_owned(), ctx.id().to_string())])
+        .customize()
+        .request_strategy(key(&account_key(ctx.id()))?)
+        .send(&stripe.client)
+        .await
+        .map_err(stripe_err)?;
+    let now = clock.now();
+    let tx = db.tenant(ctx).await?;
+    let row = stripe_account::ActiveModel {
+        tenant_id: Set(ctx.id().uuid()),
+        id: Set(uuid::Uuid::now_v7()),
+        stripe_account_id: Set(created.id.as_str().to_owned()),
+        livemode: Set(stripe.livemode),
+        details_submitted: Set(created.details_submitted.unwrap_or(false)),
+        charges_enabled: Set(created.charges_enabled.unwrap_or(false)),
+        payouts_enabled: Set(created.payouts_enabled.unwrap_or(false)),
+        currently_due: Set("[]".into()),
+        past_due: Set("[]".into()),
+        disabled_reason: Set(None),
+        fee_basis_points: Set(0),
+        fee_fixed_cents: Set(0),
+        state_version: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    };
+    match row.insert(tx.conn()).await {
+        Ok(_) => {}
+        // A concurrent click inserted the same account first.
+        Err(e)
+            if is_unique(
+                &e,
+                &["uq_stripe_accounts_tenant", "stripe_accounts.tenant_id"],
+            ) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let row = account(&tx).await?.ok_or(PaymentsError::NotFound)?;
+    tx.commit().await?;
+    tracing::info!(stripe_account = %row.stripe_account_id, "connected account ready");
+    Ok(row)
+}
+
+/// A fresh onboarding link (Account Link, `account_onboarding`).
+pub async fn onboarding_link(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+) -> Result<String, PaymentsError> {
+    let acct = ensure_account(db, ctx, clock, stripe).await?;
+    let back = format!("{}/api/v1/stripe/account", stripe.public_url);
+    let link = CreateAccountLink::new(
+        acct.stripe_account_id.as_str(),
+        CreateAccountLinkType::AccountOnboarding,
+    )
+    .refresh_url(format!("{back}?from=refresh"))
+    .return_url(format!("{back}?from=return"))
+    .customize()
+    .request_strategy(key(&format!(
+        "aqueduct-account-link-{}",
+        uuid::Uuid::now_v7()
+    ))?)
+    .send(&stripe.client)
+    .await
+    .map_err(stripe_err)?;
+    Ok(link.url)
+}
+
+/// A one-time link to the association's Stripe (Express) dashboard.
+pub async fn dashboard_link(
+    db: &Db,
+    ctx: &TenantCtx,
+    stripe: &Stripe,
+) -> Result<String, PaymentsError> {
+    let tx = db.tenant_with(ctx, Access::Read).await?;
+    let acct = account(&tx).await?;
+    tx.commit().await?;
+    let acct = acct
+        .ok_or_else(|| PaymentsError::PaymentsDisabled("Connect a Stripe account first.".into()))?;
+    let link = CreateAccountLoginLink::new(acct.stripe_account_id.as_str())
+        .customize()
+        .request_strategy(key(&format!(
+            "aqueduct-login-link-{}",
+            uuid::Uuid::now_v7()
+        ))?)
+        .send(&stripe.client)
+        .await
+        .map_err(stripe_err)?;
+    Ok(link.url)
+}
+
+/// Sets the platform fee (operators).
+pub async fn set_platform_fee(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    basis_points: i32,
+    fixed_cents: i64,
+) -> Result<(), PaymentsError> {
+    if !(0..=10_000).contains(&basis_points) || fixed_cents < 0 {
+        return Err(PaymentsError::Invalid(
+            "the fee is 0 to 10000 basis points plus a non-negative fixed amount".into(),
+        ));
+    }
+    let acct = account(tx).await?.ok_or(PaymentsError::NotFound)?;
+    let mut m = acct.into_active_model();
+    m.fee_basis_points = Set(basis_points);
+    m.fee_fixed_cents = Set(fixed_cents);
+    m.updated_at = Set(clock.now());
+    m.update(tx.conn()).await?;
+    Ok(())
+}
+
+fn strings(v: &Value) -> String {
+    let items: Vec<&str> = v
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    serde_json::to_string(&items).unwrap_or_else(|_| "[]".into())
+}
+
+/// Applies an `account.updated` object unless a newer one was applied
+/// already (events may arrive out of order).
+pub(crate) async fn apply_account_updated(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    obj: &Value,
+    created: i64,
+) -> Result<(), PaymentsError> {
+    let Some(id) = obj["id"].as_str() else {
+        return Err(PaymentsError::Invalid(
+            "account.updated without an id".into(),
+        ));
+    };
+    let Some(row) = scoped::<stripe_account::Entity>(tx)
+        .filter(stripe_account::Column::StripeAccountId.eq(id))
+        .one(tx.conn())
+        .await?
+    else {
+        return Err(PaymentsError::NotFound);
+    };
+    if created < row.state_version {
+        tracing::info!(stripe_account = id, "older account.updated ignored");
+        return Ok(());
+    }
+    let req = &obj["requirements"];
+    let mut m = row.into_active_model();
+    m.details_submitted = Set(obj["details_submitted"].as_bool().unwrap_or(false));
+    m.charges_enabled = Set(obj["charges_enabled"].as_bool().unwrap_or(false));
+    m.payouts_enabled = Set(obj["payouts_enabled"].as_bool().unwrap_or(false));
+    m.currently_due = Set(strings(&req["currently_due"]));
+    m.past_due = Set(strings(&req["past_due"]));
+    m.disabled_reason = Set(req["disabled_reason"].as_str().map(str::to_owned));
+    m.state_version = Set(created);
+    m.updated_at = Set(clock.now());
+    m.update(tx.conn()).await?;
+    Ok(())
+}
+
+/// Looks up which association owns a connected account (platform path,
+/// for routing webhooks).
+pub(crate) async fn tenant_of(
+    conn: &impl sea_orm::ConnectionTrait,
+    stripe_account_id: &str,
+) -> Result<Option<TenantId>, PaymentsError> {
+    Ok(stripe_account::Entity::find()
+        .filter(stripe_account::Column::StripeAccountId.eq(stripe_account_id))
+        .one(conn)
+        .await?
+        .map(|m| TenantId::from_uuid(m.tenant_id)))
+}

@@ -1,0 +1,18 @@
+//! sea-orm entities for the payments tables. Data only.
+
+pub mod dispute;
+pub mod payment;
+pub mod refund;
+pub mod stripe_account;
+pub mod stripe_event;
+
+macro_rules! tenant_owned {
+    ($($m:ident),*) => {$(
+        impl aqueduct_tenant::TenantOwned for $m::Entity {
+            fn tenant_column() -> Self::Column {
+                $m::Column::TenantId
+            }
+        }
+    )*};
+}
+tenant_owned!(stripe_account, payment, refund, dispute);

@@ -1,0 +1,99 @@
+//! The Stripe client and settings. async-stripe types stay in this crate.
+
+use aqueduct_core::Secret;
+use std::fmt;
+
+/// Stripe settings from configuration (`[stripe]`).
+#[derive(Clone)]
+pub struct StripeSettings {
+    /// Secret or restricted key (`sk_…`/`rk_…`).
+    pub secret_key: Secret,
+    /// Webhook signing secrets; more than one during rotation.
+    pub webhook_secrets: Vec<Secret>,
+    /// API base URL (Stripe's by default; the local simulator in tests).
+    pub api_base: Option<String>,
+    /// Our public base URL, for return and success links.
+    pub public_url: String,
+}
+
+impl fmt::Debug for StripeSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StripeSettings")
+            .field("secret_key", &self.secret_key)
+            .field("webhook_secrets", &self.webhook_secrets.len())
+            .field("api_base", &self.api_base)
+            .field("public_url", &self.public_url)
+            .finish()
+    }
+}
+
+/// A configured Stripe platform: the client and what webhooks need.
+#[derive(Clone)]
+pub struct Stripe {
+    pub(crate) client: stripe::Client,
+    pub(crate) livemode: bool,
+    pub(crate) webhook_secrets: Vec<Secret>,
+    pub(crate) public_url: String,
+}
+
+impl fmt::Debug for Stripe {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stripe")
+            .field("livemode", &self.livemode)
+            .field("secret_key", &"[REDACTED]")
+            .finish()
+    }
+}
+
+impl Stripe {
+    /// Builds the client.
+    pub fn new(settings: StripeSettings) -> Result<Self, crate::PaymentsError> {
+        let key = settings.secret_key.expose();
+        let livemode = key.starts_with("sk_live_") || key.starts_with("rk_live_");
+        let mut builder = stripe::ClientBuilder::new(key);
+        if let Some(base) = &settings.api_base {
+            builder = builder.url(base.as_str());
+        }
+        let client = builder
+            .build()
+            .map_err(|e| crate::PaymentsError::Stripe(format!("client: {e}")))?;
+        Ok(Self {
+            client,
+            livemode,
+            webhook_secrets: settings.webhook_secrets,
+            public_url: settings.public_url.trim_end_matches('/').to_owned(),
+        })
+    }
+
+    /// Whether the key is a live-mode key (events must match it).
+    pub fn livemode(&self) -> bool {
+        self.livemode
+    }
+
+    /// Webhook signing secrets.
+    pub fn webhook_secrets(&self) -> &[Secret] {
+        &self.webhook_secrets
+    }
+}
+
+/// An Idempotency-Key for Stripe from our own operation id.
+pub(crate) fn key(root: &str) -> Result<stripe::RequestStrategy, crate::PaymentsError> {
+    stripe::IdempotencyKey::new(root)
+        .map(stripe::RequestStrategy::Idempotent)
+        .map_err(|e| crate::PaymentsError::Stripe(format!("idempotency key: {e}")))
+}
+
+/// Maps an async-stripe error to ours.
+pub(crate) fn stripe_err(e: stripe::StripeError) -> crate::PaymentsError {
+    match e {
+        stripe::StripeError::Stripe(err, status)
+            if (400..500).contains(&status) && status != 401 && status != 429 =>
+        {
+            crate::PaymentsError::StripeRefused(
+                err.message
+                    .unwrap_or_else(|| "Stripe refused the request.".into()),
+            )
+        }
+        other => crate::PaymentsError::Stripe(other.to_string()),
+    }
+}

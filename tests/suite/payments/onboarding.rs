@@ -1,0 +1,102 @@
+//! Connect onboarding to charges-enabled.
+
+use super::env;
+use crate::db_test;
+use aqueduct_stripe_sim::DeliveryOptions;
+use http::Method;
+
+db_test!(onboarding_to_charges_enabled, |db| {
+    let e = env(db, DeliveryOptions::default()).await;
+    // Before anything: not connected, and "Pay" is refused with a clear message.
+    assert_eq!(e.status(&e.a).await["connected"], false);
+    let refused = e.pay(&e.a, Some(5_000), "early").await;
+    assert_eq!(refused.status, 409, "{}", refused.text);
+    assert!(
+        refused.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Stripe account")
+    );
+
+    // Connect twice: one connected account (idempotent), two fresh links.
+    let first = e
+        .app
+        .request(
+            Method::POST,
+            "/api/v1/stripe/connect",
+            Some(e.a.admin_key.expose()),
+            None,
+        )
+        .await;
+    let second = e
+        .app
+        .request(
+            Method::POST,
+            "/api/v1/stripe/connect",
+            Some(e.a.admin_key.expose()),
+            None,
+        )
+        .await;
+    assert_eq!((first.status.as_u16(), second.status.as_u16()), (200, 200));
+    assert_ne!(first.json()["url"], second.json()["url"]);
+    let accounts: Vec<_> = e
+        .sim
+        .events_of_type("account.updated")
+        .into_iter()
+        .collect();
+    assert!(accounts.is_empty(), "nothing onboarded yet");
+    assert_eq!(e.count("stripe_accounts").await, 1);
+    let status = e.status(&e.a).await;
+    let acct = status["stripe_account_id"].as_str().unwrap().to_owned();
+    assert_eq!(status["charges_enabled"], false);
+    assert!(
+        !status["currently_due"].as_array().unwrap().is_empty()
+            || status["details_submitted"] == false
+    );
+    let still = e.pay(&e.a, Some(5_000), "early-2").await;
+    assert_eq!(still.status, 409, "{}", still.text);
+    assert!(
+        still.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("onboarding")
+    );
+
+    // The association completes Stripe's onboarding: account.updated arrives.
+    let (code, _) = e
+        .control(&format!("/_sim/accounts/{acct}/onboard"), "")
+        .await;
+    assert_eq!(code, 200);
+    e.drain().await;
+    let status = e.status(&e.a).await;
+    assert_eq!(status["details_submitted"], true);
+    assert_eq!(status["charges_enabled"], true);
+    assert_eq!(status["payouts_enabled"], true);
+    assert_eq!(status["currently_due"].as_array().unwrap().len(), 0);
+    // Bravo is untouched.
+    assert_eq!(e.status(&e.b).await["connected"], false);
+
+    // Dashboard link for the association.
+    let dash = e
+        .app
+        .request(
+            Method::POST,
+            "/api/v1/stripe/dashboard",
+            Some(e.a.admin_key.expose()),
+            None,
+        )
+        .await;
+    assert_eq!(dash.status, 200, "{}", dash.text);
+    assert!(dash.json()["url"].as_str().unwrap().contains(&acct));
+    // Viewers cannot start onboarding.
+    let viewer = e
+        .app
+        .request(
+            Method::POST,
+            "/api/v1/stripe/connect",
+            Some(e.a.viewer_key.expose()),
+            None,
+        )
+        .await;
+    assert_eq!(viewer.status, 403);
+});
