@@ -6,6 +6,8 @@ pub mod app_role;
 mod m20261126_000001_foundation;
 mod m20261126_000002_jobs;
 mod m20261126_000301_identity;
+mod m20261126_000302_second_factor;
+mod m20261126_000303_staff;
 pub mod rls;
 pub mod schema;
 
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_foundation::Migration),
             Box::new(m20261126_000002_jobs::Migration),
             Box::new(m20261126_000301_identity::Migration),
+            Box::new(m20261126_000302_second_factor::Migration),
+            Box::new(m20261126_000303_staff::Migration),
         ]
     }
 }

@@ -29,6 +29,7 @@ db_test!(operator_routes_need_an_operator_session, |db| {
     let mut op = Browser::from_ip("198.51.100.50");
     let res = op.sign_in(&app, "ops@platform.test", PASSWORD).await;
     assert_eq!(res.json()["is_operator"], true);
+    op.enrol_totp(&app).await;
     let specs: Vec<_> = app
         .routes
         .iter()

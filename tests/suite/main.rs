@@ -15,4 +15,6 @@ mod identity;
 mod identity_ops;
 mod isolation;
 mod jobs;
+mod second_factor;
+mod staff;
 mod tls;

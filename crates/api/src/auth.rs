@@ -10,6 +10,7 @@ use crate::state::AppState;
 use aqueduct_core::UserId;
 use aqueduct_tenant::api_keys::{self, KeyRejection};
 use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
+use aqueduct_tenant::second_factor;
 use aqueduct_tenant::sessions::Session;
 use aqueduct_tenant::{Access, Role, TenantCtx, credentials, directory};
 use axum::extract::{FromRequestParts, Request, State};
@@ -65,6 +66,9 @@ async fn session_caller(state: &AppState, s: &Session) -> Result<Caller, ApiErro
     let role = role.ok_or(ApiError::Forbidden)?;
     if !tenant.status().allows_use() {
         return Err(ApiError::TenantUnavailable);
+    }
+    if tenant.staff_totp_required() && !second_factor::is_enabled(state.db(), s.user).await? {
+        return Err(ApiError::SecondFactorRequired);
     }
     Ok(Caller {
         tenant,
@@ -204,6 +208,13 @@ pub(crate) async fn require_operator(
             tracing::error!(error = %e, "could not write audit entry for a denial");
         }
         return ApiError::Forbidden.into_response();
+    }
+    // The second factor is mandatory for operators: one who has not
+    // enrolled reaches no operator route until they do.
+    match second_factor::is_enabled(state.db(), s.user).await {
+        Ok(true) => {}
+        Ok(false) => return ApiError::SecondFactorRequired.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     }
     req.extensions_mut().insert(Operator {
         user: s.user,

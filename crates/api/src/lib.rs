@@ -9,6 +9,7 @@ mod operator;
 mod pages;
 mod registry;
 mod resources;
+mod second_factor;
 mod session;
 mod signin;
 mod signin_pages;
@@ -86,6 +87,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = pages::routes(routes);
     let routes = signin::routes(routes);
     let routes = signin_pages::routes(routes);
+    let routes = second_factor::routes(routes);
     let routes = operator::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     let router = router.layer(axum::middleware::from_fn_with_state(

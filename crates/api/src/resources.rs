@@ -4,6 +4,7 @@ mod accounts;
 mod association;
 mod locations;
 mod meters;
+mod staff;
 
 use crate::registry::Routes;
 
@@ -11,7 +12,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = association::routes(r);
     let r = accounts::routes(r);
     let r = locations::routes(r);
-    meters::routes(r)
+    let r = meters::routes(r);
+    staff::routes(r)
 }
 
 /// Parses a path id, answering 404 (not 400) for malformed ones so a probe

@@ -95,8 +95,12 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     match signin::password_flow(&state, &ctx, &f.email, &f.password).await {
-        Ok((token, _)) => Ok(redirect_with_cookie(
-            "/app/account",
+        Ok((token, s)) => Ok(redirect_with_cookie(
+            if s.second_factor_pending {
+                "/login/second-factor"
+            } else {
+                "/app/account"
+            },
             session::set_cookie(&state, &token),
         )),
         Err(ApiError::BadCredentials) => {

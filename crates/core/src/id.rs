@@ -90,6 +90,11 @@ id_type!(
     AuditId,
     "audit"
 );
+id_type!(
+    /// An invitation of a person to an association's staff.
+    InvitationId,
+    "invitation"
+);
 
 #[cfg(test)]
 mod tests {

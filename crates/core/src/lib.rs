@@ -7,7 +7,7 @@ pub mod secret;
 pub mod slug;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use id::{AccountId, ApiKeyId, AuditId, LocationId, MeterId, TenantId, UserId};
+pub use id::{AccountId, ApiKeyId, AuditId, InvitationId, LocationId, MeterId, TenantId, UserId};
 pub use money::{Currency, Money, MoneyError};
 pub use secret::Secret;
 pub use slug::{Slug, SlugError};

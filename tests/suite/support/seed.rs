@@ -4,9 +4,9 @@
 use aqueduct_billing::accounts::{self, AccountNumber, NewAccount};
 use aqueduct_billing::locations::{self, NewLocation};
 use aqueduct_billing::meters::{self, NewMeter};
-use aqueduct_core::{AccountId, Clock, LocationId, MeterId, Secret, Slug};
+use aqueduct_core::{AccountId, Clock, InvitationId, LocationId, MeterId, Secret, Slug, UserId};
 use aqueduct_tenant::directory::{self, NewTenant};
-use aqueduct_tenant::{Db, Role, TenantCtx, TenantStatus, api_keys};
+use aqueduct_tenant::{Db, Role, TenantCtx, TenantStatus, api_keys, staff, users};
 use chrono::NaiveDate;
 
 /// One seeded association.
@@ -26,6 +26,10 @@ pub struct Seeded {
     pub meter: MeterId,
     /// A string that appears only in this tenant's data.
     pub marker: String,
+    /// A staff member (viewer).
+    pub staff_user: UserId,
+    /// A pending staff invitation.
+    pub invitation: InvitationId,
 }
 
 impl Seeded {
@@ -37,6 +41,8 @@ impl Seeded {
             "account_id" => self.account.to_string(),
             "location_id" => self.location.to_string(),
             "meter_id" => self.meter.to_string(),
+            "user_id" => self.staff_user.to_string(),
+            "invitation_id" => self.invitation.to_string(),
             other => panic!(
                 "route parameter {{{other}}} has no fixture: add one to tests/suite/support/seed.rs"
             ),
@@ -120,6 +126,24 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
     let (_, viewer_key) = api_keys::create(&tx, clock, "viewer", Role::Viewer)
         .await
         .unwrap();
+    let staff_user = users::ensure_staff(
+        &tx,
+        clock,
+        &format!("staff@{slug}.test"),
+        "Seeded Staff",
+        Role::Viewer,
+    )
+    .await
+    .unwrap();
+    let (invitation, _) = staff::invite(
+        &tx,
+        clock,
+        "seed",
+        &format!("invitee@{slug}.test"),
+        Role::Clerk,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     Seeded {
         tenant: ctx,
@@ -129,5 +153,7 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
         location: location_id,
         meter: MeterId::from_uuid(meter.id),
         marker,
+        staff_user,
+        invitation: invitation.id,
     }
 }
