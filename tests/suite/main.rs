@@ -17,4 +17,5 @@ mod isolation;
 mod jobs;
 mod second_factor;
 mod staff;
+mod tenant_admin;
 mod tls;

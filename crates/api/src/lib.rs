@@ -13,6 +13,7 @@ mod second_factor;
 mod session;
 mod signin;
 mod signin_pages;
+mod signup;
 mod state;
 
 pub use auth::{Caller, Operator};
@@ -89,6 +90,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = signin_pages::routes(routes);
     let routes = second_factor::routes(routes);
     let routes = operator::routes(routes);
+    let routes = signup::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),

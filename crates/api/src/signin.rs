@@ -339,7 +339,7 @@ async fn change_password(
     State(state): State<AppState>,
     ctx: Ctx,
     Json(body): Json<ChangePassword>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let s = ctx.signed_in()?;
     let person = credentials::by_id(state.db(), s.user)
         .await?
@@ -352,9 +352,15 @@ async fn change_password(
     }
     credentials::set_password(state.db(), s.user, &body.new_password).await?;
     sessions::end_all_for_user(state.db(), s.user, Some(&s.id_hash)).await?;
+    // A credential change rotates the session id (and its CSRF token).
+    let (token, new) =
+        sessions::rotate(state.db(), state.clock(), s, s.active_tenant, false).await?;
     let e = ctx.entry(actor, "auth.password_change", Outcome::Success);
     audit::record_now(state.db(), state.clock(), e).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(with_cookie(
+        Json(serde_json::json!({ "csrf_token": new.csrf_token })).into_response(),
+        session::set_cookie(&state, &token),
+    ))
 }
 
 /// Sends a reset link if the email belongs to an enabled person; answers
