@@ -26,7 +26,6 @@ fn sign_up_body(slug: &str, email: &str) -> serde_json::Value {
         "slug": slug,
         "time_zone": "America/Denver",
         "admin_email": email,
-        "admin_name": "Pat Admin",
     })
 }
 
@@ -76,7 +75,7 @@ db_test!(
             .unwrap();
         let token = mail
             .body
-            .split("/login/reset?token=")
+            .split("/invite?token=")
             .nth(1)
             .unwrap()
             .split_whitespace()
@@ -87,11 +86,12 @@ db_test!(
             .json(
                 &app,
                 Method::POST,
-                "/api/v1/auth/password-reset/confirm",
-                Some(json!({"token": token, "new_password": PASSWORD})),
+                "/api/v1/invitations/accept",
+                Some(json!({"token": token, "display_name": "Pat Admin", "password": PASSWORD})),
             )
             .await;
-        assert_eq!(confirm.status, 204, "{}", confirm.text);
+        assert_eq!(confirm.status, 200, "{}", confirm.text);
+        assert_eq!(confirm.json()["role"], "admin");
         let mut admin = Browser::default();
         let signed = admin.sign_in(&app, "pat@pinecreek.test", PASSWORD).await;
         assert_eq!(signed.status, 200, "{}", signed.text);
@@ -107,9 +107,22 @@ db_test!(
             log.iter()
                 .any(|e| e.action == "tenant.sign_up" && e.tenant_id.is_some())
         );
+        // An existing person named as admin of a new sign-up is not attached
+        // to it until they accept the mailed link.
+        let other = b
+            .json(
+                &app,
+                Method::POST,
+                "/api/v1/sign-up",
+                Some(sign_up_body("elk-ridge", "pat@pinecreek.test")),
+            )
+            .await;
+        assert_eq!(other.status, 202, "{}", other.text);
+        let session = admin.get(&app, "/api/v1/auth/session").await;
+        assert_eq!(session.json()["memberships"].as_array().unwrap().len(), 1);
         // Sign-ups are throttled per address.
         let mut last = None;
-        for n in 0..5 {
+        for n in 0..4 {
             last = Some(
                 b.json(
                     &app,

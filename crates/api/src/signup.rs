@@ -1,6 +1,6 @@
 //! Self-service sign-up of an association: it starts `onboarding`, its
-//! first admin proves the email by the mailed link (which sets the first
-//! password) before anyone can sign in. Throttled per client address and
+//! first admin is invited by a mailed link whose acceptance proves the
+//! email (and sets the first password) before anyone can sign in. Throttled per client address and
 //! audited through the platform path and in the new association's log.
 
 use crate::error::ApiError;
@@ -9,11 +9,10 @@ use crate::signin::Ctx;
 use crate::state::AppState;
 use aqueduct_core::Slug;
 use aqueduct_tenant::audit::{self, Outcome};
-use aqueduct_tenant::credentials::{self, TokenPurpose};
 use aqueduct_tenant::directory::{self, NewTenant};
 use aqueduct_tenant::mailer::Mail;
 use aqueduct_tenant::throttle::{self, SIGN_UP_IP};
-use aqueduct_tenant::{PlatformAccess, Role, TenantStatus, users};
+use aqueduct_tenant::{PlatformAccess, Role, TenantStatus, staff, users};
 use axum::extract::{Json, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::post;
@@ -31,15 +30,12 @@ struct SignUpBody {
     slug: String,
     time_zone: String,
     admin_email: String,
-    #[serde(default)]
-    admin_name: String,
 }
 
 /// A validated sign-up.
 struct SignUp {
     tenant: NewTenant,
     email: String,
-    name: String,
 }
 
 impl TryFrom<SignUpBody> for SignUp {
@@ -48,11 +44,6 @@ impl TryFrom<SignUpBody> for SignUp {
         let slug = Slug::parse(&b.slug).map_err(|e| ApiError::Invalid(e.to_string()))?;
         directory::validate_time_zone(&b.time_zone)?;
         let email = users::normalize_email(&b.admin_email)?;
-        let name = if b.admin_name.trim().is_empty() {
-            email.clone()
-        } else {
-            b.admin_name.trim().chars().take(200).collect()
-        };
         Ok(Self {
             tenant: NewTenant {
                 slug,
@@ -61,7 +52,6 @@ impl TryFrom<SignUpBody> for SignUp {
                 status: TenantStatus::Onboarding,
             },
             email,
-            name,
         })
     }
 }
@@ -79,10 +69,13 @@ async fn sign_up(
     throttle::hit(db, clock, &ip_key, SIGN_UP_IP).await?;
     let new = SignUp::try_from(body)?;
     let tenant = directory::create(db, clock, new.tenant).await?;
+    // The first admin is invited like any staff member: the membership
+    // exists only once the mailed token comes back, which proves the email
+    // (an existing person is never attached to an association unasked).
     let tx = db.tenant(&tenant).await?;
-    let admin = users::ensure_staff(&tx, clock, &new.email, &new.name, Role::Admin).await?;
+    let (inv, token) = staff::invite(&tx, clock, "sign_up", &new.email, Role::Admin).await?;
     let mut e = ctx.entry("anonymous".into(), "tenant.sign_up", Outcome::Success);
-    e.target = Some(format!("user:{admin}"));
+    e.target = Some(format!("invitation:{}", inv.id));
     audit::record_in(&tx, clock, e).await?;
     tx.commit().await?;
     let platform = db
@@ -96,28 +89,15 @@ async fn sign_up(
         )
         .await?;
     platform.commit().await?;
-    let person = credentials::by_id(db, admin).await?;
-    let has_password = person
-        .as_ref()
-        .is_some_and(credentials::Person::has_password);
     let public = state.settings().public_url.trim_end_matches('/').to_owned();
-    let body = if has_password {
-        format!(
-            "{} was registered on Aqueduct with you as its administrator.\n\n\
-             Sign in with your existing password at {public}/login\n",
-            tenant.name()
-        )
-    } else {
-        let token = credentials::issue_token(db, clock, admin, TokenPurpose::SetPassword).await?;
-        format!(
-            "{} was registered on Aqueduct with you as its administrator.\n\n\
-             To confirm your email and choose your password, open this link within 72 hours:\n\
-             {public}/login/reset?token={}\n\n\
-             If it was not you, ignore this message.\n",
-            tenant.name(),
-            token.expose()
-        )
-    };
+    let body = format!(
+        "{} was registered on Aqueduct with you as its administrator.\n\n\
+         To confirm your email (and choose a password if you have none), open this link \
+         within 7 days:\n{public}/invite?token={}\n\n\
+         If it was not you, ignore this message.\n",
+        tenant.name(),
+        token.expose()
+    );
     let mail = Mail {
         to: new.email,
         subject: format!("Confirm {} on Aqueduct", tenant.name()),
@@ -131,7 +111,7 @@ async fn sign_up(
         Json(serde_json::json!({
             "slug": tenant.slug().as_str(),
             "status": tenant.status().as_str(),
-            "message": "Check your email for a link to confirm it and choose your password.",
+            "message": "Check your email for a link to confirm it and finish signing up.",
         })),
     ))
 }
