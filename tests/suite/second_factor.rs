@@ -287,6 +287,14 @@ db_test!(an_admin_can_require_a_second_factor_of_staff, |db| {
     assert_eq!(off.status, 403);
     let log = tenant_audit(&app, &a).await;
     assert!(has(&log, "association.second_factor_policy", "success"));
+    assert!(
+        log.iter().any(|e| e.action == "access.denied"
+            && e.details
+                .as_deref()
+                .unwrap_or("")
+                .contains("second factor required")),
+        "the refusal is audited"
+    );
 });
 
 db_test!(staff_may_turn_totp_off_with_a_code, |db| {

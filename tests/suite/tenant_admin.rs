@@ -158,6 +158,23 @@ db_test!(
         op.sign_in(&app, "ops@platform.test", PASSWORD).await;
         op.enrol_totp(&app).await;
 
+        // Operators see people across associations.
+        let people = op.get(&app, "/api/v1/operator/users?q=alpha").await;
+        assert_eq!(people.status, 200, "{}", people.text);
+        let emails: Vec<_> = people
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["email"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(emails, vec!["clerk@alpha.test", "staff@alpha.test"]);
+        assert_eq!(people.json()[0]["memberships"][0]["slug"], "alpha");
+        assert_eq!(people.json()[0]["memberships"][0]["role"], "clerk");
+        let everyone = op.get(&app, "/api/v1/operator/users").await;
+        assert!(everyone.text.contains("staff@bravo.test"));
+        assert!(everyone.text.contains("ops@platform.test"));
+        assert_eq!(clerk.get(&app, "/api/v1/operator/users").await.status, 403);
         let found = op.get(&app, "/api/v1/operator/tenants?q=ALP").await;
         assert_eq!(found.status, 200, "{}", found.text);
         let rows = found.json();

@@ -91,7 +91,17 @@ pub(crate) async fn authenticate(
         };
         return match session_caller(&state, &s).await {
             Ok(caller) => run_as(state, caller, req, next).await,
-            Err(e) => e.into_response(),
+            Err(e) => {
+                if !matches!(e, ApiError::Unauthenticated) {
+                    let seen = (
+                        format!("{} {}", req.method(), req.uri().path()),
+                        req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+                        crate::session::client_ip(req.extensions()),
+                    );
+                    audit_session_refusal(&state, &s, seen, &e).await;
+                }
+                e.into_response()
+            }
         };
     };
     let caller = match api_keys::authenticate(state.db(), key).await {
@@ -107,6 +117,30 @@ pub(crate) async fn authenticate(
         Err(e) => return ApiError::from(e).into_response(),
     };
     run_as(state, caller, req, next).await
+}
+
+/// Audits a staff session refused at the door of a tenant route (not a
+/// member any more, association unavailable, second factor required), in
+/// the selected association's log.
+async fn audit_session_refusal(
+    state: &AppState,
+    s: &Session,
+    (target, request_id, ip): (String, Option<String>, String),
+    e: &ApiError,
+) {
+    let entry = AuditEntry {
+        tenant: s.active_tenant,
+        actor: format!("user:{}", s.user),
+        action: "access.denied".into(),
+        target: Some(target),
+        outcome: Outcome::Denied,
+        request_id,
+        ip: Some(ip),
+        details: Some(serde_json::json!({ "reason": e.to_string() })),
+    };
+    if let Err(err) = audit::record_now(state.db(), state.clock(), entry).await {
+        tracing::error!(error = %err, "could not write audit entry for a denial");
+    }
 }
 
 async fn run_as(state: AppState, caller: Caller, mut req: Request, next: Next) -> Response {

@@ -9,7 +9,7 @@ use crate::signin::Ctx;
 use crate::state::AppState;
 use aqueduct_core::TenantId;
 use aqueduct_tenant::audit::{self, Outcome};
-use aqueduct_tenant::entity::membership;
+use aqueduct_tenant::entity::{membership, user};
 use aqueduct_tenant::{PlatformAccess, TenantStatus, directory};
 use axum::extract::{Json, Path, Query, State};
 use axum::http::Method;
@@ -20,6 +20,7 @@ use std::collections::HashMap;
 
 pub(crate) fn routes(r: Routes) -> Routes {
     r.operator(Method::GET, "/api/v1/operator/tenants", get(list_tenants))
+        .operator(Method::GET, "/api/v1/operator/users", get(list_users))
         .operator(
             Method::POST,
             "/api/v1/operator/tenants/{slug}/suspend",
@@ -217,4 +218,77 @@ async fn close(
         body.reason,
     )
     .await
+}
+
+/// A person as operators see them, with their memberships.
+#[derive(Debug, Serialize)]
+struct UserRow {
+    id: String,
+    email: String,
+    display_name: String,
+    is_operator: bool,
+    disabled: bool,
+    memberships: Vec<UserMembership>,
+}
+
+/// One association a person belongs to.
+#[derive(Debug, Serialize)]
+struct UserMembership {
+    slug: String,
+    role: String,
+}
+
+/// `?q=` (email contains, any case).
+#[derive(Debug, Deserialize)]
+struct UserSearch {
+    q: Option<String>,
+}
+
+async fn list_users(
+    State(state): State<AppState>,
+    op: Operator,
+    ctx: Ctx,
+    Query(search): Query<UserSearch>,
+) -> Result<Json<Vec<UserRow>>, ApiError> {
+    let q = search.q.map(|q| q.trim().to_lowercase());
+    let tx = state
+        .db()
+        .platform(
+            PlatformAccess {
+                actor: op.actor.clone(),
+                reason: "user.list",
+                request_id: ctx.request_id,
+            },
+            state.clock(),
+        )
+        .await?;
+    let people = user::Entity::find().all(tx.conn()).await?;
+    let memberships = membership::Entity::find().all(tx.conn()).await?;
+    let slugs: HashMap<_, _> = directory::list(&tx)
+        .await?
+        .into_iter()
+        .map(|t| (t.id().uuid(), t.slug().to_string()))
+        .collect();
+    tx.commit().await?;
+    let mut rows: Vec<UserRow> = people
+        .into_iter()
+        .filter(|u| q.as_deref().is_none_or(|q| u.email.contains(q)))
+        .map(|u| UserRow {
+            memberships: memberships
+                .iter()
+                .filter(|m| m.user_id == u.id)
+                .map(|m| UserMembership {
+                    slug: slugs.get(&m.tenant_id).cloned().unwrap_or_default(),
+                    role: m.role.clone(),
+                })
+                .collect(),
+            id: u.id.to_string(),
+            email: u.email,
+            display_name: u.display_name,
+            is_operator: u.is_operator,
+            disabled: u.disabled_at.is_some(),
+        })
+        .collect();
+    rows.sort_by(|a, b| a.email.cmp(&b.email));
+    Ok(Json(rows))
 }
