@@ -12,6 +12,8 @@ mod m20261126_000104_bill_runs;
 mod m20261126_000105_late_fees;
 mod m20261126_000201_payments;
 mod m20261126_000301_identity;
+mod m20261126_000302_second_factor;
+mod m20261126_000303_staff;
 mod m20261126_600001_retention;
 mod m20261126_600002_scheduled_runs;
 pub mod rls;
@@ -36,6 +38,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_600001_retention::Migration),
             Box::new(m20261126_600002_scheduled_runs::Migration),
             Box::new(m20261126_000201_payments::Migration),
+            Box::new(m20261126_000302_second_factor::Migration),
+            Box::new(m20261126_000303_staff::Migration),
         ]
     }
 }

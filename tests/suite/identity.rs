@@ -56,7 +56,11 @@ db_test!(sign_in_sets_a_host_cookie_and_yields_a_staff_caller, |db| {
     // The stored hash is an argon2id PHC string with the required cost.
     let owner = app.db.owner().await;
     let users = user::Entity::find().all(&owner).await.unwrap();
-    let phc = users[0].password_hash.clone().unwrap();
+    let clerk = users
+        .iter()
+        .find(|u| u.email == "clerk@alpha.test")
+        .unwrap();
+    let phc = clerk.password_hash.clone().unwrap();
     assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
     // Audited.
     let log = platform_audit(&app).await;
@@ -87,9 +91,15 @@ db_test!(wrong_password_and_unknown_email_get_the_same_answer, |db| {
     let log = platform_audit(&app).await;
     let failures = log
         .iter()
-        .filter(|e| e.action == "auth.sign_in" && e.outcome == "failure")
+        .filter(|e| e.action == "auth.sign_in" && e.outcome == "failure" && e.tenant_id.is_none())
         .count();
     assert_eq!(failures, 2);
+    // The known staff member's failure is also in the association's log.
+    let in_alpha = log
+        .iter()
+        .filter(|e| e.action == "auth.sign_in" && e.tenant_id == Some(_a.tenant.id().uuid()))
+        .count();
+    assert_eq!(in_alpha, 1);
     assert!(
         log.iter()
             .all(|e| !e.details.clone().unwrap_or_default().contains("nobody"))

@@ -29,6 +29,7 @@ db_test!(operator_routes_need_an_operator_session, |db| {
     let mut op = Browser::from_ip("198.51.100.50");
     let res = op.sign_in(&app, "ops@platform.test", PASSWORD).await;
     assert_eq!(res.json()["is_operator"], true);
+    op.enrol_totp(&app).await;
     let specs: Vec<_> = app
         .routes
         .iter()
@@ -37,16 +38,21 @@ db_test!(operator_routes_need_an_operator_session, |db| {
         .collect();
     assert!(!specs.is_empty(), "no operator routes registered");
     for spec in &specs {
-        assert!(spec.params().is_empty(), "add fixtures for {}", spec.path);
+        let mut path = spec.path.to_owned();
+        for p in spec.params() {
+            assert_eq!(p, "slug", "add a fixture for {{{p}}} in {}", spec.path);
+            path = path.replace("{slug}", "bravo");
+        }
+        let path = path.as_str();
         let body = (spec.method != Method::GET).then(|| json!({}));
         let anon = Browser::default()
-            .json(&app, spec.method.clone(), spec.path, body.clone())
+            .json(&app, spec.method.clone(), path, body.clone())
             .await;
         assert_eq!(anon.status, 401, "{} anonymous", spec.path);
         let key = app
             .request(
                 spec.method.clone(),
-                spec.path,
+                path,
                 Some(a.admin_key.expose()),
                 body.clone(),
             )
@@ -54,13 +60,10 @@ db_test!(operator_routes_need_an_operator_session, |db| {
         assert_eq!(key.status, 401, "{} with an API key", spec.path);
         let as_staff = staff
             .clone()
-            .json(&app, spec.method.clone(), spec.path, body.clone())
+            .json(&app, spec.method.clone(), path, body.clone())
             .await;
         assert_eq!(as_staff.status, 403, "{} as association admin", spec.path);
-        let as_op = op
-            .clone()
-            .json(&app, spec.method.clone(), spec.path, body)
-            .await;
+        let as_op = op.clone().json(&app, spec.method.clone(), path, body).await;
         assert!(
             as_op.status.is_success(),
             "{} as operator: {}",
@@ -186,7 +189,7 @@ async fn no_password_or_token_reaches_the_logs() {
             Some(json!({"current_password": PASSWORD, "new_password": new_password})),
         )
         .await;
-    assert_eq!(res.status, 204, "{}", res.text);
+    assert_eq!(res.status, 200, "{}", res.text);
     b.json(
         &app,
         Method::POST,
@@ -365,3 +368,56 @@ async fn demo_staff_sign_in_with_the_printed_password() {
     let list = b.get(&app, "/api/v1/accounts?limit=1").await;
     assert_eq!(list.status, 200, "{}", list.text);
 }
+
+db_test!(changing_the_password_rotates_the_session_id, |db| {
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    browser::staff(
+        &app.pool,
+        app.clock.as_ref(),
+        &a.tenant,
+        "clerk@alpha.test",
+        Role::Clerk,
+    )
+    .await;
+    let mut b = Browser::default();
+    b.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
+    let before = b.clone();
+    let res = b
+        .json(
+            &app,
+            Method::POST,
+            "/api/v1/auth/password",
+            Some(json!({"current_password": PASSWORD, "new_password": "a-new-pass-for-me"})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    assert_ne!(b.cookie, before.cookie, "new session id");
+    assert_ne!(b.csrf, before.csrf, "new CSRF token");
+    assert_eq!(b.get(&app, "/api/v1/accounts").await.status, 200);
+    assert_eq!(
+        before.clone().get(&app, "/api/v1/accounts").await.status,
+        401,
+        "the old id is dead"
+    );
+});
+
+db_test!(login_form_posts_are_in_the_route_table, |db| {
+    let app = TestApp::new(db).await;
+    for path in [
+        "/login",
+        "/login/forgot",
+        "/login/reset",
+        "/login/second-factor",
+        "/invite",
+    ] {
+        for method in [Method::GET, Method::POST] {
+            assert!(
+                app.routes.iter().any(|r| r.method == method
+                    && r.path == path
+                    && r.access == RouteAccess::Public),
+                "{method} {path} missing from the route table"
+            );
+        }
+    }
+});

@@ -28,4 +28,7 @@ mod reads;
 mod reports;
 mod retention;
 mod schedule;
+mod second_factor;
+mod staff;
+mod tenant_admin;
 mod tls;

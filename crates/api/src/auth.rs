@@ -10,6 +10,7 @@ use crate::state::AppState;
 use aqueduct_core::UserId;
 use aqueduct_tenant::api_keys::{self, KeyRejection};
 use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
+use aqueduct_tenant::second_factor;
 use aqueduct_tenant::sessions::Session;
 use aqueduct_tenant::{Access, Role, TenantCtx, credentials, directory};
 use axum::extract::{FromRequestParts, Request, State};
@@ -66,6 +67,9 @@ async fn session_caller(state: &AppState, s: &Session) -> Result<Caller, ApiErro
     if !tenant.status().allows_use() {
         return Err(ApiError::TenantUnavailable);
     }
+    if tenant.staff_totp_required() && !second_factor::is_enabled(state.db(), s.user).await? {
+        return Err(ApiError::SecondFactorRequired);
+    }
     Ok(Caller {
         tenant,
         role,
@@ -87,7 +91,17 @@ pub(crate) async fn authenticate(
         };
         return match session_caller(&state, &s).await {
             Ok(caller) => run_as(state, caller, req, next).await,
-            Err(e) => e.into_response(),
+            Err(e) => {
+                if !matches!(e, ApiError::Unauthenticated) {
+                    let seen = (
+                        format!("{} {}", req.method(), req.uri().path()),
+                        req.extensions().get::<RequestId>().map(|r| r.0.clone()),
+                        crate::session::client_ip(req.extensions()),
+                    );
+                    audit_session_refusal(&state, &s, seen, &e).await;
+                }
+                e.into_response()
+            }
         };
     };
     let caller = match api_keys::authenticate(state.db(), key).await {
@@ -103,6 +117,30 @@ pub(crate) async fn authenticate(
         Err(e) => return ApiError::from(e).into_response(),
     };
     run_as(state, caller, req, next).await
+}
+
+/// Audits a staff session refused at the door of a tenant route (not a
+/// member any more, association unavailable, second factor required), in
+/// the selected association's log.
+async fn audit_session_refusal(
+    state: &AppState,
+    s: &Session,
+    (target, request_id, ip): (String, Option<String>, String),
+    e: &ApiError,
+) {
+    let entry = AuditEntry {
+        tenant: s.active_tenant,
+        actor: format!("user:{}", s.user),
+        action: "access.denied".into(),
+        target: Some(target),
+        outcome: Outcome::Denied,
+        request_id,
+        ip: Some(ip),
+        details: Some(serde_json::json!({ "reason": e.to_string() })),
+    };
+    if let Err(err) = audit::record_now(state.db(), state.clock(), entry).await {
+        tracing::error!(error = %err, "could not write audit entry for a denial");
+    }
 }
 
 async fn run_as(state: AppState, caller: Caller, mut req: Request, next: Next) -> Response {
@@ -204,6 +242,13 @@ pub(crate) async fn require_operator(
             tracing::error!(error = %e, "could not write audit entry for a denial");
         }
         return ApiError::Forbidden.into_response();
+    }
+    // The second factor is mandatory for operators: one who has not
+    // enrolled reaches no operator route until they do.
+    match second_factor::is_enabled(state.db(), s.user).await {
+        Ok(true) => {}
+        Ok(false) => return ApiError::SecondFactorRequired.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     }
     req.extensions_mut().insert(Operator {
         user: s.user,

@@ -26,6 +26,8 @@ pub enum ErrorCode {
     /// 403: a cookie-authenticated change without a valid CSRF token or
     /// from another site.
     CsrfFailed,
+    /// 403: this needs a second factor (TOTP) the person has not set up.
+    SecondFactorRequired,
     /// 404: no such object (or not yours).
     NotFound,
     /// 405.
@@ -53,6 +55,7 @@ impl ErrorCode {
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::TenantUnavailable => "tenant_unavailable",
             ErrorCode::CsrfFailed => "csrf_failed",
+            ErrorCode::SecondFactorRequired => "second_factor_required",
             ErrorCode::NotFound => "not_found",
             ErrorCode::MethodNotAllowed => "method_not_allowed",
             ErrorCode::Conflict => "conflict",
@@ -113,6 +116,9 @@ pub enum ApiError {
     /// 403: failed the CSRF check.
     #[error("csrf check failed")]
     CsrfFailed,
+    /// 403: set up a second factor (TOTP) first.
+    #[error("second factor required")]
+    SecondFactorRequired,
     /// 429: try again after this many seconds.
     #[error("too many attempts")]
     TooManyRequests(u64),
@@ -163,6 +169,11 @@ impl ApiError {
                 ErrorCode::CsrfFailed,
                 "This form expired or came from another site. Reload the page and try again."
                     .into(),
+            ),
+            ApiError::SecondFactorRequired => (
+                StatusCode::FORBIDDEN,
+                ErrorCode::SecondFactorRequired,
+                "Set up two-step sign-in (an authenticator app) to continue.".into(),
             ),
             ApiError::TooManyRequests(_) => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -236,7 +247,9 @@ impl From<BillingError> for ApiError {
 impl From<TenantError> for ApiError {
     fn from(e: TenantError) -> Self {
         match e {
-            TenantError::SlugTaken | TenantError::EmailTaken => ApiError::Conflict(e.to_string()),
+            TenantError::SlugTaken | TenantError::EmailTaken | TenantError::LastAdmin => {
+                ApiError::Conflict(e.to_string())
+            }
             TenantError::Invalid(m) => ApiError::Invalid(m),
             TenantError::Db(e) => e.into(),
         }

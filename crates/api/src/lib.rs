@@ -10,9 +10,11 @@ mod pages;
 mod payments;
 mod registry;
 mod resources;
+mod second_factor;
 mod session;
 mod signin;
 mod signin_pages;
+mod signup;
 mod state;
 
 pub use auth::{Caller, Operator};
@@ -87,8 +89,10 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = pages::routes(routes);
     let routes = signin::routes(routes);
     let routes = signin_pages::routes(routes);
+    let routes = second_factor::routes(routes);
     let routes = operator::routes(routes);
     let routes = payments::routes(routes);
+    let routes = signup::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),

@@ -12,6 +12,7 @@ mod meters;
 mod rates;
 mod reads;
 mod reports;
+mod staff;
 
 use crate::registry::Routes;
 
@@ -27,7 +28,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = bill_runs::routes(r);
     let r = late_fees::routes(r);
     let r = reports::routes(r);
-    bill_document::routes(r)
+    let r = bill_document::routes(r);
+    staff::routes(r)
 }
 
 /// Parses a path id, answering 404 (not 400) for malformed ones so a probe

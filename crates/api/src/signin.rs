@@ -10,6 +10,7 @@ use aqueduct_core::{Secret, UserId};
 use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
 use aqueduct_tenant::credentials::{self, Person, TokenPurpose};
 use aqueduct_tenant::mailer::Mail;
+use aqueduct_tenant::second_factor;
 use aqueduct_tenant::sessions::{self, Session};
 use aqueduct_tenant::signin::{self, Origin, SignIn};
 use aqueduct_tenant::throttle::{self, RESET_ACCOUNT, RESET_IP};
@@ -59,13 +60,13 @@ impl Ctx {
             session: ext.get::<CurrentSession>().map(|c| c.0.clone()),
         }
     }
-    fn origin(&self) -> Origin {
+    pub(crate) fn origin(&self) -> Origin {
         Origin {
             ip: self.ip.clone(),
             request_id: self.request_id.clone(),
         }
     }
-    fn signed_in(&self) -> Result<&Session, ApiError> {
+    pub(crate) fn signed_in(&self) -> Result<&Session, ApiError> {
         self.session
             .as_ref()
             .filter(|s| !s.second_factor_pending)
@@ -194,6 +195,8 @@ async fn start_session(
     if let Some(old) = &ctx.session {
         sessions::end(state.db(), &old.id_hash).await?;
     }
+    // With a second factor, the session only lets the person give the code.
+    let pending = second_factor::is_enabled(state.db(), person.id).await?;
     let created = sessions::create(
         state.db(),
         state.clock(),
@@ -201,13 +204,13 @@ async fn start_session(
         person.id,
         person.is_operator,
         active,
-        false,
+        pending,
     )
     .await?;
     Ok(created)
 }
 
-fn with_cookie(mut res: Response, cookie: HeaderValue) -> Response {
+pub(crate) fn with_cookie(mut res: Response, cookie: HeaderValue) -> Response {
     res.headers_mut().append(header::SET_COOKIE, cookie);
     res
 }
@@ -226,11 +229,12 @@ async fn sign_in(
     Json(body): Json<SignInBody>,
 ) -> Result<Response, ApiError> {
     let (token, s) = password_flow(&state, &ctx, &body.email, &body.password).await?;
-    let v = view(&state, &s).await?;
-    Ok(with_cookie(
-        Json(v).into_response(),
-        session::set_cookie(&state, &token),
-    ))
+    let body = if s.second_factor_pending {
+        Json(crate::second_factor::pending_view(&s)).into_response()
+    } else {
+        Json(view(&state, &s).await?).into_response()
+    };
+    Ok(with_cookie(body, session::set_cookie(&state, &token)))
 }
 
 /// Ends the request's session (if any) and clears the cookie.
@@ -335,7 +339,7 @@ async fn change_password(
     State(state): State<AppState>,
     ctx: Ctx,
     Json(body): Json<ChangePassword>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let s = ctx.signed_in()?;
     let person = credentials::by_id(state.db(), s.user)
         .await?
@@ -348,9 +352,15 @@ async fn change_password(
     }
     credentials::set_password(state.db(), s.user, &body.new_password).await?;
     sessions::end_all_for_user(state.db(), s.user, Some(&s.id_hash)).await?;
+    // A credential change rotates the session id (and its CSRF token).
+    let (token, new) =
+        sessions::rotate(state.db(), state.clock(), s, s.active_tenant, false).await?;
     let e = ctx.entry(actor, "auth.password_change", Outcome::Success);
     audit::record_now(state.db(), state.clock(), e).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(with_cookie(
+        Json(serde_json::json!({ "csrf_token": new.csrf_token })).into_response(),
+        session::set_cookie(&state, &token),
+    ))
 }
 
 /// Sends a reset link if the email belongs to an enabled person; answers

@@ -15,7 +15,8 @@ use axum::routing::get;
 use serde::Deserialize;
 
 pub(crate) fn routes(r: Routes) -> Routes {
-    r.public(Method::GET, "/login", get(login_page).post(login))
+    r.public(Method::GET, "/login", get(login_page))
+        .public(Method::POST, "/login", axum::routing::post(login))
         .public(Method::POST, "/logout", axum::routing::post(logout))
         .public(Method::GET, "/app/account", get(account))
         .public(
@@ -28,8 +29,10 @@ pub(crate) fn routes(r: Routes) -> Routes {
             "/app/account/sign-out-others",
             axum::routing::post(others),
         )
-        .public(Method::GET, "/login/forgot", get(forgot_page).post(forgot))
-        .public(Method::GET, "/login/reset", get(reset_page).post(reset))
+        .public(Method::GET, "/login/forgot", get(forgot_page))
+        .public(Method::POST, "/login/forgot", axum::routing::post(forgot))
+        .public(Method::GET, "/login/reset", get(reset_page))
+        .public(Method::POST, "/login/reset", axum::routing::post(reset))
 }
 
 fn csrf_input(ctx: &Ctx) -> String {
@@ -95,8 +98,12 @@ async fn login(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, ApiError> {
     match signin::password_flow(&state, &ctx, &f.email, &f.password).await {
-        Ok((token, _)) => Ok(redirect_with_cookie(
-            "/app/account",
+        Ok((token, s)) => Ok(redirect_with_cookie(
+            if s.second_factor_pending {
+                "/login/second-factor"
+            } else {
+                "/app/account"
+            },
             session::set_cookie(&state, &token),
         )),
         Err(ApiError::BadCredentials) => {

@@ -148,6 +148,11 @@ id_type!(
     BillId,
     "bill"
 );
+id_type!(
+    /// An invitation of a person to an association's staff.
+    InvitationId,
+    "invitation"
+);
 
 #[cfg(test)]
 mod tests {

@@ -7,6 +7,7 @@ pub mod secret;
 pub mod slug;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use id::InvitationId;
 pub use id::{AccountId, ApiKeyId, AuditId, LocationId, MeterId, TenantId, UserId};
 pub use id::{BillId, BillRunId, ImportMappingId, LedgerEntryId, RateScheduleId, ReadId};
 pub use id::{PaymentId, RefundId};

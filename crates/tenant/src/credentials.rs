@@ -54,6 +54,10 @@ impl From<user::Model> for Person {
 }
 
 impl Person {
+    /// Whether a password is set.
+    pub fn has_password(&self) -> bool {
+        self.password_hash.is_some()
+    }
     /// Checks `candidate` against the stored hash (false without one).
     pub fn password_matches(&self, candidate: &Secret) -> bool {
         match &self.password_hash {

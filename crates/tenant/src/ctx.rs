@@ -65,6 +65,7 @@ pub struct TenantCtx {
     name: String,
     time_zone: String,
     status: TenantStatus,
+    staff_totp_required: bool,
 }
 
 impl TenantCtx {
@@ -74,6 +75,7 @@ impl TenantCtx {
             id: TenantId::from_uuid(m.id),
             slug: Slug::parse(&m.slug).map_err(|_| bad("slug"))?,
             status: m.status.parse().map_err(|_| bad("status"))?,
+            staff_totp_required: m.staff_totp_required,
             name: m.name,
             time_zone: m.time_zone,
         })
@@ -97,6 +99,10 @@ impl TenantCtx {
     /// Lifecycle status.
     pub fn status(&self) -> TenantStatus {
         self.status
+    }
+    /// Whether staff must have a second factor to work here.
+    pub fn staff_totp_required(&self) -> bool {
+        self.staff_totp_required
     }
 }
 

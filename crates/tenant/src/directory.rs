@@ -50,6 +50,7 @@ pub async fn create(db: &Db, clock: &dyn Clock, new: NewTenant) -> Result<Tenant
         status: Set(new.status.as_str().to_owned()),
         created_at: Set(now),
         updated_at: Set(now),
+        staff_totp_required: Set(false),
     };
     match model.insert(db.maintenance()).await {
         Ok(m) => Ok(TenantCtx::from_model(m)?),

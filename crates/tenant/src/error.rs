@@ -11,6 +11,9 @@ pub enum TenantError {
     /// Another user already has this email.
     #[error("a user with this email already exists")]
     EmailTaken,
+    /// The change would leave the association without an admin.
+    #[error("an association keeps at least one admin")]
+    LastAdmin,
     /// Input that does not describe a valid value.
     #[error("{0}")]
     Invalid(String),

@@ -9,10 +9,13 @@ pub mod directory;
 pub mod entity;
 mod error;
 pub mod mailer;
+pub mod otp;
 pub mod password;
 mod role;
+pub mod second_factor;
 pub mod sessions;
 pub mod signin;
+pub mod staff;
 pub mod throttle;
 pub mod users;
 
@@ -50,5 +53,11 @@ impl TenantOwned for entity::membership::Entity {
 impl TenantOwned for entity::audit_log::Entity {
     fn tenant_column() -> Self::Column {
         entity::audit_log::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::invitation::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::invitation::Column::TenantId
     }
 }

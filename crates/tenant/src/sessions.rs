@@ -190,3 +190,14 @@ pub async fn end_all_for_user(db: &Db, user: UserId, keep: Option<&str>) -> Resu
     }
     Ok(q.exec(db.maintenance()).await?.rows_affected)
 }
+
+/// Ends every session of `user` working in `tenant` (removal from its
+/// staff); returns how many.
+pub async fn end_for_tenant(db: &Db, user: UserId, tenant: TenantId) -> Result<u64, DbErr> {
+    Ok(session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(user.uuid()))
+        .filter(session::Column::ActiveTenant.eq(tenant.uuid()))
+        .exec(db.maintenance())
+        .await?
+        .rows_affected)
+}

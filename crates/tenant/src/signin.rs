@@ -6,7 +6,7 @@ use crate::audit::{self, AuditEntry, Outcome};
 use crate::credentials::{self, Person};
 use crate::db::Db;
 use crate::throttle::{self, SIGN_IN_ACCOUNT, SIGN_IN_IP};
-use aqueduct_core::{Clock, Secret};
+use aqueduct_core::{Clock, Secret, TenantId};
 use sea_orm::DbErr;
 
 /// Where an attempt comes from (for throttling and the audit log).
@@ -57,8 +57,19 @@ pub async fn with_password(
         ip: Some(origin.ip.clone()),
         details: Some(serde_json::json!({ "method": "password", "reason": reason })),
     };
+    // Staff attempts also go to each of their associations' logs, so its
+    // admins see their staff's sign-ins.
+    let tenants: Vec<TenantId> = match &person {
+        Some(p) if !p.is_operator => credentials::memberships(db, p.id)
+            .await?
+            .iter()
+            .map(|(t, _)| t.id())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let record = |e: AuditEntry| record_for(db, clock, e, &tenants);
     if let Some(retry_after) = blocked {
-        audit::record_now(db, clock, entry(Outcome::Denied, "throttled")).await?;
+        record(entry(Outcome::Denied, "throttled")).await?;
         return Ok(SignIn::Throttled(retry_after));
     }
     let accepted = match &person {
@@ -71,7 +82,7 @@ pub async fn with_password(
     match (accepted, person) {
         (true, Some(p)) => {
             throttle::clear(db, &acct_key).await?;
-            audit::record_now(db, clock, entry(Outcome::Success, "ok")).await?;
+            record(entry(Outcome::Success, "ok")).await?;
             Ok(SignIn::Accepted(p))
         }
         (_, p) => {
@@ -82,8 +93,24 @@ pub async fn with_password(
                 Some(_) => "bad_password",
                 None => "unknown_email",
             };
-            audit::record_now(db, clock, entry(Outcome::Failure, reason)).await?;
+            record(entry(Outcome::Failure, reason)).await?;
             Ok(SignIn::Refused)
         }
     }
+}
+
+/// Records `e` at platform level and once in each of `tenants`' logs.
+async fn record_for(
+    db: &Db,
+    clock: &dyn Clock,
+    e: AuditEntry,
+    tenants: &[TenantId],
+) -> Result<(), DbErr> {
+    for t in tenants {
+        let mut copy = e.clone();
+        copy.tenant = Some(*t);
+        audit::record_now(db, clock, copy).await?;
+    }
+    audit::record_now(db, clock, e).await?;
+    Ok(())
 }

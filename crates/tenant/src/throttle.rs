@@ -44,6 +44,12 @@ pub const RESET_IP: Limit = Limit {
     window: Duration::hours(1),
 };
 
+/// Association sign-ups per client address.
+pub const SIGN_UP_IP: Limit = Limit {
+    max: 5,
+    window: Duration::hours(1),
+};
+
 /// The bucket key for a client address.
 pub fn ip_key(action: &str, ip: &str) -> String {
     format!("{action}:ip:{ip}")

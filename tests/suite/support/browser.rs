@@ -148,3 +148,50 @@ pub async fn operator(db: &Db, clock: &dyn Clock, email: &str) -> aqueduct_core:
         .unwrap();
     id
 }
+
+/// The TOTP code of `key` at the app clock's current step.
+pub fn totp_now(app: &TestApp, key: &[u8]) -> String {
+    use aqueduct_tenant::otp;
+    otp::code_at_step(key, otp::step_at(app.clock.now().timestamp()), otp::DIGITS)
+}
+
+impl Browser {
+    /// Enrols TOTP for the signed-in person; returns the key and the
+    /// recovery codes.
+    pub async fn enrol_totp(&mut self, app: &TestApp) -> (Vec<u8>, Vec<String>) {
+        let start = self
+            .json(app, Method::POST, "/api/v1/auth/totp/enrolment", None)
+            .await;
+        assert_eq!(start.status, 200, "{}", start.text);
+        let secret = start.json()["secret"].as_str().unwrap().to_owned();
+        let key = aqueduct_tenant::otp::base32_decode(&secret).unwrap();
+        let code = totp_now(app, &key);
+        let done = self
+            .json(
+                app,
+                Method::POST,
+                "/api/v1/auth/totp/enrolment/confirm",
+                Some(json!({ "code": code })),
+            )
+            .await;
+        assert_eq!(done.status, 200, "{}", done.text);
+        let codes = done.json()["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect();
+        (key, codes)
+    }
+
+    /// `POST /api/v1/auth/second-factor`.
+    pub async fn second_factor(&mut self, app: &TestApp, code: &str) -> TestResponse {
+        self.json(
+            app,
+            Method::POST,
+            "/api/v1/auth/second-factor",
+            Some(json!({ "code": code })),
+        )
+        .await
+    }
+}

@@ -9,12 +9,12 @@ use aqueduct_billing::meters::{self, NewMeter};
 use aqueduct_billing::reads::{self, NewRead, ReadSource};
 use aqueduct_billing::{bills, rates};
 use aqueduct_core::{
-    AccountId, BillId, BillRunId, Clock, LedgerEntryId, LocationId, MeterId, Money, RateScheduleId,
-    Secret, Slug,
+    AccountId, BillId, BillRunId, Clock, InvitationId, LedgerEntryId, LocationId, MeterId, Money,
+    RateScheduleId, Secret, Slug, UserId,
 };
 use aqueduct_rates::RateSchedule;
 use aqueduct_tenant::directory::{self, NewTenant};
-use aqueduct_tenant::{Db, Role, TenantCtx, TenantStatus, api_keys};
+use aqueduct_tenant::{Db, Role, TenantCtx, TenantStatus, api_keys, staff, users};
 use chrono::NaiveDate;
 
 /// One seeded association.
@@ -44,6 +44,10 @@ pub struct Seeded {
     pub entry: LedgerEntryId,
     /// A string that appears only in this tenant's data.
     pub marker: String,
+    /// A staff member (viewer).
+    pub staff_user: UserId,
+    /// A pending staff invitation.
+    pub invitation: InvitationId,
 }
 
 impl Seeded {
@@ -60,6 +64,8 @@ impl Seeded {
             "schedule_id" => self.schedule.to_string(),
             "run_id" => self.run.to_string(),
             "bill_id" => self.bill.to_string(),
+            "user_id" => self.staff_user.to_string(),
+            "invitation_id" => self.invitation.to_string(),
             other => panic!(
                 "route parameter {{{other}}} has no fixture: add one to tests/suite/support/seed.rs"
             ),
@@ -190,6 +196,24 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
     .await
     .unwrap();
     let run = BillRunId::from_uuid(run.id);
+    let staff_user = users::ensure_staff(
+        &tx,
+        clock,
+        &format!("staff@{slug}.test"),
+        "Seeded Staff",
+        Role::Viewer,
+    )
+    .await
+    .unwrap();
+    let (invitation, _) = staff::invite(
+        &tx,
+        clock,
+        "seed",
+        &format!("invitee@{slug}.test"),
+        Role::Clerk,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let report = bill_runs::finalize(db, &ctx, clock, run, &FinalizeOptions::default())
         .await
@@ -221,6 +245,8 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
         run,
         bill: BillId::from_uuid(bill),
         marker,
+        staff_user,
+        invitation: invitation.id,
     }
 }
 

@@ -19,6 +19,7 @@ struct AssociationDto {
     name: String,
     time_zone: String,
     status: String,
+    staff_totp_required: bool,
 }
 
 async fn show(caller: Caller) -> Json<AssociationDto> {
@@ -29,5 +30,6 @@ async fn show(caller: Caller) -> Json<AssociationDto> {
         name: t.name().to_owned(),
         time_zone: t.time_zone().to_owned(),
         status: t.status().to_string(),
+        staff_totp_required: t.staff_totp_required(),
     })
 }

@@ -3,9 +3,12 @@
 
 pub mod api_key;
 pub mod audit_log;
+pub mod invitation;
 pub mod membership;
+pub mod recovery_code;
 pub mod session;
 pub mod tenant;
 pub mod throttle_bucket;
 pub mod user;
 pub mod user_token;
+pub mod user_totp;

@@ -21,6 +21,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Last changed (UTC).
     pub updated_at: DateTimeUtc,
+    /// Staff must use a second factor (TOTP) to work here.
+    pub staff_totp_required: bool,
 }
 
 /// No relations are navigated through the ORM.
