@@ -11,7 +11,7 @@ use http::Request;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use serde_json::json;
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Card-number candidates in `text`: maximal runs of 13–19 digits (single
 /// spaces or hyphens allowed between digits) with a card network's prefix
@@ -115,6 +115,25 @@ impl Write for Capture {
     }
 }
 
+/// Everything logged by this test process (at TRACE), from any thread: one
+/// global subscriber, installed once, shared by the tests that need it.
+fn captured_logs() -> &'static Capture {
+    static CAPTURE: OnceLock<Capture> = OnceLock::new();
+    CAPTURE.get_or_init(|| {
+        let capture = Capture::default();
+        let writer = capture.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        // If something else owns the global subscriber, the capture stays
+        // empty and the test's "saw the requests" check fails loudly.
+        let _ = tracing::subscriber::set_global_default(subscriber);
+        capture
+    })
+}
+
 /// Every row of every table, as text, read as the schema owner.
 async fn database_text(owner: &sea_orm::DatabaseConnection) -> String {
     let backend = owner.get_database_backend();
@@ -172,16 +191,7 @@ async fn database_text(owner: &sea_orm::DatabaseConnection) -> String {
 db_test!(
     no_card_number_in_database_logs_or_pages_after_payment_journeys,
     |db| {
-        let capture = Capture::default();
-        let writer = capture.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_max_level(tracing::Level::TRACE)
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        // Each test runs in its own process under nextest: a global subscriber
-        // sees the server tasks on every runtime thread.
-        let global = tracing::subscriber::set_global_default(subscriber).is_ok();
+        let capture = captured_logs();
 
         let e = env(db, DeliveryOptions::default()).await;
         e.onboard(&e.a).await;
@@ -250,21 +260,15 @@ db_test!(
             Vec::<String>::new(),
             "card-like numbers in responses"
         );
-        if global {
-            let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
-            assert!(
-                logs.contains("request finished"),
-                "the capture saw the requests"
-            );
-            assert_eq!(
-                card_numbers(&logs),
-                Vec::<String>::new(),
-                "card-like numbers in the logs"
-            );
-        } else {
-            panic!(
-                "another test installed the global subscriber first: run this suite with nextest"
-            );
-        }
+        let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
+        assert!(
+            logs.contains("request finished"),
+            "the capture saw the requests"
+        );
+        assert_eq!(
+            card_numbers(&logs),
+            Vec::<String>::new(),
+            "card-like numbers in the logs"
+        );
     }
 );
