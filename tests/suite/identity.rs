@@ -2,42 +2,20 @@
 //! §F), through the real router on both engines.
 
 use crate::db_test;
+use crate::support::audits::all_audit;
 use crate::support::browser::{self, Browser, PASSWORD};
-use crate::support::{TestApp, seed};
+use crate::support::seed;
 use aqueduct_tenant::audit;
-use aqueduct_tenant::entity::{audit_log, user};
+use aqueduct_tenant::entity::user;
 use aqueduct_tenant::{Role, TenantStatus, credentials};
 use axum::body::Body;
 use chrono::Duration;
 use http::Method;
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::EntityTrait;
 use serde_json::json;
 
-async fn platform_audit(app: &TestApp) -> Vec<audit_log::Model> {
-    let owner = app.db.owner().await;
-    audit_log::Entity::find()
-        .order_by_asc(audit_log::Column::Id)
-        .all(&owner)
-        .await
-        .unwrap()
-}
-
-async fn setup(db: crate::support::TestDb) -> (TestApp, seed::Seeded) {
-    let app = TestApp::new(db).await;
-    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
-    browser::staff(
-        &app.pool,
-        app.clock.as_ref(),
-        &a.tenant,
-        "clerk@alpha.test",
-        Role::Clerk,
-    )
-    .await;
-    (app, a)
-}
-
 db_test!(sign_in_sets_a_host_cookie_and_yields_a_staff_caller, |db| {
-    let (app, a) = setup(db).await;
+    let (app, a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut b = Browser::default();
     let res = b.sign_in(&app, "Clerk@Alpha.test", PASSWORD).await;
     assert_eq!(res.status, 200, "{}", res.text);
@@ -63,7 +41,7 @@ db_test!(sign_in_sets_a_host_cookie_and_yields_a_staff_caller, |db| {
     let phc = clerk.password_hash.clone().unwrap();
     assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{phc}");
     // Audited.
-    let log = platform_audit(&app).await;
+    let log = all_audit(&app).await;
     assert!(
         log.iter()
             .any(|e| e.action == "auth.sign_in" && e.outcome == "success")
@@ -71,7 +49,7 @@ db_test!(sign_in_sets_a_host_cookie_and_yields_a_staff_caller, |db| {
 });
 
 db_test!(wrong_password_and_unknown_email_get_the_same_answer, |db| {
-    let (app, _a) = setup(db).await;
+    let (app, _a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut b = Browser::default();
     let wrong = b
         .sign_in(&app, "clerk@alpha.test", "not-the-password")
@@ -88,7 +66,7 @@ db_test!(wrong_password_and_unknown_email_get_the_same_answer, |db| {
     };
     assert_eq!(strip(&wrong), strip(&unknown));
     assert!(wrong.headers.get("set-cookie").is_none());
-    let log = platform_audit(&app).await;
+    let log = all_audit(&app).await;
     let failures = log
         .iter()
         .filter(|e| e.action == "auth.sign_in" && e.outcome == "failure" && e.tenant_id.is_none())
@@ -107,7 +85,7 @@ db_test!(wrong_password_and_unknown_email_get_the_same_answer, |db| {
 });
 
 db_test!(session_id_rotates_at_sign_in_and_logout_kills_it, |db| {
-    let (app, _a) = setup(db).await;
+    let (app, _a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut b = Browser::default();
     b.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
     let first = b.cookie.clone().unwrap();
@@ -134,12 +112,12 @@ db_test!(session_id_rotates_at_sign_in_and_logout_kills_it, |db| {
     };
     assert_eq!(replay.get(&app, "/api/v1/auth/session").await.status, 401);
     assert_eq!(replay.get(&app, "/api/v1/accounts").await.status, 401);
-    let log = platform_audit(&app).await;
+    let log = all_audit(&app).await;
     assert!(log.iter().any(|e| e.action == "auth.sign_out"));
 });
 
 db_test!(idle_and_absolute_timeouts_follow_the_clock, |db| {
-    let (app, _a) = setup(db).await;
+    let (app, _a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut b = Browser::default();
     b.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
     app.clock.advance(Duration::minutes(29));
@@ -172,7 +150,7 @@ db_test!(idle_and_absolute_timeouts_follow_the_clock, |db| {
 });
 
 db_test!(disabling_a_user_and_sign_out_others_end_sessions, |db| {
-    let (app, _a) = setup(db).await;
+    let (app, _a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut one = Browser::default();
     let mut two = Browser::from_ip("198.51.100.8");
     one.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
@@ -201,7 +179,7 @@ db_test!(disabling_a_user_and_sign_out_others_end_sessions, |db| {
 db_test!(
     csrf_refuses_cookie_changes_without_token_or_from_other_sites,
     |db| {
-        let (app, a) = setup(db).await;
+        let (app, a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
         let mut b = Browser::default();
         b.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
         let token = b.csrf.clone().unwrap();
@@ -271,7 +249,7 @@ db_test!(
             )
             .await;
         assert_ne!(res.status, 403, "{}", res.text);
-        let log = platform_audit(&app).await;
+        let log = all_audit(&app).await;
         assert!(log.iter().filter(|e| e.action == "csrf.denied").count() >= 4);
     }
 );
@@ -279,7 +257,7 @@ db_test!(
 db_test!(
     sign_in_is_throttled_per_account_and_per_ip_then_recovers,
     |db| {
-        let (app, _a) = setup(db).await;
+        let (app, _a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
         let mut b = Browser::default();
         for _ in 0..5 {
             assert_eq!(
@@ -334,7 +312,7 @@ db_test!(
 );
 
 db_test!(password_reset_by_single_use_link, |db| {
-    let (app, _a) = setup(db).await;
+    let (app, _a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut old = Browser::default();
     old.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
     let mut b = Browser::from_ip("198.51.100.20");
@@ -362,15 +340,7 @@ db_test!(password_reset_by_single_use_link, |db| {
     let mail = app.mailer.sent();
     assert_eq!(mail.len(), 1, "only the existing person gets mail");
     assert_eq!(mail[0].to, "clerk@alpha.test");
-    let token = mail[0]
-        .body
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = browser::token_in(&mail[0].body);
     let weak = b
         .json(
             &app,
@@ -426,15 +396,7 @@ db_test!(password_reset_by_single_use_link, |db| {
     )
     .await;
     let mail = app.mailer.sent();
-    let token = mail[1]
-        .body
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = browser::token_in(&mail[1].body);
     app.clock.advance(Duration::minutes(31));
     let late = b
         .json(
@@ -448,7 +410,7 @@ db_test!(password_reset_by_single_use_link, |db| {
 });
 
 db_test!(suspension_refuses_staff_sign_in_and_live_sessions, |db| {
-    let (app, a) = setup(db).await;
+    let (app, a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut b = Browser::default();
     b.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
     let tx = app
@@ -488,7 +450,7 @@ db_test!(suspension_refuses_staff_sign_in_and_live_sessions, |db| {
 });
 
 db_test!(html_sign_in_works_without_javascript, |db| {
-    let (app, _a) = setup(db).await;
+    let (app, _a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut b = Browser::default();
     let page = b.get(&app, "/login").await;
     assert_eq!(page.status, 200);
@@ -542,7 +504,7 @@ db_test!(html_sign_in_works_without_javascript, |db| {
 });
 
 db_test!(staff_switch_among_their_associations, |db| {
-    let (app, a) = setup(db).await;
+    let (app, a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let bravo = seed::tenant(&app.pool, app.clock.as_ref(), "bravo").await;
     browser::staff(
         &app.pool,

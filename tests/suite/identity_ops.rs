@@ -198,15 +198,7 @@ async fn no_password_or_token_reaches_the_logs() {
     )
     .await;
     let mail = app.mailer.sent();
-    let token = mail[0]
-        .body
-        .split("token=")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_owned();
+    let token = browser::token_in(&mail[0].body);
     let reset_password = "Reset-Pass-Marker-3";
     let res = b
         .json(

@@ -3,56 +3,23 @@
 //! second factor and an association requiring it of its staff.
 
 use crate::db_test;
+use crate::support::audits::{all_audit, has, tenant_audit};
 use crate::support::browser::{self, Browser, PASSWORD, totp_now};
 use crate::support::{TestApp, seed};
 use aqueduct_core::Clock;
-use aqueduct_tenant::entity::audit_log;
-use aqueduct_tenant::{Access, Role, audit, otp};
+use aqueduct_tenant::{Role, otp};
 use axum::body::Body;
 use chrono::Duration;
 use http::Method;
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::EntityTrait;
 use serde_json::json;
-
-async fn all_audit(app: &TestApp) -> Vec<audit_log::Model> {
-    let owner = app.db.owner().await;
-    audit_log::Entity::find()
-        .order_by_asc(audit_log::Column::Id)
-        .all(&owner)
-        .await
-        .unwrap()
-}
-
-async fn tenant_audit(app: &TestApp, a: &seed::Seeded) -> Vec<audit_log::Model> {
-    let tx = app.pool.tenant_with(&a.tenant, Access::Read).await.unwrap();
-    audit::recent(&tx, 1000).await.unwrap()
-}
-
-fn has(log: &[audit_log::Model], action: &str, outcome: &str) -> bool {
-    log.iter()
-        .any(|e| e.action == action && e.outcome == outcome)
-}
-
-async fn setup(db: crate::support::TestDb) -> (TestApp, seed::Seeded) {
-    let app = TestApp::new(db).await;
-    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
-    browser::staff(
-        &app.pool,
-        app.clock.as_ref(),
-        &a.tenant,
-        "clerk@alpha.test",
-        Role::Clerk,
-    )
-    .await;
-    (app, a)
-}
 
 fn step(app: &TestApp) {
     app.clock.advance(Duration::seconds(otp::STEP_SECONDS));
 }
 
 db_test!(totp_enrolment_then_sign_in_with_a_stepped_clock, |db| {
-    let (app, a) = setup(db).await;
+    let (app, a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut b = Browser::default();
     b.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
     let start = b
@@ -161,7 +128,7 @@ db_test!(totp_enrolment_then_sign_in_with_a_stepped_clock, |db| {
 });
 
 db_test!(recovery_codes_are_single_use_and_failures_throttled, |db| {
-    let (app, a) = setup(db).await;
+    let (app, a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut b = Browser::default();
     b.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
     let (_key, codes) = b.enrol_totp(&app).await;
@@ -243,7 +210,7 @@ db_test!(operators_must_enrol_before_any_operator_route, |db| {
 });
 
 db_test!(an_admin_can_require_a_second_factor_of_staff, |db| {
-    let (app, a) = setup(db).await;
+    let (app, a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut clerk = Browser::default();
     clerk.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
     // Clerks and viewers may not change the policy.
@@ -298,7 +265,7 @@ db_test!(an_admin_can_require_a_second_factor_of_staff, |db| {
 });
 
 db_test!(staff_may_turn_totp_off_with_a_code, |db| {
-    let (app, _a) = setup(db).await;
+    let (app, _a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut b = Browser::default();
     b.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
     let (key, _) = b.enrol_totp(&app).await;
@@ -327,7 +294,7 @@ db_test!(staff_may_turn_totp_off_with_a_code, |db| {
 });
 
 db_test!(html_sign_in_asks_for_the_code, |db| {
-    let (app, _a) = setup(db).await;
+    let (app, _a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
     let mut b = Browser::default();
     b.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
     let (key, _) = b.enrol_totp(&app).await;

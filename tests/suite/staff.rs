@@ -3,36 +3,17 @@
 //! association's log; and staff sign-ins written to that log too.
 
 use crate::db_test;
+use crate::support::audits::{has, tenant_audit};
 use crate::support::browser::{self, Browser, PASSWORD};
 use crate::support::{TestApp, seed};
-use aqueduct_tenant::entity::audit_log;
-use aqueduct_tenant::{Access, Role, audit};
+use aqueduct_tenant::Role;
 use axum::body::Body;
 use chrono::Duration;
 use http::Method;
 use serde_json::json;
 
-async fn tenant_audit(app: &TestApp, a: &seed::Seeded) -> Vec<audit_log::Model> {
-    let tx = app.pool.tenant_with(&a.tenant, Access::Read).await.unwrap();
-    audit::recent(&tx, 1000).await.unwrap()
-}
-
-fn has(log: &[audit_log::Model], action: &str, outcome: &str) -> bool {
-    log.iter()
-        .any(|e| e.action == action && e.outcome == outcome)
-}
-
 async fn setup(db: crate::support::TestDb) -> (TestApp, seed::Seeded, Browser) {
-    let app = TestApp::new(db).await;
-    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
-    browser::staff(
-        &app.pool,
-        app.clock.as_ref(),
-        &a.tenant,
-        "admin@alpha.test",
-        Role::Admin,
-    )
-    .await;
+    let (app, a) = browser::alpha_with(db, "admin@alpha.test", Role::Admin).await;
     let mut admin = Browser::default();
     let res = admin.sign_in(&app, "admin@alpha.test", PASSWORD).await;
     assert_eq!(res.status, 200, "{}", res.text);

@@ -195,3 +195,27 @@ impl Browser {
         .await
     }
 }
+
+/// A fresh app with association `alpha` and one staff member `email` with
+/// `role` and the password [`PASSWORD`].
+pub async fn alpha_with(
+    db: super::TestDb,
+    email: &str,
+    role: Role,
+) -> (TestApp, super::seed::Seeded) {
+    let app = TestApp::new(db).await;
+    let a = super::seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    staff(&app.pool, app.clock.as_ref(), &a.tenant, email, role).await;
+    (app, a)
+}
+
+/// The token in a mailed link (`…token=<token>`), up to the next space.
+pub fn token_in(body: &str) -> String {
+    body.split("token=")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no token in {body}"))
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned()
+}

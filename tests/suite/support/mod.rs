@@ -2,6 +2,7 @@
 //! and the `db_test!` macro that runs a test on both engines.
 
 pub mod app;
+pub mod audits;
 pub mod browser;
 pub mod db;
 pub mod http;
