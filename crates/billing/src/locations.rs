@@ -115,3 +115,48 @@ pub async fn current_for_account(
         .map(|o| o.location_id)
         .collect())
 }
+
+/// Finds the account that a person proves they hold by giving its account
+/// number and the ZIP code of a location it is (or was last) served at —
+/// the check behind guest payment and linking an account to a customer
+/// login. Only the first five digits of the ZIP are compared; `None` when
+/// the number is unknown, malformed, or the ZIP does not match (callers
+/// answer all three the same way, so the response never tells which).
+pub async fn match_account_and_zip(
+    tx: &TenantTx,
+    number: &str,
+    zip: &str,
+) -> Result<Option<crate::entity::account::Model>, BillingError> {
+    use crate::entity::account;
+    let Ok(number) = crate::accounts::AccountNumber::parse(number) else {
+        return Ok(None);
+    };
+    let zip5: String = zip.trim().chars().take(5).collect();
+    if zip5.len() != 5 || !zip5.bytes().all(|b| b.is_ascii_digit()) {
+        return Ok(None);
+    }
+    let Some(acct) = scoped::<account::Entity>(tx)
+        .filter(account::Column::AccountNumber.eq(number.as_str()))
+        .one(tx.conn())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let location_ids: Vec<Uuid> = scoped::<occupancy::Entity>(tx)
+        .filter(occupancy::Column::AccountId.eq(acct.id))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|o| o.location_id)
+        .collect();
+    if location_ids.is_empty() {
+        return Ok(None);
+    }
+    let matched = scoped::<service_location::Entity>(tx)
+        .filter(service_location::Column::Id.is_in(location_ids))
+        .all(tx.conn())
+        .await?
+        .iter()
+        .any(|l| l.postal_code.get(..5) == Some(zip5.as_str()));
+    Ok(matched.then_some(acct))
+}
