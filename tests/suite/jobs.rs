@@ -165,6 +165,7 @@ db_test!(a_schedule_fires_once_per_tick_across_replicas, |db| {
         name: "test.daily",
         every: chrono::Duration::days(1),
         job: || NewJob::new("test.count", json!({"n": "daily"})),
+        offset: None,
     }];
     let (r1, r2) = tokio::join!(
         tick_schedules(&app.pool, app.clock.as_ref(), &schedules),

@@ -1,12 +1,15 @@
-//! The scheduler `serve` runs: each daily job once a day after the
-//! configured hour, claimed by one process only, failures retried after a
-//! pause up to a daily limit, every attempt visible as a row.
+//! The platform's recurring jobs (retention; backup then prune) go through
+//! the job queue's schedules: each daily tick is enqueued by one replica
+//! only and run by one worker only, from the configured hour; a failed run
+//! is retried after a pause up to a limit, every run visible as a job row.
 
 use crate::db_test;
 use crate::support::db::config_for;
-use aqueduct_core::{ManualClock, Secret};
-use aqueduct_server::schedule::{self, Job, TickOutcome};
+use aqueduct_core::{Clock, ManualClock, Secret};
+use aqueduct_jobs::{Registry, Worker, tick_schedules};
+use aqueduct_server::schedule::{self, Job};
 use chrono::{Duration, TimeZone, Utc};
+use std::sync::Arc;
 
 db_test!(daily_jobs_run_once_and_failures_are_retried, |db| {
     let pool = db.app_pool(3).await;
@@ -15,60 +18,113 @@ db_test!(daily_jobs_run_once_and_failures_are_retried, |db| {
     // A backup with an unusable key fails at once, without any storage.
     config.backup.bucket = "b".into();
     config.backup.key = Some(Secret::new("not-a-key"));
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 2, 50, 0).unwrap());
+    let manual = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 2, 2, 50, 0).unwrap(),
+    ));
+    let clock: Arc<dyn Clock> = manual.clone();
+    let schedules = schedule::schedules(&config);
+    assert_eq!(schedules.len(), 2, "retention and backup");
+    let worker = |name: &str| {
+        Worker::new(
+            pool.clone(),
+            clock.clone(),
+            schedule::register(Registry::new(), &config, &pool, &clock),
+            name,
+        )
+    };
+    let (w1, w2) = (worker("w1"), worker("w2"));
 
-    // Before the hour: nothing.
+    // Before the hour: nothing is due.
     assert!(
-        schedule::tick(&config, &pool, &clock)
+        tick_schedules(&pool, clock.as_ref(), &schedules)
             .await
             .unwrap()
             .is_empty()
     );
 
-    // After it: retention runs; the backup fails and is recorded.
-    clock.advance(Duration::minutes(20));
+    // After it: two replicas tick at once, each schedule fires once.
+    manual.advance(Duration::minutes(20));
     let (a, b) = tokio::join!(
-        schedule::tick(&config, &pool, &clock),
-        schedule::tick(&config, &pool, &clock)
+        tick_schedules(&pool, clock.as_ref(), &schedules),
+        tick_schedules(&pool, clock.as_ref(), &schedules)
     );
-    let mut all = a.unwrap();
-    all.extend(b.unwrap());
-    let retention: Vec<_> = all.iter().filter(|(j, _)| *j == Job::Retention).collect();
-    assert_eq!(retention.len(), 1, "two processes, one run: {all:?}");
-    assert!(matches!(&retention[0].1, TickOutcome::Ran(m) if m.contains("anonymised")));
-    let backups: Vec<_> = all.iter().filter(|(j, _)| *j == Job::Backup).collect();
-    assert_eq!(backups.len(), 1, "{all:?}");
-    assert!(matches!(&backups[0].1, TickOutcome::Failed(m) if m.contains("ID:BASE64")));
-
-    // Ten minutes later: retention is done for the day, the backup rests.
-    clock.advance(Duration::minutes(10));
+    let mut fired = a.unwrap();
+    fired.extend(b.unwrap());
+    fired.sort_unstable();
+    assert_eq!(fired, ["platform.backup", "platform.retention"]);
+    // Two workers: each job runs once; retention succeeds, the backup fails.
+    let (s1, s2) = tokio::join!(w1.run_until_idle(), w2.run_until_idle());
+    let (s1, s2) = (s1.unwrap(), s2.unwrap());
+    assert_eq!(s1.claimed + s2.claimed, 2, "{s1:?} {s2:?}");
+    assert_eq!((s1.done + s2.done, s1.retried + s2.retried), (1, 1));
+    let runs = schedule::recent(&pool, Job::Retention, 10).await.unwrap();
+    assert_eq!(runs.len(), 1);
+    assert!(runs[0].ok() && runs[0].attempts == 1, "{runs:?}");
+    let backups = schedule::recent(&pool, Job::Backup, 10).await.unwrap();
+    assert_eq!(backups.len(), 1);
+    assert!(backups[0].failed(), "{backups:?}");
     assert!(
-        schedule::tick(&config, &pool, &clock)
+        backups[0]
+            .last_error
+            .as_deref()
+            .is_some_and(|e| e.contains("ID:BASE64")),
+        "{backups:?}"
+    );
+
+    // Ten minutes later: nothing to tick, the backup rests.
+    manual.advance(Duration::minutes(10));
+    assert!(
+        tick_schedules(&pool, clock.as_ref(), &schedules)
             .await
             .unwrap()
             .is_empty()
     );
-    // After the retry pause: attempt 2, then 3, then no more today.
+    assert_eq!(w1.run_until_idle().await.unwrap().claimed, 0);
+    // After the retry pause: attempt 2, then 3, then no more.
     for _ in 0..3 {
-        clock.advance(Duration::minutes(31));
-        schedule::tick(&config, &pool, &clock).await.unwrap();
+        manual.advance(Duration::minutes(31));
+        w1.run_until_idle().await.unwrap();
     }
-    let rows = schedule::recent(&pool, Job::Backup, 10).await.unwrap();
-    assert_eq!(rows.len(), 3, "{rows:?}");
-    assert!(
-        rows.iter()
-            .all(|r| r.status == "failed" && r.slot == "2026-11-02")
+    let backups = schedule::recent(&pool, Job::Backup, 10).await.unwrap();
+    assert_eq!(backups.len(), 1, "one run, retried: {backups:?}");
+    assert_eq!(
+        (backups[0].status.as_str(), backups[0].attempts),
+        ("dead", 3)
     );
-    assert_eq!(rows[0].attempt, 3);
 
-    // The next day both run again.
-    clock.set(Utc.with_ymd_and_hms(2026, 11, 3, 4, 0, 0).unwrap());
-    let next = schedule::tick(&config, &pool, &clock).await.unwrap();
-    assert_eq!(next.len(), 2, "{next:?}");
+    // The next day both run again, once.
+    manual.set(Utc.with_ymd_and_hms(2026, 11, 3, 3, 1, 0).unwrap());
+    let (a, b) = tokio::join!(
+        tick_schedules(&pool, clock.as_ref(), &schedules),
+        tick_schedules(&pool, clock.as_ref(), &schedules)
+    );
+    assert_eq!(a.unwrap().len() + b.unwrap().len(), 2);
+    w1.run_until_idle().await.unwrap();
     let runs = schedule::recent(&pool, Job::Retention, 10).await.unwrap();
     assert_eq!(runs.len(), 2);
-    assert!(
-        runs.iter()
-            .all(|r| r.status == "ok" && r.finished_at.is_some())
+    assert!(runs.iter().all(schedule::RunRow::ok), "{runs:?}");
+    assert_ne!(runs[0].tick, runs[1].tick);
+    assert_eq!(
+        schedule::recent(&pool, Job::Backup, 10)
+            .await
+            .unwrap()
+            .len(),
+        2
     );
+});
+
+db_test!(schedules_follow_the_configuration, |db| {
+    let mut config = config_for(&db.app_url);
+    // No backup configured: only retention.
+    let s = schedule::schedules(&config);
+    assert_eq!(
+        s.iter().map(|s| s.name).collect::<Vec<_>>(),
+        ["platform.retention"]
+    );
+    assert_eq!(s[0].every, Duration::days(1));
+    assert_eq!(s[0].offset, Some(Duration::hours(3)));
+    config.schedule.period_minutes = 60;
+    assert_eq!(schedule::schedules(&config)[0].every, Duration::hours(1));
+    config.schedule.enabled = false;
+    assert!(schedule::schedules(&config).is_empty());
 });

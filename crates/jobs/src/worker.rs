@@ -21,6 +21,15 @@ pub enum JobError {
     /// Will never succeed (bad payload, object gone): stop.
     #[error("permanent: {0}")]
     Permanent(String),
+    /// Temporary, with the pause chosen by the handler (e.g. a configured
+    /// retry interval) instead of the exponential backoff.
+    #[error("retry in {after}: {message}")]
+    RetryAfter {
+        /// Pause before the next attempt.
+        after: Duration,
+        /// What went wrong.
+        message: String,
+    },
 }
 
 impl From<DbErr> for JobError {
@@ -273,6 +282,12 @@ impl Worker {
                         .min(Duration::hours(1));
                     tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %e, "job will be retried");
                     self.finish(job.id, JobStatus::Queued, Some(backoff), Some(e))
+                        .await?;
+                    stats.retried += 1;
+                }
+                Err(JobError::RetryAfter { after, message }) if job.attempts < job.max_attempts => {
+                    tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = %message, "job will be retried");
+                    self.finish(job.id, JobStatus::Queued, Some(after), Some(message))
                         .await?;
                     stats.retried += 1;
                 }

@@ -172,13 +172,13 @@ pub async fn run(args: BackupArgs, config: &Config, clock: &dyn Clock) -> anyhow
             ] {
                 for r in crate::schedule::recent(&db, job, 10).await? {
                     out!(
-                        "{:<10} {} #{} {:<8} {}  {}",
-                        r.job,
-                        r.slot,
-                        r.attempt,
+                        "{:<14} {:<32} #{} {:<8} {}  {}",
+                        r.kind,
+                        r.tick.as_deref().unwrap_or("-"),
+                        r.attempts,
                         r.status,
-                        r.started_at.format("%Y-%m-%d %H:%M:%S"),
-                        r.message.unwrap_or_default()
+                        r.updated_at.format("%Y-%m-%d %H:%M:%S"),
+                        r.last_error.unwrap_or_default()
                     );
                 }
             }

@@ -311,19 +311,22 @@ impl Default for RetentionConfig {
     }
 }
 
-/// `[schedule]`: the daily jobs every `serve` process takes part in.
+/// `[schedule]`: the platform's recurring jobs (retention; backup then
+/// prune), run through the job queue's schedules by every worker.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ScheduleConfig {
-    /// Run the scheduler in `serve`.
+    /// Schedule the platform jobs (off: run them from cron with the CLI).
     pub enabled: bool,
-    /// Jobs run once a day, from this hour (UTC, 0-23).
+    /// They run at this hour (UTC, 0-23) …
     pub hour_utc: u32,
-    /// How often to look for due jobs.
-    pub check_minutes: u32,
+    /// … and then every this many minutes (1440: daily).
+    pub period_minutes: u32,
+    /// How often a worker looks for due schedules.
+    pub tick_seconds: u32,
     /// Wait after a failed attempt before the next.
     pub retry_minutes: u32,
-    /// Attempts per job per day.
+    /// Attempts per run.
     pub max_attempts: u32,
 }
 
@@ -332,7 +335,8 @@ impl Default for ScheduleConfig {
         Self {
             enabled: true,
             hour_utc: 3,
-            check_minutes: 10,
+            period_minutes: 1440,
+            tick_seconds: 30,
             retry_minutes: 30,
             max_attempts: 3,
         }

@@ -1,54 +1,27 @@
-//! The in-process scheduler `aqueduct serve` runs: the retention job and
-//! (when `[backup]` is configured) a backup followed by pruning, once a day
-//! after `schedule.hour_utc`. Every replica runs the scheduler; each attempt
-//! is claimed by inserting a row in `scheduled_runs` (unique per job, day
-//! and attempt), so exactly one replica runs it. A failed attempt is retried
-//! after `schedule.retry_minutes`, up to `schedule.max_attempts` a day. The
-//! rows are the operator-visible status (`aqueduct backup status`).
+//! The platform's own recurring jobs — the retention job, and (when
+//! `[backup]` is configured) a backup followed by pruning — as
+//! `aqueduct-jobs` schedules, so they go through the one scheduler every
+//! `worker` (and `serve --with-worker`) runs: each tick is enqueued by
+//! exactly one replica and run by exactly one worker. By default they run
+//! daily at `schedule.hour_utc`; `schedule.period_minutes` changes the
+//! period. A failed run is retried after `schedule.retry_minutes`, up to
+//! `schedule.max_attempts` attempts. The job rows are the operator-visible
+//! status (`aqueduct backup status`, `GET /api/operator/schedules`).
 
 use crate::config::Config;
 use aqueduct_core::Clock;
+use aqueduct_jobs::{JobCtx, JobError, NewJob, Registry, Schedule};
 use aqueduct_tenant::Db;
-use chrono::{DateTime, Duration, Timelike, Utc};
-use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, IntoActiveModel, QueryOrder};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
 use std::sync::Arc;
 
-/// `scheduled_runs` rows.
-pub mod run_row {
-    use sea_orm::entity::prelude::*;
+/// Job kind of the retention run.
+pub const RETENTION: &str = "retention.run";
+/// Job kind of the backup (then prune).
+pub const BACKUP: &str = "backup.run";
 
-    /// One attempt of a scheduled job.
-    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
-    #[sea_orm(table_name = "scheduled_runs")]
-    pub struct Model {
-        /// Attempt id.
-        #[sea_orm(primary_key, auto_increment = false)]
-        pub id: Uuid,
-        /// `retention` or `backup`.
-        pub job: String,
-        /// The day (UTC) it runs for, `YYYY-MM-DD`.
-        pub slot: String,
-        /// 1, 2, 3…
-        pub attempt: i32,
-        /// Started (UTC).
-        pub started_at: DateTimeUtc,
-        /// Finished (UTC).
-        pub finished_at: Option<DateTimeUtc>,
-        /// `running`, `ok` or `failed`.
-        pub status: String,
-        /// What happened, for the operator.
-        pub message: Option<String>,
-    }
-
-    /// No relations.
-    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-    pub enum Relation {}
-
-    impl ActiveModelBehavior for ActiveModel {}
-}
-
-/// A scheduled job.
+/// A scheduled platform job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
     /// `aqueduct retention run`.
@@ -58,73 +31,51 @@ pub enum Job {
 }
 
 impl Job {
-    fn name(self) -> &'static str {
+    /// The job kind in the queue.
+    pub fn kind(self) -> &'static str {
         match self {
-            Job::Retention => "retention",
-            Job::Backup => "backup",
+            Job::Retention => RETENTION,
+            Job::Backup => BACKUP,
         }
     }
 }
 
-/// What one tick did for one job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TickOutcome {
-    /// Ran and succeeded (message).
-    Ran(String),
-    /// Ran and failed (message).
-    Failed(String),
+fn backup_configured(config: &Config) -> bool {
+    !config.backup.bucket.is_empty() && config.backup.key.is_some()
 }
 
-/// An attempt still `running` after this long is presumed dead.
-const STALE: i64 = 3;
+/// The platform schedules for this configuration (none when
+/// `schedule.enabled = false`).
+pub fn schedules(config: &Config) -> Vec<Schedule> {
+    if !config.schedule.enabled {
+        return Vec::new();
+    }
+    let every = Duration::minutes(i64::from(config.schedule.period_minutes.max(1)));
+    let offset = Some(Duration::hours(i64::from(config.schedule.hour_utc.min(23))));
+    let mut out = vec![Schedule {
+        name: "platform.retention",
+        every,
+        job: || NewJob::new(RETENTION, serde_json::json!({})),
+        offset,
+    }];
+    if backup_configured(config) {
+        out.push(Schedule {
+            name: "platform.backup",
+            every,
+            job: || NewJob::new(BACKUP, serde_json::json!({})),
+            offset,
+        });
+    }
+    out
+}
 
-async fn claim(
-    db: &Db,
+/// Runs one job now (what the handler does), returning the operator message.
+pub async fn run_job(
     job: Job,
-    now: DateTime<Utc>,
     config: &Config,
-) -> Result<Option<run_row::Model>, DbErr> {
-    let slot = now.format("%Y-%m-%d").to_string();
-    let runs = run_row::Entity::find()
-        .filter(run_row::Column::Job.eq(job.name()))
-        .filter(run_row::Column::Slot.eq(&slot))
-        .order_by_asc(run_row::Column::Attempt)
-        .all(db.maintenance())
-        .await?;
-    if runs.iter().any(|r| r.status == "ok") {
-        return Ok(None);
-    }
-    if let Some(last) = runs.last() {
-        let busy = last.status == "running" && now - last.started_at < Duration::hours(STALE);
-        let resting = last
-            .finished_at
-            .is_some_and(|f| now - f < Duration::minutes(i64::from(config.schedule.retry_minutes)));
-        if busy || resting || runs.len() >= config.schedule.max_attempts as usize {
-            return Ok(None);
-        }
-    }
-    let row = run_row::Model {
-        id: Uuid::now_v7(),
-        job: job.name().into(),
-        slot,
-        attempt: i32::try_from(runs.len()).unwrap_or(i32::MAX - 1) + 1,
-        started_at: now,
-        finished_at: None,
-        status: "running".into(),
-        message: None,
-    };
-    // Another replica may claim the same attempt first: then it is theirs.
-    match run_row::Entity::insert(row.clone().into_active_model())
-        .exec_without_returning(db.maintenance())
-        .await
-    {
-        Ok(_) => Ok(Some(row)),
-        Err(e) if e.to_string().to_lowercase().contains("unique") => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-async fn run_job(job: Job, config: &Config, db: &Db, clock: &dyn Clock) -> anyhow::Result<String> {
+    db: &Db,
+    clock: &dyn Clock,
+) -> anyhow::Result<String> {
     match job {
         Job::Retention => {
             let limits = crate::retention::limits(config);
@@ -139,69 +90,110 @@ async fn run_job(job: Job, config: &Config, db: &Db, clock: &dyn Clock) -> anyho
     }
 }
 
-/// One pass: runs each due job whose attempt this process claims.
-pub async fn tick(
+async fn handle(
+    job: Job,
     config: &Config,
     db: &Db,
     clock: &dyn Clock,
-) -> anyhow::Result<Vec<(Job, TickOutcome)>> {
-    let now = clock.now();
-    let mut out = Vec::new();
-    if now.hour() < config.schedule.hour_utc {
-        return Ok(out);
-    }
-    let mut jobs = vec![Job::Retention];
-    if !config.backup.bucket.is_empty() && config.backup.key.is_some() {
-        jobs.push(Job::Backup);
-    }
-    for job in jobs {
-        let Some(row) = claim(db, job, now, config).await? else {
-            continue;
-        };
-        let result = run_job(job, config, db, clock).await;
-        let (status, message, outcome) = match result {
-            Ok(m) => ("ok", m.clone(), TickOutcome::Ran(m)),
-            Err(e) => {
-                let m = format!("{e:#}");
-                tracing::error!(job = job.name(), attempt = row.attempt, error = %m, "scheduled job failed");
-                ("failed", m.clone(), TickOutcome::Failed(m))
-            }
-        };
-        let mut active = row.into_active_model();
-        active.status = Set(status.into());
-        active.message = Set(Some(message));
-        active.finished_at = Set(Some(clock.now()));
-        active.update(db.maintenance()).await?;
-        out.push((job, outcome));
-    }
-    Ok(out)
-}
-
-/// The most recent attempts, newest first.
-pub async fn recent(db: &Db, job: Job, limit: u64) -> Result<Vec<run_row::Model>, DbErr> {
-    use sea_orm::QuerySelect;
-    run_row::Entity::find()
-        .filter(run_row::Column::Job.eq(job.name()))
-        .order_by_desc(run_row::Column::Id)
-        .limit(limit)
-        .all(db.maintenance())
-        .await
-}
-
-/// Starts the scheduler in the background (when `schedule.enabled`).
-pub fn spawn(config: Config, db: Db, clock: Arc<dyn Clock>) {
-    if !config.schedule.enabled {
-        tracing::info!("scheduler disabled (schedule.enabled = false)");
-        return;
-    }
-    tokio::spawn(async move {
-        let every =
-            std::time::Duration::from_secs(u64::from(config.schedule.check_minutes.max(1)) * 60);
-        loop {
-            if let Err(e) = tick(&config, &db, clock.as_ref()).await {
-                tracing::error!(error = %format!("{e:#}"), "scheduler tick failed");
-            }
-            tokio::time::sleep(every).await;
+    ctx: &JobCtx,
+) -> Result<(), JobError> {
+    match run_job(job, config, db, clock).await {
+        Ok(message) => {
+            tracing::info!(job = job.kind(), attempt = ctx.attempt, %message, "scheduled job done");
+            Ok(())
         }
-    });
+        Err(e) => {
+            let message = format!("{e:#}");
+            tracing::error!(job = job.kind(), attempt = ctx.attempt, error = %message, "scheduled job failed");
+            if ctx.attempt >= i32::try_from(config.schedule.max_attempts).unwrap_or(i32::MAX) {
+                Err(JobError::Permanent(message))
+            } else {
+                Err(JobError::RetryAfter {
+                    after: Duration::minutes(i64::from(config.schedule.retry_minutes)),
+                    message,
+                })
+            }
+        }
+    }
+}
+
+/// Adds the platform job handlers to `registry`.
+pub fn register(registry: Registry, config: &Config, db: &Db, clock: &Arc<dyn Clock>) -> Registry {
+    let mut registry = registry;
+    for job in [Job::Retention, Job::Backup] {
+        let (config, db, clock) = (config.clone(), db.clone(), clock.clone());
+        registry = registry.on(job.kind(), move |ctx| {
+            let (config, db, clock) = (config.clone(), db.clone(), clock.clone());
+            async move { handle(job, &config, &db, clock.as_ref(), &ctx).await }
+        });
+    }
+    registry
+}
+
+/// One run of a scheduled job, as the queue holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRow {
+    /// Job kind.
+    pub kind: String,
+    /// The schedule tick it belongs to (`platform.backup@…`).
+    pub tick: Option<String>,
+    /// `queued` (also: waiting to retry), `running`, `done` or `dead`.
+    pub status: String,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// Enqueued (UTC).
+    pub created_at: DateTime<Utc>,
+    /// Last change (UTC).
+    pub updated_at: DateTime<Utc>,
+    /// The last failure, if any.
+    pub last_error: Option<String>,
+}
+
+impl RunRow {
+    /// Finished well.
+    pub fn ok(&self) -> bool {
+        self.status == "done"
+    }
+    /// Failed at least once (possibly still being retried).
+    pub fn failed(&self) -> bool {
+        self.last_error.is_some() && !self.ok()
+    }
+}
+
+/// The most recent runs of `job`, newest first.
+pub async fn recent(db: &Db, job: Job, limit: u64) -> Result<Vec<RunRow>, DbErr> {
+    let tx = db.system("schedule.status").await?;
+    let backend = tx.conn().get_database_backend();
+    let sql = if backend == DbBackend::Postgres {
+        "SELECT kind, dedupe_key, status, attempts, created_at, updated_at, last_error \
+         FROM jobs WHERE kind = $1 ORDER BY created_at DESC, id DESC LIMIT $2"
+    } else {
+        "SELECT kind, dedupe_key, status, attempts, created_at, updated_at, last_error \
+         FROM jobs WHERE kind = ? ORDER BY created_at DESC, id DESC LIMIT ?"
+    };
+    let rows = tx
+        .conn()
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [
+                job.kind().into(),
+                i64::try_from(limit).unwrap_or(i64::MAX).into(),
+            ],
+        ))
+        .await?;
+    tx.commit().await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(RunRow {
+                kind: r.try_get("", "kind")?,
+                tick: r.try_get("", "dedupe_key")?,
+                status: r.try_get("", "status")?,
+                attempts: r.try_get("", "attempts")?,
+                created_at: r.try_get("", "created_at")?,
+                updated_at: r.try_get("", "updated_at")?,
+                last_error: r.try_get("", "last_error")?,
+            })
+        })
+        .collect()
 }

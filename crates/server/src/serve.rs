@@ -24,18 +24,22 @@ pub async fn run(
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = with_worker.then(|| {
         let mut rx = stop_rx.clone();
-        tokio::spawn(crate::worker::run(
-            db.clone(),
-            clock.clone(),
-            format!("serve-{}", std::process::id()),
-            async move {
-                let _ = rx.wait_for(|stop| *stop).await;
-            },
-        ))
+        let config = config.clone();
+        let (db, clock) = (db.clone(), clock.clone());
+        tokio::spawn(async move {
+            crate::worker::run(
+                &config,
+                db,
+                clock,
+                format!("serve-{}", std::process::id()),
+                async move {
+                    let _ = rx.wait_for(|stop| *stop).await;
+                },
+            )
+            .await;
+        })
     });
-    if with_worker {
-        crate::schedule::spawn(config.clone(), db.clone(), clock.clone());
-    }
+
     let state = AppState::new(
         db,
         clock,
@@ -108,8 +112,8 @@ pub async fn run_worker(config: &Config) -> anyhow::Result<()> {
     database::check_role(&db, config).await?;
     tracing::info!("worker started");
     let clock: Arc<dyn aqueduct_core::Clock> = Arc::new(SystemClock);
-    crate::schedule::spawn(config.clone(), db.clone(), clock.clone());
     crate::worker::run(
+        config,
         db,
         clock,
         format!("worker-{}", std::process::id()),

@@ -1,6 +1,7 @@
 //! `aqueduct worker` and `serve --with-worker`: the job handlers and the
 //! schedules of the whole product, in one place.
 
+use crate::config::Config;
 use aqueduct_core::Clock;
 use aqueduct_jobs::{Registry, Schedule, Worker, tick_schedules};
 use aqueduct_tenant::Db;
@@ -26,15 +27,24 @@ pub fn schedules() -> Vec<Schedule> {
 }
 
 /// Runs the worker loop and the schedule ticker until `shutdown` resolves.
-pub async fn run(db: Db, clock: Arc<dyn Clock>, name: String, shutdown: impl Future<Output = ()>) {
-    let worker = Worker::new(db.clone(), clock.clone(), registry(&db, &clock), name);
-    let schedules = schedules();
+pub async fn run(
+    config: &Config,
+    db: Db,
+    clock: Arc<dyn Clock>,
+    name: String,
+    shutdown: impl Future<Output = ()>,
+) {
+    let registry = crate::schedule::register(registry(&db, &clock), config, &db, &clock);
+    let worker = Worker::new(db.clone(), clock.clone(), registry, name);
+    let mut schedules = schedules();
+    schedules.extend(crate::schedule::schedules(config));
+    let every = Duration::from_secs(u64::from(config.schedule.tick_seconds.max(1)));
     let ticker = async {
         loop {
             if let Err(e) = tick_schedules(&db, clock.as_ref(), &schedules).await {
                 tracing::error!(error = %e, "schedule tick failed");
             }
-            tokio::time::sleep(Duration::from_secs(30)).await;
+            tokio::time::sleep(every).await;
         }
     };
     tokio::pin!(shutdown);
