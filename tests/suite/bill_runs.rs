@@ -19,7 +19,7 @@ use serde_json::json;
 
 /// Adds `n` accounts, each with a meter read on 2026-10-28 and, except
 /// those in `no_read`, on 2026-11-27 (use 1,000 × (i+1) gallons).
-async fn add_accounts(app: &TestApp, s: &Seeded, n: u32, no_read: &[u32]) {
+pub(crate) async fn add_accounts(app: &TestApp, s: &Seeded, n: u32, no_read: &[u32]) {
     let clock = app.clock.as_ref();
     let tx = app.pool.tenant(&s.tenant).await.unwrap();
     let opened = "2020-01-01".parse().unwrap();
@@ -93,7 +93,7 @@ async fn add_accounts(app: &TestApp, s: &Seeded, n: u32, no_read: &[u32]) {
     tx.commit().await.unwrap();
 }
 
-async fn november(app: &TestApp, s: &Seeded) -> BillRunId {
+pub(crate) async fn november(app: &TestApp, s: &Seeded) -> BillRunId {
     let tx = app.pool.tenant(&s.tenant).await.unwrap();
     let run = bill_runs::create(
         &tx,
@@ -111,7 +111,7 @@ async fn november(app: &TestApp, s: &Seeded) -> BillRunId {
     BillRunId::from_uuid(run.id)
 }
 
-async fn all_bills(app: &TestApp, s: &Seeded) -> Vec<bill::Model> {
+pub(crate) async fn all_bills(app: &TestApp, s: &Seeded) -> Vec<bill::Model> {
     let tx = app.pool.tenant(&s.tenant).await.unwrap();
     let rows = scoped::<bill::Entity>(&tx)
         .order_by_asc(bill::Column::Number)

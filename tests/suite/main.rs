@@ -25,6 +25,7 @@ mod late_fees;
 mod ledger;
 mod payments;
 mod reads;
+mod replicas;
 mod reports;
 mod retention;
 mod schedule;
