@@ -81,3 +81,5 @@ BENCH_ACCOUNTS ?= 100000
 bench:
 	BENCH_ACCOUNTS=$(BENCH_ACCOUNTS) $(CARGO) run --release -p aqueduct-server --example bench_bill_run
 	BENCH_ACCOUNTS=$(BENCH_ACCOUNTS) BENCH_DATABASE_URL=sqlite $(CARGO) run --release -p aqueduct-server --example bench_bill_run
+	$(CARGO) build --release -p aqueduct-server --bin aqueduct --example bench_http
+	$(CARGO) run --release -p aqueduct-server --example bench_http
