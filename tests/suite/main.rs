@@ -23,6 +23,7 @@ mod isolation;
 mod jobs;
 mod late_fees;
 mod ledger;
+mod limits;
 mod payments;
 mod reads;
 mod replicas;

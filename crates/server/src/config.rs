@@ -133,6 +133,9 @@ pub struct ServerConfig {
     /// `X-Forwarded-Proto` (for HSTS and secure links). Only enable when
     /// the proxy is the only way in.
     pub trusted_proxy: bool,
+    /// Requests handled at once by this process; more are answered 503 at
+    /// once (see `limits.rs`).
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for ServerConfig {
@@ -144,6 +147,7 @@ impl Default for ServerConfig {
             tls_cert: None,
             tls_key: None,
             trusted_proxy: false,
+            max_concurrent_requests: 512,
         }
     }
 }

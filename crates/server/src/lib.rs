@@ -8,6 +8,7 @@ pub mod config;
 pub mod database;
 pub mod demo;
 pub mod health;
+pub mod limits;
 pub mod restore;
 pub mod retention;
 pub mod schedule;

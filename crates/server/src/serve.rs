@@ -65,6 +65,7 @@ pub async fn run(
         None => state,
     };
     let (app, routes) = aqueduct_api::app(state.clone());
+    let app = crate::limits::limit_concurrency(app, config.server.max_concurrent_requests);
     if let Some(maddr) = config.server.metrics_listen {
         let listener = tokio::net::TcpListener::bind(maddr)
             .await

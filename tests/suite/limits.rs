@@ -1,0 +1,78 @@
+//! Limits every request meets: the body size limit (413), and `serve`'s
+//! process-wide concurrency limit (503 + Retry-After, shed at once).
+
+use crate::db_test;
+use crate::support::TestApp;
+use axum::Router;
+use axum::body::Body;
+use axum::routing::get;
+use http::{Method, Request};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio::sync::Semaphore;
+use tower::ServiceExt;
+
+db_test!(a_body_over_two_mebibytes_is_413, |db| {
+    let app = TestApp::new(db).await;
+    let big = "x".repeat(2 * 1024 * 1024 + 1);
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/webhooks/stripe")
+        .header("content-type", "application/json")
+        .body(Body::from(big))
+        .unwrap();
+    let res = app.send(req).await;
+    assert_eq!(res.status, 413, "{}", res.text);
+    // Just under the limit is read (and refused for its missing signature).
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/webhooks/stripe")
+        .header("content-type", "application/json")
+        .body(Body::from("x".repeat(1024 * 1024)))
+        .unwrap();
+    assert_ne!(app.send(req).await.status, 413);
+});
+
+#[tokio::test]
+async fn requests_over_the_concurrency_limit_are_shed_with_503() {
+    let inside = Arc::new(AtomicUsize::new(0));
+    let release = Arc::new(Semaphore::new(0));
+    let (i, r) = (inside.clone(), release.clone());
+    let router = Router::new().route(
+        "/slow",
+        get(move || {
+            let (inside, release) = (i.clone(), r.clone());
+            async move {
+                inside.fetch_add(1, Ordering::SeqCst);
+                release.acquire().await.unwrap().forget();
+                "done"
+            }
+        }),
+    );
+    let app = aqueduct_server::limits::limit_concurrency(router, 2);
+    let call = |app: Router| async move {
+        app.oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    };
+    let first = tokio::spawn(call(app.clone()));
+    let second = tokio::spawn(call(app.clone()));
+    while inside.load(Ordering::SeqCst) < 2 {
+        tokio::task::yield_now().await;
+    }
+    // Two in flight: the third is refused at once, not queued.
+    let third = call(app.clone()).await;
+    assert_eq!(third.status(), 503);
+    assert_eq!(third.headers()["retry-after"], "1");
+    assert_eq!(inside.load(Ordering::SeqCst), 2, "the handler never ran");
+    release.add_permits(2);
+    assert_eq!(first.await.unwrap().status(), 200);
+    assert_eq!(second.await.unwrap().status(), 200);
+    // Capacity is back.
+    let fourth = tokio::spawn(call(app.clone()));
+    while inside.load(Ordering::SeqCst) < 3 {
+        tokio::task::yield_now().await;
+    }
+    release.add_permits(1);
+    assert_eq!(fourth.await.unwrap().status(), 200);
+}
