@@ -190,6 +190,9 @@ db_test!(retention_anonymises_what_is_past_its_period, |db| {
     assert_eq!(all_rows(&pool, a).await, before_a);
     assert_eq!(all_rows(&pool, &beta.tenant).await, before_b);
     assert!(audit_entries(&pool, a, "retention.purge").await.is_empty());
+    // The platform-access entry of a dry run says it was a dry run.
+    let platform = platform_actions(&db).await;
+    assert_eq!(platform, ["platform.retention.dry_run"], "{platform:?}");
 
     // The real run.
     let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
@@ -321,3 +324,20 @@ db_test!(retention_policies_never_go_below_the_minimum, |db| {
     untouched(&row(&pool, a, nine).await, "NINE");
     assert_eq!(row(&pool, a, eleven).await.holder_name, ANONYMISED);
 });
+
+/// The platform-access audit actions of the retention job, oldest first.
+async fn platform_actions(db: &crate::support::TestDb) -> Vec<String> {
+    use sea_orm::{EntityTrait, QueryOrder};
+    let owner = db.owner().await;
+    aqueduct_tenant::entity::audit_log::Entity::find()
+        .filter(
+            aqueduct_tenant::entity::audit_log::Column::Action.starts_with("platform.retention"),
+        )
+        .order_by_asc(aqueduct_tenant::entity::audit_log::Column::Id)
+        .all(&owner)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}

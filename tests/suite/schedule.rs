@@ -128,3 +128,61 @@ db_test!(schedules_follow_the_configuration, |db| {
     config.schedule.enabled = false;
     assert!(schedule::schedules(&config).is_empty());
 });
+
+db_test!(operators_see_a_failing_backup, |db| {
+    use crate::support::TestApp;
+    use crate::support::browser::{self, Browser, PASSWORD};
+    let app = TestApp::new(db).await;
+    let mut config = config_for(&app.db.app_url);
+    config.backup.bucket = "b".into();
+    config.backup.key = Some(Secret::new("not-a-key"));
+    let clock: Arc<dyn Clock> = app.clock.clone();
+    let schedules = schedule::schedules(&config);
+    tick_schedules(&app.pool, clock.as_ref(), &schedules)
+        .await
+        .unwrap();
+    app.clock.advance(Duration::days(1));
+    assert_eq!(
+        tick_schedules(&app.pool, clock.as_ref(), &schedules)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    Worker::new(
+        app.pool.clone(),
+        clock.clone(),
+        schedule::register(Registry::new(), &config, &app.pool, &clock),
+        "w",
+    )
+    .run_until_idle()
+    .await
+    .unwrap();
+    browser::operator(&app.pool, clock.as_ref(), "ops@platform.test").await;
+    let mut op = Browser::default();
+    op.sign_in(&app, "ops@platform.test", PASSWORD).await;
+    op.enrol_totp(&app).await;
+    let status = op.get(&app, "/api/v1/operator/schedules").await.json();
+    assert_eq!(status["backup"]["failing"], true, "{status}");
+    assert!(
+        status["backup"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("ID:BASE64")),
+        "{status}"
+    );
+    assert!(status["backup"]["last_ok_at"].is_null());
+    let names: Vec<_> = status["schedules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, ["platform.backup", "platform.retention"]);
+    let retention = status["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "retention.run")
+        .unwrap();
+    assert_eq!(retention["status"], "done");
+});

@@ -6,6 +6,7 @@ mod health;
 pub mod metrics;
 mod middleware;
 mod operator;
+mod operator_status;
 mod pages;
 mod payments;
 mod registry;
@@ -93,6 +94,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = operator::routes(routes);
     let routes = payments::routes(routes);
     let routes = signup::routes(routes);
+    let routes = operator_status::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),
