@@ -341,3 +341,67 @@ async fn platform_actions(db: &crate::support::TestDb) -> Vec<String> {
         .map(|e| e.action)
         .collect()
 }
+
+db_test!(a_closed_association_follows_the_retention_clock, |db| {
+    let pool = db.app_pool(3).await;
+    let clock = ManualClock::new(t0());
+    let limits = Limits::default();
+    let alpha = seed::tenant(&pool, &clock, "alpha").await;
+    let beta = seed::tenant(&pool, &clock, "beta").await;
+    let open = account(&pool, &clock, &alpha.tenant, "300-1", "OPEN-MARK", None).await;
+    // An operator closes alpha; beta goes on.
+    let tx = pool
+        .platform(
+            aqueduct_tenant::PlatformAccess {
+                actor: "user:ops".into(),
+                reason: "tenant.close",
+                request_id: None,
+            },
+            &clock,
+        )
+        .await
+        .unwrap();
+    aqueduct_tenant::directory::set_status(
+        &tx,
+        &clock,
+        alpha.tenant.id(),
+        aqueduct_tenant::TenantStatus::Closed,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let closed_at = clock.now();
+
+    // A day short of seven years: nothing yet.
+    let seven_years_on = closed_at.checked_add_months(Months::new(84)).unwrap();
+    clock.set(seven_years_on - Duration::days(1));
+    let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+    let ra = reports.iter().find(|r| r.slug == "alpha").unwrap();
+    assert_eq!(ra.anonymised, 0, "{reports:?}");
+    assert_ne!(
+        row(&pool, &alpha.tenant, open).await.holder_name,
+        ANONYMISED
+    );
+
+    // Seven years and a day after the association closed: every account of
+    // it is anonymised, though none was closed itself; beta is untouched.
+    clock.advance(Duration::days(2));
+    let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+    let ra = reports.iter().find(|r| r.slug == "alpha").unwrap();
+    assert_eq!(
+        ra.anonymised, 2,
+        "the seeded account and the open one: {reports:?}"
+    );
+    assert_eq!(
+        row(&pool, &alpha.tenant, open).await.holder_name,
+        ANONYMISED
+    );
+    let rb = reports.iter().find(|r| r.slug == "beta").unwrap();
+    assert_eq!(rb.anonymised, 0);
+    assert!(
+        all_rows(&pool, &beta.tenant)
+            .await
+            .iter()
+            .all(|r| r.holder_name != ANONYMISED)
+    );
+});

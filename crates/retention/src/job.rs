@@ -143,7 +143,10 @@ pub struct TenantReport {
     pub dry_run: bool,
 }
 
-/// Runs the job for one association in one transaction.
+/// Runs the job for one association in one transaction. `closed_since`:
+/// when the association itself was closed by an operator — then every
+/// account counts as closed from that moment at the latest, so a closed
+/// association's data follows the same clock as a closed account's.
 pub async fn run_tenant(
     db: &Db,
     ctx: &TenantCtx,
@@ -151,6 +154,7 @@ pub async fn run_tenant(
     limits: &Limits,
     steps: &[Box<dyn PurgeStep>],
     dry_run: bool,
+    closed_since: Option<DateTime<Utc>>,
 ) -> Result<TenantReport, RetentionError> {
     let tx = db.tenant(ctx).await?;
     let now = clock.now();
@@ -178,9 +182,13 @@ pub async fn run_tenant(
         .into_iter()
         .map(|a| a.account_id)
         .collect();
-    let due: Vec<Uuid> = scoped::<account::Entity>(&tx)
-        .filter(account::Column::ClosedAt.is_not_null())
-        .filter(account::Column::ClosedAt.lte(cutoff))
+    let mut candidates = scoped::<account::Entity>(&tx);
+    if closed_since.is_none_or(|c| c > cutoff) {
+        candidates = candidates
+            .filter(account::Column::ClosedAt.is_not_null())
+            .filter(account::Column::ClosedAt.lte(cutoff));
+    }
+    let due: Vec<Uuid> = candidates
         .order_by_asc(account::Column::Id)
         .all(tx.conn())
         .await?
@@ -285,11 +293,21 @@ pub async fn run(
         )
         .await?;
     let tenants = directory::list(&tx).await?;
+    // When each closed association was closed: its last status change.
+    let closed: std::collections::HashMap<Uuid, DateTime<Utc>> =
+        aqueduct_tenant::entity::tenant::Entity::find()
+            .filter(aqueduct_tenant::entity::tenant::Column::Status.eq("closed"))
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .map(|t| (t.id, t.updated_at))
+            .collect();
     tx.commit().await?;
     let steps = default_steps();
     let mut out = Vec::new();
     for t in tenants {
-        out.push(run_tenant(db, &t, clock, limits, &steps, dry_run).await?);
+        let since = closed.get(&t.id().uuid()).copied();
+        out.push(run_tenant(db, &t, clock, limits, &steps, dry_run, since).await?);
     }
     Ok(out)
 }
