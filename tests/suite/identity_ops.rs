@@ -44,7 +44,13 @@ db_test!(operator_routes_need_an_operator_session, |db| {
             path = path.replace("{slug}", "bravo");
         }
         let path = path.as_str();
-        let body = (spec.method != Method::GET).then(|| json!({}));
+        let body = (spec.method != Method::GET).then(|| {
+            if spec.path.ends_with("/disclosure") {
+                json!({"account_id": b.account.to_string(), "reason": "court order 1"})
+            } else {
+                json!({})
+            }
+        });
         let anon = Browser::default()
             .json(&app, spec.method.clone(), path, body.clone())
             .await;

@@ -25,6 +25,7 @@ mod late_fees;
 mod ledger;
 mod limits;
 mod payments;
+mod privacy_routes;
 mod reads;
 mod replicas;
 mod reports;

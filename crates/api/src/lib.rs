@@ -9,6 +9,7 @@ mod operator;
 mod operator_status;
 mod pages;
 mod payments;
+mod privacy;
 mod registry;
 mod resources;
 mod second_factor;
@@ -95,6 +96,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = payments::routes(routes);
     let routes = signup::routes(routes);
     let routes = operator_status::routes(routes);
+    let routes = privacy::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),
