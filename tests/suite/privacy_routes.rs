@@ -116,3 +116,53 @@ db_test!(
         ));
     }
 );
+
+db_test!(restricted_accounts_are_hidden_from_staff_views, |db| {
+    use aqueduct_core::Clock;
+    use aqueduct_retention::{erasure, policy::Limits};
+    use chrono::Months;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let key = a.admin_key.expose();
+    let show = format!("/api/v1/accounts/{}", a.account);
+    let listed = |page: serde_json::Value| {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["id"] == a.account.to_string())
+    };
+    assert_eq!(app.get(&show, key).await.status, 200);
+    assert!(listed(app.get("/api/v1/accounts", key).await.json()));
+
+    // Closed two years ago, then the holder asks for erasure: restricted.
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    let acct = aqueduct_retention::accounts::find(&tx, a.account)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut am = acct.into_active_model();
+    am.status = Set("closed".into());
+    am.closed_at = Set(Some(
+        app.clock.now().checked_sub_months(Months::new(24)).unwrap(),
+    ));
+    am.update(tx.conn()).await.unwrap();
+    let answer = erasure::request(
+        &tx,
+        app.clock.as_ref(),
+        "customer",
+        a.account,
+        &Limits::default(),
+    )
+    .await
+    .unwrap();
+    assert!(answer.erase_after.is_some());
+    tx.commit().await.unwrap();
+
+    // Hidden from the staff list and the account view…
+    assert!(!listed(app.get("/api/v1/accounts", key).await.json()));
+    assert_eq!(app.get(&show, key).await.status, 404);
+    // … but the data subject export (a legal view) still finds it.
+    assert_eq!(app.get(&format!("{show}/export"), key).await.status, 200);
+});

@@ -117,3 +117,20 @@ pub async fn restricted_accounts(tx: &TenantTx) -> Result<Vec<AccountId>, Retent
         .map(|r| AccountId::from_uuid(r.account_id))
         .collect())
 }
+
+/// Accounts that normal staff views and lists must not show: closed
+/// accounts whose holder asked for erasure inside the retention period
+/// (restricted until `erase_after`). Open accounts with a request stay
+/// visible — they are still billed and served. Legal and audit views (the
+/// DSAR export, the operator's legal disclosure, the audit log) still see
+/// them.
+pub async fn hidden_accounts(tx: &TenantTx) -> Result<Vec<AccountId>, RetentionError> {
+    Ok(scoped::<erasure_request::Entity>(tx)
+        .filter(erasure_request::Column::Status.eq("restricted"))
+        .filter(erasure_request::Column::EraseAfter.is_not_null())
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|r| AccountId::from_uuid(r.account_id))
+        .collect())
+}

@@ -120,12 +120,20 @@ async fn list(
         },
     )
     .await?;
+    // Restricted by an erasure request inside the retention period: hidden.
+    let hidden = aqueduct_retention::erasure::hidden_accounts(&tx)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     tx.commit().await?;
     let next_after = (rows.len() as u64 == limit)
         .then(|| rows.last().map(|a| a.account_number.clone()))
         .flatten();
     Ok(Json(Page {
-        data: rows.into_iter().map(AccountDto::from).collect(),
+        data: rows
+            .into_iter()
+            .filter(|a| !hidden.contains(&aqueduct_core::AccountId::from_uuid(a.id)))
+            .map(AccountDto::from)
+            .collect(),
         next_after,
     }))
 }
@@ -138,6 +146,14 @@ async fn show(
     let id = parse_id(&account_id)?;
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     let account = accounts::get(&tx, id).await?;
+    // Restricted by an erasure request inside the retention period: hidden.
+    if aqueduct_retention::erasure::hidden_accounts(&tx)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .contains(&id)
+    {
+        return Err(ApiError::NotFound);
+    }
     tx.commit().await?;
     Ok(Json(account.into()))
 }
