@@ -1,13 +1,17 @@
 #![doc = include_str!("../README.md")]
 
+mod assets;
 mod auth;
+mod branding;
 mod error;
 mod health;
+mod i18n;
 pub mod metrics;
 mod middleware;
 mod operator;
 mod pages;
 mod payments;
+mod portal;
 mod registry;
 mod resources;
 mod second_factor;
@@ -16,6 +20,7 @@ mod signin;
 mod signin_pages;
 mod signup;
 mod state;
+mod web;
 
 pub use auth::{Caller, Operator};
 pub use error::ApiError;
@@ -93,10 +98,14 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = operator::routes(routes);
     let routes = payments::routes(routes);
     let routes = signup::routes(routes);
+    let routes = assets::routes(routes);
+    let routes = branding::routes(routes);
+    let routes = portal::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         session::layer,
     ));
+    let router = router.layer(axum::middleware::from_fn(i18n::remember));
     (middleware::wrap(router, state), specs)
 }
