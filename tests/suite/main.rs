@@ -32,3 +32,4 @@ mod second_factor;
 mod staff;
 mod tenant_admin;
 mod tls;
+mod web;
