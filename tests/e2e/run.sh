@@ -13,7 +13,7 @@ if [[ ! -x "$CHROMIUM" ]] || ! command -v node >/dev/null; then
   exit 0
 fi
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
-cargo build --bin aqueduct --bin aqueduct-stripe-sim
+cargo build -p aqueduct-server -p aqueduct-stripe-sim --bins
 [[ -d tests/e2e/node_modules ]] || (cd tests/e2e && npm ci --no-audit --no-fund)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
