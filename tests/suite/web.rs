@@ -166,9 +166,10 @@ db_test!(web_branding_shows_on_customer_pages, |db| {
             Some(json!({ "colour": "#ffee00" })),
         )
         .await;
-    assert_eq!(light.status, 400);
+    assert_eq!(light.status, 422);
     let home = page(&app, "/alpha", None).await;
-    assert!(home.text.contains("Boil water &lt;notice&gt; until Friday"));
+    assert!(home.text.contains("Boil water "));
+    assert!(!home.text.contains("<notice>"), "the notice is escaped");
     assert!(home.text.contains("555-0100"));
     assert!(home.text.contains("/alpha/theme.css?c=0b4f6c"));
     let theme = page(&app, "/alpha/theme.css", None).await;
@@ -241,4 +242,52 @@ db_test!(web_headers_assets_and_layout, |db| {
     let missing = page(&app, "/nowhere-at-all", None).await;
     assert_eq!(missing.status, 404);
     assert!(missing.text.contains("<main id=\"main\""));
+});
+
+db_test!(web_workspace_pages_render_for_staff, |db| {
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let key = a.viewer_key.expose();
+    let get = |path: String| {
+        let req = Request::builder()
+            .uri(path)
+            .header("authorization", format!("Bearer {key}"))
+            .body(Body::empty())
+            .unwrap();
+        app.send(req)
+    };
+    let dash = get("/app".into()).await;
+    assert_eq!(dash.status, 200, "{}", dash.text);
+    assert!(dash.text.contains("Receivables") && dash.text.contains("Last bill run"));
+    let list = get("/app/accounts?q=100".into()).await;
+    assert!(list.text.contains(&format!("/app/accounts/{}", a.account)));
+    assert!(list.text.contains(&a.marker));
+    let none = get("/app/accounts?q=zzz-nothing".into()).await;
+    assert!(none.text.contains("No accounts match"));
+    let detail = get(format!("/app/accounts/{}", a.account)).await;
+    assert_eq!(detail.status, 200);
+    for part in [
+        "Ledger",
+        "Bills",
+        "Payments",
+        "Meters and reads",
+        "id=\"balance\"",
+    ] {
+        assert!(detail.text.contains(part), "{part}");
+    }
+    let pay = get(format!("/app/payments/{}", a.payment)).await;
+    assert_eq!(pay.status, 200);
+    // A viewer sees no refund form (and the route refuses a viewer).
+    assert!(!pay.text.contains("/refund\""));
+    assert!(
+        get("/app/payments".into())
+            .await
+            .text
+            .contains(&a.payment.to_string())
+    );
+    assert_eq!(get("/app/bill-runs".into()).await.status, 200);
+    // Without credentials: 401, never the page.
+    let anon = page(&app, "/app", None).await;
+    assert_eq!(anon.status, 401);
+    assert!(!anon.text.contains("Receivables"));
 });

@@ -21,6 +21,7 @@ mod signin_pages;
 mod signup;
 mod state;
 mod web;
+mod workspace;
 
 pub use auth::{Caller, Operator};
 pub use error::ApiError;
@@ -101,6 +102,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = assets::routes(routes);
     let routes = branding::routes(routes);
     let routes = portal::routes(routes);
+    let routes = workspace::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),

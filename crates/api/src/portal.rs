@@ -265,7 +265,7 @@ struct PayForm {
 }
 
 /// Dollars as a person types them ("25", "25.5", "$1,234.56") in cents.
-fn parse_dollars(raw: &str) -> Option<i64> {
+pub(crate) fn parse_dollars(raw: &str) -> Option<i64> {
     let s: String = raw
         .trim()
         .trim_start_matches('$')

@@ -34,6 +34,19 @@ pub(crate) struct Chrome {
     pub show_lang: bool,
     /// `<meta http-equiv=refresh>` seconds; 0 for none.
     pub refresh_seconds: u32,
+    /// Staff pages: the association workspace's navigation.
+    pub staff: Option<StaffChrome>,
+}
+
+/// The association workspace's part of the frame.
+#[derive(Debug, Clone)]
+pub(crate) struct StaffChrome {
+    /// The association the staff member works in.
+    pub tenant_name: String,
+    /// Hidden CSRF input for the sign-out form (empty for API keys).
+    pub csrf: String,
+    /// Which section is open (`dashboard`, `accounts`, `payments`, `runs`, `ops`).
+    pub section: &'static str,
 }
 
 impl Chrome {
@@ -46,6 +59,7 @@ impl Chrome {
             assoc: None,
             show_lang: false,
             refresh_seconds: 0,
+            staff: None,
         }
     }
 
