@@ -5,6 +5,7 @@ import { chromium } from 'playwright-core';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 
 const require = createRequire(import.meta.url);
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
@@ -116,6 +117,105 @@ async function payJourney(browser, account, lang) {
   await ctx.close();
 }
 
+/// Journey 4: staff signs in and refunds part of a payment.
+async function refundJourney(browser) {
+  const ctx = await browser.newContext({ viewport: SIZES.desktop });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/login`);
+  await check(page, '10-staff-sign-in');
+  await page.fill('input[name=email]', 'admin@demo.example.org');
+  await page.fill('input[name=password]', process.env.E2E_STAFF_PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForLoadState();
+  await page.goto(`${BASE}/app`);
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  await check(page, '11-dashboard');
+  await page.goto(`${BASE}/app/accounts?q=10-000`);
+  await check(page, '12-accounts');
+  await page.goto(`${BASE}/app/payments`);
+  await check(page, '13-payments');
+  // The first succeeded payment (journey 1 made one).
+  const row = page.locator('tbody tr', { hasText: 'succeeded' }).first();
+  await row.locator('a').click();
+  await page.locator('#amount').waitFor();
+  await check(page, '14-payment');
+  await page.fill('#amount', '5.00');
+  await page.fill('#reason', 'Duplicate late fee');
+  await page.click('form[action$="/refund"] button[type=submit]');
+  await page.locator('.status-paid', { hasText: 'Refund requested' }).waitFor();
+  // The refund settles through Stripe's webhook: reload until it shows.
+  for (let i = 0; i < 50; i++) {
+    if ((await page.textContent('#refunded')).includes('$5.00')) break;
+    await sleep(300);
+    await page.reload();
+  }
+  assert.ok((await page.textContent('#refunded')).includes('$5.00'), 'the refund is recorded');
+  assert.ok((await page.textContent('tbody')).includes('Duplicate late fee'));
+  await check(page, '15-refunded');
+  const link = await page.getAttribute('dl a', 'href');
+  await page.goto(BASE + link);
+  await check(page, '16-account');
+  await ctx.close();
+}
+
+function base32(s) {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of s.replace(/=+$/, '').toUpperCase()) bits += abc.indexOf(c).toString(2).padStart(5, '0');
+  const out = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) out.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(out);
+}
+
+/// RFC 6238: SHA-1, 6 digits, 30-second steps.
+function totp(key) {
+  const step = Buffer.alloc(8);
+  step.writeBigInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
+  const mac = crypto.createHmac('sha1', key).update(step).digest();
+  const o = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+/// Journey 5: an operator suspends the association; its customer pages
+/// show the notice and no payment form; reactivating brings it back.
+async function suspendJourney(browser) {
+  const ctx = await browser.newContext({ viewport: SIZES.desktop });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/login`);
+  await page.fill('input[name=email]', process.env.E2E_OPERATOR_EMAIL);
+  await page.fill('input[name=password]', process.env.E2E_OPERATOR_PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForLoadState();
+  // Operators must have a second factor: enrol one through the API.
+  const session = await (await page.request.get(`${BASE}/api/v1/auth/session`)).json();
+  const headers = { 'x-csrf-token': session.csrf_token };
+  const start = await page.request.post(`${BASE}/api/v1/auth/totp/enrolment`, { headers });
+  assert.ok(start.ok(), `enrolment: ${start.status()} ${await start.text()}`);
+  const key = base32((await start.json()).secret);
+  const done = await page.request.post(`${BASE}/api/v1/auth/totp/enrolment/confirm`, { headers, data: { code: totp(key) } });
+  assert.ok(done.ok(), `confirm: ${done.status()} ${await done.text()}`);
+  await page.goto(`${BASE}/ops`);
+  await page.getByRole('heading', { name: 'Tenants' }).waitFor();
+  await check(page, '20-ops-tenants');
+  await page.click('#tenant-demo button:has-text("Suspend")');
+  await page.locator('#tenant-demo .tenant-status', { hasText: 'suspended' }).waitFor();
+  await check(page, '21-ops-suspended');
+
+  const customer = await browser.newContext({ viewport: SIZES.phone });
+  const cpage = await customer.newPage();
+  await cpage.goto(`${BASE}/demo`);
+  assert.ok((await cpage.textContent('.banner.warn')).includes('temporarily unavailable'));
+  assert.equal(await cpage.locator('#account_number').count(), 0, 'no payment form while suspended');
+  await check(cpage, '22-customer-suspended');
+  await cpage.goto(`${BASE}/demo?lang=es`);
+  assert.ok((await cpage.textContent('.banner.warn')).includes('no está disponible'));
+  await customer.close();
+
+  await page.click('#tenant-demo button:has-text("Reactivate")');
+  await page.locator('#tenant-demo .tenant-status', { hasText: 'active' }).waitFor();
+  await ctx.close();
+}
+
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -129,6 +229,8 @@ try {
   const journeys = [
     ['1 customer pays (English)', () => payJourney(browser, list[0], 'en')],
     ['6 customer pays (Spanish)', () => payJourney(browser, list[1], 'es')],
+    ['4 staff refunds a payment', () => refundJourney(browser)],
+    ['5 operator suspends a tenant', () => suspendJourney(browser)],
     ['privacy, security and contact pages', async () => {
       const ctx = await browser.newContext({ viewport: SIZES.desktop });
       const page = await ctx.newPage();

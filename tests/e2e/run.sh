@@ -36,6 +36,9 @@ export AQUEDUCT__STRIPE__API_BASE="$SIM"
 PIDS+=($!)
 "$TARGET/debug/aqueduct" migrate >/dev/null
 "$TARGET/debug/aqueduct" demo >"$WORK/demo.txt"
+OPERATOR_EMAIL=ops@e2e.example.org
+OPERATOR_PASSWORD="e2e-operator-$(date +%s)-pass"
+echo "$OPERATOR_PASSWORD" | "$TARGET/debug/aqueduct" operator create --email "$OPERATOR_EMAIL" --password-stdin >/dev/null
 API_KEY="$(grep -A1 'API key' "$WORK/demo.txt" | tail -1 | tr -d ' ')"
 "$TARGET/debug/aqueduct" serve --with-worker --listen "127.0.0.1:$APP_PORT" >"$WORK/app.log" 2>&1 &
 PIDS+=($!)
@@ -45,7 +48,9 @@ for _ in $(seq 1 100); do
 done
 mkdir -p target/e2e
 status=0
-E2E_BASE="$BASE" E2E_SIM="$SIM" E2E_API_KEY="$API_KEY" E2E_DB="$WORK/e2e.db" \
+E2E_OPERATOR_EMAIL="$OPERATOR_EMAIL" E2E_OPERATOR_PASSWORD="$OPERATOR_PASSWORD" \
+  E2E_BASE="$BASE" E2E_SIM="$SIM" E2E_API_KEY="$API_KEY" \
+  E2E_STAFF_PASSWORD="$(grep -o 'password "[^"]*"' "$WORK/demo.txt" | cut -d'"' -f2)" E2E_DB="$WORK/e2e.db" \
   E2E_OUT="$ROOT/target/e2e" CHROMIUM="$CHROMIUM" node tests/e2e/journeys.mjs || status=$?
 if [[ $status -ne 0 ]]; then
   echo "--- app log (tail)"; tail -40 "$WORK/app.log"; echo "--- sim log (tail)"; tail -20 "$WORK/sim.log"
