@@ -291,3 +291,59 @@ db_test!(web_workspace_pages_render_for_staff, |db| {
     assert_eq!(anon.status, 401);
     assert!(!anon.text.contains("Receivables"));
 });
+
+db_test!(
+    web_bill_runs_are_created_and_finalized_from_the_workspace,
+    |db| {
+        let app = TestApp::new(db).await;
+        let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+        let key = a.admin_key.expose();
+        let send = |method: Method, path: String, body: &str| {
+            let req = Request::builder()
+                .method(method)
+                .uri(path)
+                .header("authorization", format!("Bearer {key}"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body.to_owned()))
+                .unwrap();
+            app.send(req)
+        };
+        let list = send(Method::GET, "/app/bill-runs".into(), "").await;
+        assert!(
+            list.text.contains(&a.schedule.to_string()),
+            "the form offers the schedule"
+        );
+        let bad = send(Method::POST, "/app/bill-runs".into(), "schedule_id=x").await;
+        assert_eq!(bad.status, 200);
+        assert!(bad.text.contains("class=\"error\""));
+        let created = send(
+            Method::POST,
+            "/app/bill-runs".into(),
+            &format!(
+                "schedule_id={}&period_start=2026-11-01&period_end=2026-11-30&due_on=2026-12-20",
+                a.schedule
+            ),
+        )
+        .await;
+        assert_eq!(created.status, 303, "{}", created.text);
+        let run_page = created.headers["location"].to_str().unwrap().to_owned();
+        let shown = send(Method::GET, run_page.clone(), "").await;
+        assert_eq!(shown.status, 200, "{}", shown.text);
+        assert!(shown.text.contains("id=\"run-status\">draft"));
+        assert!(shown.text.contains("/finalize\""));
+        let fin = send(Method::POST, format!("{run_page}/finalize"), "").await;
+        assert_eq!(fin.status, 303);
+        // Finalizing runs in the background; the page shows it until done.
+        let mut status = String::new();
+        for _ in 0..100 {
+            let p = send(Method::GET, run_page.clone(), "").await;
+            if p.text.contains("id=\"run-status\">finalized") {
+                status = "finalized".into();
+                assert!(!p.text.contains("/finalize\""), "no second finalize");
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert_eq!(status, "finalized");
+    }
+);

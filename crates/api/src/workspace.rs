@@ -65,6 +65,24 @@ pub(crate) fn routes(r: Routes) -> Routes {
             post(refund),
         )
         .tenant(Method::GET, "/app/bill-runs", Role::Viewer, get(run_list))
+        .tenant(
+            Method::POST,
+            "/app/bill-runs",
+            Role::Admin,
+            post(run_create),
+        )
+        .tenant(
+            Method::GET,
+            "/app/bill-runs/{run_id}",
+            Role::Viewer,
+            get(run_detail),
+        )
+        .tenant(
+            Method::POST,
+            "/app/bill-runs/{run_id}/finalize",
+            Role::Admin,
+            post(run_finalize),
+        )
 }
 
 fn chrome(
@@ -115,6 +133,7 @@ struct Dashboard {
 }
 
 struct RunRow {
+    id: String,
     period: String,
     due_on: String,
     status: String,
@@ -124,6 +143,7 @@ struct RunRow {
 impl From<bill_run::Model> for RunRow {
     fn from(r: bill_run::Model) -> Self {
         Self {
+            id: r.id.to_string(),
             period: format!("{} – {}", r.period_start, r.period_end),
             due_on: r.due_on.to_string(),
             status: r.status,
@@ -570,12 +590,17 @@ async fn refund(
 struct RunList {
     page: Chrome,
     rows: Vec<RunRow>,
+    can_create: bool,
+    schedules: Vec<(String, String)>,
+    error: Option<String>,
+    csrf: String,
 }
 
-async fn run_list(
-    State(state): State<AppState>,
-    caller: Caller,
-    s: Option<Extension<CurrentSession>>,
+async fn run_list_page(
+    state: &AppState,
+    caller: &Caller,
+    s: Option<&Extension<CurrentSession>>,
+    error: Option<String>,
 ) -> Result<Response, ApiError> {
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     let rows = scoped::<bill_run::Entity>(&tx)
@@ -583,11 +608,175 @@ async fn run_list(
         .limit(50)
         .all(tx.conn())
         .await?;
+    let schedules = aqueduct_billing::rates::list(&tx).await?;
     tx.commit().await?;
     Ok(web::render(&RunList {
-        page: chrome(&caller, s.as_ref(), "Bill runs", "runs"),
+        page: chrome(caller, s, "Bill runs", "runs"),
+        csrf: csrf_input(s),
         rows: rows.into_iter().map(RunRow::from).collect(),
+        can_create: caller.role >= Role::Admin,
+        schedules: schedules
+            .into_iter()
+            .map(|r| (r.id.to_string(), r.name))
+            .collect(),
+        error,
     }))
+}
+
+async fn run_list(
+    State(state): State<AppState>,
+    caller: Caller,
+    s: Option<Extension<CurrentSession>>,
+) -> Result<Response, ApiError> {
+    run_list_page(&state, &caller, s.as_ref(), None).await
+}
+
+/// "New bill run": the same `bill_runs::create` as `POST /api/v1/bill-runs`.
+async fn run_create(
+    State(state): State<AppState>,
+    caller: Caller,
+    s: Option<Extension<CurrentSession>>,
+    body: String,
+) -> Result<Response, ApiError> {
+    let field = |n: &str| form_value(&body, n).unwrap_or_default();
+    let date = |n: &str| chrono::NaiveDate::parse_from_str(field(n).trim(), "%Y-%m-%d").ok();
+    let (Ok(schedule), Some(period_start), Some(period_end), Some(due_on)) = (
+        field("schedule_id").parse(),
+        date("period_start"),
+        date("period_end"),
+        date("due_on"),
+    ) else {
+        return run_list_page(
+            &state,
+            &caller,
+            s.as_ref(),
+            Some("Choose a rate schedule and give the three dates (YYYY-MM-DD).".into()),
+        )
+        .await;
+    };
+    let tx = state.db().tenant(&caller.tenant).await?;
+    let created = aqueduct_billing::bill_runs::create(
+        &tx,
+        state.clock(),
+        aqueduct_billing::bill_runs::NewRun {
+            schedule,
+            period_start,
+            period_end,
+            due_on,
+        },
+    )
+    .await;
+    match created {
+        Ok(run) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/app/bill-runs/{}", run.id)).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            let msg = ApiError::from(e).to_string();
+            run_list_page(&state, &caller, s.as_ref(), Some(msg)).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "app_run.html")]
+struct RunDetail {
+    page: Chrome,
+    id: String,
+    run: RunRow,
+    bills: usize,
+    issued: u64,
+    total: String,
+    exceptions: Vec<[String; 3]>,
+    working: bool,
+    can_finalize: bool,
+    csrf: String,
+}
+
+/// One run: the preview (bills, total, exceptions) and, while it is being
+/// finalized, a progress bar that refreshes itself.
+async fn run_detail(
+    State(state): State<AppState>,
+    caller: Caller,
+    s: Option<Extension<CurrentSession>>,
+    Path(run_id): Path<String>,
+) -> Result<Response, ApiError> {
+    use aqueduct_billing::entity::bill;
+    use sea_orm::PaginatorTrait;
+    let id: aqueduct_core::BillRunId = parse_id(&run_id)?;
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let run = aqueduct_billing::bill_runs::get(&tx, id).await?;
+    let preview = aqueduct_billing::bill_runs::preview(&tx, id, false).await?;
+    let issued = scoped::<bill::Entity>(&tx)
+        .filter(bill::Column::BillRunId.eq(run.id))
+        .count(tx.conn())
+        .await?;
+    tx.commit().await?;
+    let working = run.status == "finalizing";
+    let mut page = chrome(&caller, s.as_ref(), "Bill run", "runs");
+    if working {
+        page.refresh_seconds = 2;
+    }
+    Ok(web::render(&RunDetail {
+        page,
+        id: run.id.to_string(),
+        can_finalize: caller.role >= Role::Admin && run.status != "finalized",
+        run: RunRow::from(run),
+        bills: preview.bills.len(),
+        issued,
+        total: usd(preview.total_cents),
+        exceptions: preview
+            .exceptions
+            .iter()
+            .take(100)
+            .map(|e| {
+                [
+                    e.account_number.clone(),
+                    e.kind.to_owned(),
+                    e.detail.clone(),
+                ]
+            })
+            .collect(),
+        working,
+        csrf: csrf_input(s.as_ref()),
+    }))
+}
+
+/// Finalize: runs in the background in small batches (the run page shows
+/// the progress). Finalizing is resumable, so a restart mid-run loses
+/// nothing: finalize again and it continues.
+async fn run_finalize(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(run_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: aqueduct_core::BillRunId = parse_id(&run_id)?;
+    {
+        let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+        aqueduct_billing::bill_runs::get(&tx, id).await?;
+        tx.commit().await?;
+    }
+    let task_state = state.clone();
+    let tenant = caller.tenant.clone();
+    tokio::spawn(async move {
+        let options = aqueduct_billing::bill_runs::FinalizeOptions {
+            batch_size: 25,
+            ..Default::default()
+        };
+        if let Err(e) = aqueduct_billing::bill_runs::finalize(
+            task_state.db(),
+            &tenant,
+            task_state.clock(),
+            id,
+            &options,
+        )
+        .await
+        {
+            tracing::warn!(error = %e, run = %id, "finalizing from the workspace failed");
+        }
+    });
+    Ok(Redirect::to(&format!("/app/bill-runs/{id}")).into_response())
 }
 
 #[cfg(test)]
