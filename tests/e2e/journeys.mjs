@@ -155,6 +155,11 @@ async function refundJourney(browser) {
   const link = await page.getAttribute('dl a', 'href');
   await page.goto(BASE + link);
   await check(page, '16-account');
+  await page.goto(`${BASE}/app/bill-runs`);
+  await check(page, '17-bill-runs');
+  await page.locator('tbody a').first().click();
+  await page.locator('#run-status').waitFor();
+  await check(page, '18-bill-run');
   await ctx.close();
 }
 
