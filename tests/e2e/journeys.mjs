@@ -107,10 +107,17 @@ async function payJourney(browser, account, lang) {
   await page.waitForURL((u) => u.toString().startsWith(SIM));
   assert.ok((await page.textContent('h1')).includes((paid / 100).toFixed(2)));
   await page.screenshot({ path: `${OUT}/${p}04-hosted-checkout.png` });
-  await page.click('button[value=pay]');
+  // English pays by card; Spanish by bank account, which shows
+  // "processing" until the bank debit settles.
+  await page.click(es ? 'button[value=bank_succeed]' : 'button[value=pay]');
   await page.waitForURL((u) => u.toString().startsWith(BASE));
+  if (es) {
+    await page.locator('.status-processing').waitFor({ timeout: 30000 });
+    assert.ok((await page.textContent('#payment-status')).includes('En proceso'));
+    await check(page, `${p}05-receipt-processing`);
+  }
   // "Paid" only after the webhook; the page refreshes itself until then.
-  await page.locator('.status-paid').waitFor({ timeout: 30000 });
+  await page.locator('.status-paid').waitFor({ timeout: 45000 });
   const balance = dollars(await page.textContent('#balance-now'));
   assert.equal(balance, due - paid, 'the balance dropped by the payment');
   await check(page, `${p}05-receipt`);

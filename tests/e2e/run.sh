@@ -32,7 +32,7 @@ export AQUEDUCT__STRIPE__WEBHOOK_SECRET=whsec_aqueduct_sim
 export AQUEDUCT__STRIPE__API_BASE="$SIM"
 
 "$TARGET/debug/aqueduct-stripe-sim" --listen "127.0.0.1:$SIM_PORT" \
-  --webhook-url "$BASE/webhooks/stripe" --ach-settle-delay-ms 3000 >"$WORK/sim.log" 2>&1 &
+  --webhook-url "$BASE/webhooks/stripe" --ach-settle-delay-ms 8000 >"$WORK/sim.log" 2>&1 &
 PIDS+=($!)
 "$TARGET/debug/aqueduct" migrate >/dev/null
 "$TARGET/debug/aqueduct" demo >"$WORK/demo.txt"

@@ -197,7 +197,7 @@ db_test!(
         .await;
         assert_eq!(mine.status, 200, "{}", mine.text);
         assert!(mine.text.contains("status-pending"));
-        assert!(mine.text.contains("http-equiv=\"refresh\""));
+        assert!(mine.text.contains("data-poll=\"3\"") && mine.text.contains("/static/poll."));
         let other = page(&app, &format!("/bravo/pay/{}", a.payment), None).await;
         assert_eq!(other.status, 404);
     }
@@ -329,7 +329,7 @@ db_test!(
         let run_page = created.headers["location"].to_str().unwrap().to_owned();
         let shown = send(Method::GET, run_page.clone(), "").await;
         assert_eq!(shown.status, 200, "{}", shown.text);
-        assert!(shown.text.contains("id=\"run-status\">draft"));
+        assert!(shown.text.contains("id=\"run-status\" data-live>draft"));
         assert!(shown.text.contains("/finalize\""));
         let fin = send(Method::POST, format!("{run_page}/finalize"), "").await;
         assert_eq!(fin.status, 303);
@@ -337,7 +337,7 @@ db_test!(
         let mut status = String::new();
         for _ in 0..100 {
             let p = send(Method::GET, run_page.clone(), "").await;
-            if p.text.contains("id=\"run-status\">finalized") {
+            if p.text.contains("id=\"run-status\" data-live>finalized") {
                 status = "finalized".into();
                 assert!(!p.text.contains("/finalize\""), "no second finalize");
                 break;

@@ -418,7 +418,7 @@ async fn receipt(
     tx.commit().await?;
     let (status, key, refresh) = match p.status.as_str() {
         status::SUCCEEDED => ("paid", "receipt.paid", 0),
-        status::PROCESSING => ("processing", "receipt.processing", 30),
+        status::PROCESSING => ("processing", "receipt.processing", 5),
         status::FAILED => ("failed", "receipt.failed", 0),
         _ => ("pending", "receipt.pending", 3),
     };

@@ -32,8 +32,11 @@ pub(crate) struct Chrome {
     pub assoc: Option<AssocChrome>,
     /// Show the language switch (customer pages).
     pub show_lang: bool,
-    /// `<meta http-equiv=refresh>` seconds; 0 for none.
+    /// Poll the page every this many seconds (`static/poll.js` swaps in the
+    /// parts marked `data-live`); 0 for none.
     pub refresh_seconds: u32,
+    /// The polling script's URL.
+    pub poll_js: String,
     /// Staff pages: the association workspace's navigation.
     pub staff: Option<StaffChrome>,
 }
@@ -59,6 +62,7 @@ impl Chrome {
             assoc: None,
             show_lang: false,
             refresh_seconds: 0,
+            poll_js: crate::assets::poll_script_url(),
             staff: None,
         }
     }
