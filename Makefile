@@ -10,7 +10,7 @@ CARGO ?= cargo
 AQUEDUCT := target/debug/aqueduct
 LISTEN ?= 127.0.0.1:8080
 
-.PHONY: run build test fmt lint check security clean-data run-s3 bench
+.PHONY: run build test fmt lint check security clean-data run-s3 bench e2e
 
 build:
 	$(CARGO) build --bin aqueduct
@@ -43,6 +43,7 @@ test:
 	    $(CARGO) test --workspace --no-fail-fast; \
 	  fi; \
 	fi
+	@$(MAKE) --no-print-directory e2e
 
 fmt:
 	$(CARGO) fmt --all
@@ -83,3 +84,8 @@ bench:
 	BENCH_ACCOUNTS=$(BENCH_ACCOUNTS) BENCH_DATABASE_URL=sqlite $(CARGO) run --release -p aqueduct-server --example bench_bill_run
 	$(CARGO) build --release -p aqueduct-server --bin aqueduct --example bench_http
 	$(CARGO) run --release -p aqueduct-server --example bench_http
+
+# Browser journeys in headless Chromium (tests/e2e/run.sh): skipped with a
+# message when chromium or node is missing; E2E_REQUIRED=1 makes that fail.
+e2e:
+	bash tests/e2e/run.sh

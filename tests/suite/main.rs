@@ -35,3 +35,4 @@ mod second_factor;
 mod staff;
 mod tenant_admin;
 mod tls;
+mod web;

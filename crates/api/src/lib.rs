@@ -1,8 +1,11 @@
 #![doc = include_str!("../README.md")]
 
+mod assets;
 mod auth;
+mod branding;
 mod error;
 mod health;
+mod i18n;
 pub mod metrics;
 mod middleware;
 mod operator;
@@ -10,6 +13,7 @@ mod operator_status;
 mod pages;
 mod payments;
 mod privacy;
+mod portal;
 mod registry;
 mod resources;
 mod second_factor;
@@ -18,6 +22,8 @@ mod signin;
 mod signin_pages;
 mod signup;
 mod state;
+mod web;
+mod workspace;
 
 pub use auth::{Caller, Operator};
 pub use error::ApiError;
@@ -97,10 +103,15 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = signup::routes(routes);
     let routes = operator_status::routes(routes);
     let routes = privacy::routes(routes);
+    let routes = assets::routes(routes);
+    let routes = branding::routes(routes);
+    let routes = portal::routes(routes);
+    let routes = workspace::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         session::layer,
     ));
+    let router = router.layer(axum::middleware::from_fn(i18n::remember));
     (middleware::wrap(router, state), specs)
 }

@@ -206,6 +206,24 @@ fn error_page(status: StatusCode, info: &ErrorInfo, request_id: &str) -> String 
     )
 }
 
+/// The CSP: our own origin only, except that a form may lead to Stripe's
+/// hosted Checkout (a redirect after our own POST counts as the form's
+/// target). No inline script or style anywhere.
+fn content_security_policy(stripe: Option<&aqueduct_payments::Stripe>) -> String {
+    let mut form_action = String::from("'self'");
+    for o in stripe
+        .map(aqueduct_payments::Stripe::checkout_origins)
+        .unwrap_or_default()
+    {
+        form_action.push(' ');
+        form_action.push_str(&o);
+    }
+    format!(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action {form_action}"
+    )
+}
+
 /// Headers every response carries (the identity work adds CSP details and
 /// HSTS behind TLS).
 async fn security_headers(State(state): State<AppState>, req: Request, next: Next) -> Response {
@@ -216,6 +234,7 @@ async fn security_headers(State(state): State<AppState>, req: Request, next: Nex
                 .headers()
                 .get("x-forwarded-proto")
                 .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https")));
+    let csp = content_security_policy(state.stripe());
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     if https {
@@ -233,12 +252,9 @@ async fn security_headers(State(state): State<AppState>, req: Request, next: Nex
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert(
-        "content-security-policy",
-        HeaderValue::from_static(
-            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        ),
-    );
+    if let Ok(v) = HeaderValue::from_str(&csp) {
+        h.insert("content-security-policy", v);
+    }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -36,6 +36,136 @@ pub(crate) fn routes(r: Routes) -> Routes {
             "/api/v1/operator/tenants/{slug}/close",
             post(close),
         )
+        .operator(Method::GET, "/ops", get(console))
+        .operator(
+            Method::POST,
+            "/ops/tenants/{slug}/suspend",
+            post(console_suspend),
+        )
+        .operator(
+            Method::POST,
+            "/ops/tenants/{slug}/reactivate",
+            post(console_reactivate),
+        )
+}
+
+/// The operator console's tenants page.
+#[derive(askama::Template)]
+#[template(path = "ops_tenants.html")]
+struct Console {
+    page: crate::web::Chrome,
+    rows: Vec<TenantRow>,
+    q: String,
+    status: String,
+    csrf: String,
+    message: Option<String>,
+    error: Option<String>,
+}
+
+fn console_chrome(ctx: &Ctx) -> (crate::web::Chrome, String) {
+    let csrf = ctx.session.as_ref().map_or_else(String::new, |s| {
+        format!(
+            "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
+            crate::session::CSRF_FIELD,
+            crate::pages::escape(&s.csrf_token)
+        )
+    });
+    let page = crate::web::Chrome {
+        staff: Some(crate::web::StaffChrome {
+            tenant_name: "Aqueduct operations".into(),
+            csrf: csrf.clone(),
+            section: "ops",
+        }),
+        ..crate::web::Chrome::plain(crate::i18n::Lang::En, "Tenants")
+    };
+    (page, csrf)
+}
+
+async fn console_page(
+    state: &AppState,
+    op: &Operator,
+    ctx: Ctx,
+    search: Search,
+    message: Option<String>,
+    error: Option<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let (page, csrf) = console_chrome(&ctx);
+    let q = search.q.clone().unwrap_or_default();
+    let status = search.status.clone().unwrap_or_default();
+    let rows = tenant_rows(state, op, ctx, search).await?;
+    Ok(crate::web::render(&Console {
+        page,
+        rows,
+        q,
+        status,
+        csrf,
+        message,
+        error,
+    }))
+}
+
+async fn console(
+    State(state): State<AppState>,
+    op: Operator,
+    ctx: Ctx,
+    Query(search): Query<Search>,
+) -> Result<axum::response::Response, ApiError> {
+    console_page(&state, &op, ctx, search, None, None).await
+}
+
+/// A console action: the same transition as the JSON route; the page is
+/// shown again with what happened (the body is read as text, so a JSON
+/// client gets the page too).
+async fn console_action(
+    state: &AppState,
+    op: &Operator,
+    ctx: Ctx,
+    slug: &str,
+    reason: &'static str,
+    change: (&[TenantStatus], TenantStatus),
+) -> Result<axum::response::Response, ApiError> {
+    let (message, error) =
+        match transition(state, op, ctx.clone(), slug, reason, change, None).await {
+            Ok(_) => (Some(format!("{slug} is now {}.", change.1)), None),
+            Err(ApiError::Conflict(m)) => (None, Some(format!("{slug}: {m}."))),
+            Err(e) => return Err(e),
+        };
+    console_page(state, op, ctx, Search::default(), message, error).await
+}
+
+async fn console_suspend(
+    State(state): State<AppState>,
+    op: Operator,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    use TenantStatus::{Active, Onboarding};
+    console_action(
+        &state,
+        &op,
+        ctx,
+        &slug,
+        "tenant.suspend",
+        (&[Active, Onboarding], TenantStatus::Suspended),
+    )
+    .await
+}
+
+async fn console_reactivate(
+    State(state): State<AppState>,
+    op: Operator,
+    ctx: Ctx,
+    Path(slug): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    console_action(
+        &state,
+        &op,
+        ctx,
+        &slug,
+        "tenant.reactivate",
+        (&[TenantStatus::Suspended], TenantStatus::Active),
+    )
+    .await
 }
 
 /// One association as operators see it.
@@ -50,7 +180,7 @@ struct TenantRow {
 }
 
 /// `?q=` (slug or name contains, any case) and `?status=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 struct Search {
     q: Option<String>,
     status: Option<String>,
@@ -62,9 +192,19 @@ async fn list_tenants(
     ctx: Ctx,
     Query(search): Query<Search>,
 ) -> Result<Json<Vec<TenantRow>>, ApiError> {
+    Ok(Json(tenant_rows(&state, &op, ctx, search).await?))
+}
+
+async fn tenant_rows(
+    state: &AppState,
+    op: &Operator,
+    ctx: Ctx,
+    search: Search,
+) -> Result<Vec<TenantRow>, ApiError> {
     let status: Option<TenantStatus> = search
         .status
         .as_deref()
+        .filter(|s| !s.is_empty())
         .map(str::parse)
         .transpose()
         .map_err(ApiError::Invalid)?;
@@ -87,25 +227,23 @@ async fn list_tenants(
         *staff.entry(TenantId::from_uuid(m.tenant_id)).or_default() += 1;
     }
     tx.commit().await?;
-    Ok(Json(
-        tenants
-            .into_iter()
-            .filter(|t| status.is_none_or(|s| t.status() == s))
-            .filter(|t| {
-                q.as_deref().is_none_or(|q| {
-                    t.slug().as_str().contains(q) || t.name().to_lowercase().contains(q)
-                })
+    Ok(tenants
+        .into_iter()
+        .filter(|t| status.is_none_or(|s| t.status() == s))
+        .filter(|t| {
+            q.as_deref().is_none_or(|q| {
+                t.slug().as_str().contains(q) || t.name().to_lowercase().contains(q)
             })
-            .map(|t| TenantRow {
-                id: t.id().to_string(),
-                slug: t.slug().to_string(),
-                name: t.name().to_owned(),
-                status: t.status().to_string(),
-                accounts: counts.get(&t.id()).copied().unwrap_or(0),
-                staff: staff.get(&t.id()).copied().unwrap_or(0),
-            })
-            .collect(),
-    ))
+        })
+        .map(|t| TenantRow {
+            id: t.id().to_string(),
+            slug: t.slug().to_string(),
+            name: t.name().to_owned(),
+            status: t.status().to_string(),
+            accounts: counts.get(&t.id()).copied().unwrap_or(0),
+            staff: staff.get(&t.id()).copied().unwrap_or(0),
+        })
+        .collect())
 }
 
 /// Optional note for the audit log.

@@ -169,7 +169,7 @@ pub async fn start(
         intent.application_fee_amount = Some(pay.application_fee_cents);
     }
     intent.metadata = Some(meta.clone());
-    let back = format!("{}/pay/{}", stripe.public_url, payment_id);
+    let back = format!("{}/{}/pay/{}", stripe.public_url, ctx.slug(), payment_id);
     let session = CreateCheckoutSession::new()
         .mode(CheckoutSessionMode::Payment)
         .line_items(vec![item])

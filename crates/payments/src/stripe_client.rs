@@ -34,6 +34,8 @@ pub struct Stripe {
     pub(crate) livemode: bool,
     pub(crate) webhook_secrets: Vec<Secret>,
     pub(crate) public_url: String,
+    /// Origin of the API base when it is not Stripe's (the local simulator).
+    pub(crate) api_origin: Option<String>,
 }
 
 impl fmt::Debug for Stripe {
@@ -62,7 +64,19 @@ impl Stripe {
             livemode,
             webhook_secrets: settings.webhook_secrets,
             public_url: settings.public_url.trim_end_matches('/').to_owned(),
+            api_origin: settings.api_base.as_deref().map(origin_of),
         })
+    }
+
+    /// Origins a browser is sent to for hosted Checkout (the page's CSP
+    /// `form-action` must allow them): Stripe's, plus the API base's origin
+    /// when it is not Stripe's (the local simulator serves Checkout too).
+    pub fn checkout_origins(&self) -> Vec<String> {
+        let mut v = vec!["https://checkout.stripe.com".to_owned()];
+        if let Some(o) = &self.api_origin {
+            v.push(o.clone());
+        }
+        v
     }
 
     /// Whether the key is a live-mode key (events must match it).
@@ -95,5 +109,14 @@ pub(crate) fn stripe_err(e: stripe::StripeError) -> crate::PaymentsError {
             )
         }
         other => crate::PaymentsError::Stripe(other.to_string()),
+    }
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin_of(url: &str) -> String {
+    let after_scheme = url.find("://").map_or(0, |i| i + 3);
+    match url[after_scheme..].find('/') {
+        Some(i) => url[..after_scheme + i].to_owned(),
+        None => url.to_owned(),
     }
 }

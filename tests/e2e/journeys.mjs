@@ -1,0 +1,272 @@
+// Browser journeys (headless Chromium via playwright-core) with axe-core on
+// every page of ours, and a check that no page of ours has a card field.
+// Started by tests/e2e/run.sh, which provides the servers.
+import { chromium } from 'playwright-core';
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+
+const require = createRequire(import.meta.url);
+const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+const BASE = process.env.E2E_BASE;
+const SIM = process.env.E2E_SIM;
+const KEY = process.env.E2E_API_KEY;
+const OUT = process.env.E2E_OUT;
+const SIZES = { desktop: { width: 1280, height: 900 }, phone: { width: 390, height: 844 } };
+
+async function api(method, path, body) {
+  const res = await fetch(BASE + path, {
+    method,
+    headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const text = await res.text();
+  assert.ok(res.ok, `${method} ${path}: ${res.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+async function sleep(ms) { return new Promise((r) => setTimeout(r, ms)); }
+
+/// Connects the demo association to the Stripe stand-in (Connect onboarding).
+async function connectStripe() {
+  await api('POST', '/api/v1/stripe/connect');
+  const acct = await api('GET', '/api/v1/stripe/account');
+  const res = await fetch(`${SIM}/_sim/accounts/${acct.stripe_account_id}/onboard`, { method: 'POST' });
+  assert.ok(res.ok, `onboard: ${res.status}`);
+  for (let i = 0; i < 100; i++) {
+    if ((await api('GET', '/api/v1/stripe/account')).charges_enabled) return;
+    await sleep(200);
+  }
+  throw new Error('the connected account never became chargeable');
+}
+
+const visited = [];
+/// Every page of ours: axe (no serious/critical), no card inputs, screenshots.
+async function check(page, name) {
+  const url = page.url();
+  if (!url.startsWith(BASE)) return;
+  const cardFields = await page.$$eval('input, select, textarea', (els) => els
+    .map((e) => `${e.name} ${e.id} ${e.getAttribute('autocomplete') || ''}`.toLowerCase())
+    .filter((s) => /cc-|card|cvc|cvv|csc/.test(s)));
+  assert.deepEqual(cardFields, [], `${name}: card-shaped inputs on ${url}`);
+  await page.evaluate(AXE);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  assert.deepEqual(
+    bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [],
+    `${name}: accessibility violations on ${url}`);
+  for (const [size, vp] of Object.entries(SIZES)) {
+    await page.setViewportSize(vp);
+    await page.screenshot({ path: `${OUT}/${name}-${size}.png`, fullPage: true });
+  }
+  await page.setViewportSize(SIZES.desktop);
+  visited.push(url);
+}
+
+function dollars(text) { return Math.round(Number(text.replace(/[^0-9.-]/g, '')) * 100); }
+
+/// Journey 1 (and 6 in Spanish): find by account number + ZIP, pay in the
+/// hosted checkout, come back to the receipt, see the balance drop.
+async function payJourney(browser, account, lang) {
+  const es = lang === 'es';
+  const ctx = await browser.newContext({ locale: es ? 'es-ES' : 'en-US', viewport: SIZES.desktop });
+  const page = await ctx.newPage();
+  const p = es ? 'es-' : '';
+  await page.goto(`${BASE}/demo`);
+  assert.equal(await page.getAttribute('html', 'lang'), lang);
+  await page.getByRole('heading', { level: 1 }).filter({ hasText: es ? 'Pague su factura' : 'Pay your water bill' }).waitFor();
+  await check(page, `${p}01-home`);
+
+  // A wrong ZIP and an unknown account get one and the same answer.
+  await page.fill('#account_number', account.account_number);
+  await page.fill('#zip', '99999');
+  await page.click('button[type=submit]');
+  const wrongZip = await page.textContent('.error');
+  await check(page, `${p}02-no-match`);
+  await page.fill('#account_number', '999999999');
+  await page.fill('#zip', '81230');
+  await page.click('button[type=submit]');
+  assert.equal(await page.textContent('.error'), wrongZip);
+  assert.ok(!(await page.content()).includes('amount-due'));
+
+  await page.fill('#account_number', account.account_number);
+  await page.fill('#zip', '81230');
+  await page.click('button[type=submit]');
+  const due = dollars(await page.textContent('#amount-due'));
+  await check(page, `${p}03-bill`);
+  let paid;
+  if (due >= 100) {
+    paid = due;
+  } else {
+    paid = 2500;
+    await page.check('#amount-other');
+    await page.fill('#other_amount', '25.00');
+  }
+  await page.click('button[type=submit]');
+  await page.waitForURL((u) => u.toString().startsWith(SIM));
+  assert.ok((await page.textContent('h1')).includes((paid / 100).toFixed(2)));
+  await page.screenshot({ path: `${OUT}/${p}04-hosted-checkout.png` });
+  // English pays by card; Spanish by bank account, which shows
+  // "processing" until the bank debit settles.
+  await page.click(es ? 'button[value=bank_succeed]' : 'button[value=pay]');
+  await page.waitForURL((u) => u.toString().startsWith(BASE));
+  if (es) {
+    await page.locator('.status-processing').waitFor({ timeout: 30000 });
+    assert.ok((await page.textContent('#payment-status')).includes('En proceso'));
+    await check(page, `${p}05-receipt-processing`);
+  }
+  // "Paid" only after the webhook; the page refreshes itself until then.
+  await page.locator('.status-paid').waitFor({ timeout: 45000 });
+  const balance = dollars(await page.textContent('#balance-now'));
+  assert.equal(balance, due - paid, 'the balance dropped by the payment');
+  await check(page, `${p}05-receipt`);
+  await ctx.close();
+}
+
+/// Journey 4: staff signs in and refunds part of a payment.
+async function refundJourney(browser) {
+  const ctx = await browser.newContext({ viewport: SIZES.desktop });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/login`);
+  await check(page, '10-staff-sign-in');
+  await page.fill('input[name=email]', 'admin@demo.example.org');
+  await page.fill('input[name=password]', process.env.E2E_STAFF_PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForLoadState();
+  await page.goto(`${BASE}/app`);
+  await page.getByRole('heading', { name: 'Dashboard' }).waitFor();
+  await check(page, '11-dashboard');
+  await page.goto(`${BASE}/app/accounts?q=10-000`);
+  await check(page, '12-accounts');
+  await page.goto(`${BASE}/app/payments`);
+  await check(page, '13-payments');
+  // The first succeeded payment (journey 1 made one).
+  const row = page.locator('tbody tr', { hasText: 'succeeded' }).first();
+  await row.locator('a').click();
+  await page.locator('#amount').waitFor();
+  await check(page, '14-payment');
+  await page.fill('#amount', '5.00');
+  await page.fill('#reason', 'Duplicate late fee');
+  await page.click('form[action$="/refund"] button[type=submit]');
+  await page.locator('.status-paid', { hasText: 'Refund requested' }).waitFor();
+  // The refund settles through Stripe's webhook: reload until it shows.
+  for (let i = 0; i < 50; i++) {
+    if ((await page.textContent('#refunded')).includes('$5.00')) break;
+    await sleep(300);
+    await page.reload();
+  }
+  assert.ok((await page.textContent('#refunded')).includes('$5.00'), 'the refund is recorded');
+  assert.ok((await page.textContent('tbody')).includes('Duplicate late fee'));
+  await check(page, '15-refunded');
+  const link = await page.getAttribute('dl a', 'href');
+  await page.goto(BASE + link);
+  await check(page, '16-account');
+  await page.goto(`${BASE}/app/bill-runs`);
+  await check(page, '17-bill-runs');
+  await page.locator('tbody a').first().click();
+  await page.locator('#run-status').waitFor();
+  await check(page, '18-bill-run');
+  await ctx.close();
+}
+
+function base32(s) {
+  const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of s.replace(/=+$/, '').toUpperCase()) bits += abc.indexOf(c).toString(2).padStart(5, '0');
+  const out = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) out.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(out);
+}
+
+/// RFC 6238: SHA-1, 6 digits, 30-second steps.
+function totp(key) {
+  const step = Buffer.alloc(8);
+  step.writeBigInt64BE(BigInt(Math.floor(Date.now() / 1000 / 30)));
+  const mac = crypto.createHmac('sha1', key).update(step).digest();
+  const o = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+/// Journey 5: an operator suspends the association; its customer pages
+/// show the notice and no payment form; reactivating brings it back.
+async function suspendJourney(browser) {
+  const ctx = await browser.newContext({ viewport: SIZES.desktop });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/login`);
+  await page.fill('input[name=email]', process.env.E2E_OPERATOR_EMAIL);
+  await page.fill('input[name=password]', process.env.E2E_OPERATOR_PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForLoadState();
+  // Operators must have a second factor: enrol one through the API.
+  const session = await (await page.request.get(`${BASE}/api/v1/auth/session`)).json();
+  const headers = { 'x-csrf-token': session.csrf_token };
+  const start = await page.request.post(`${BASE}/api/v1/auth/totp/enrolment`, { headers });
+  assert.ok(start.ok(), `enrolment: ${start.status()} ${await start.text()}`);
+  const key = base32((await start.json()).secret);
+  const done = await page.request.post(`${BASE}/api/v1/auth/totp/enrolment/confirm`, { headers, data: { code: totp(key) } });
+  assert.ok(done.ok(), `confirm: ${done.status()} ${await done.text()}`);
+  await page.goto(`${BASE}/ops`);
+  await page.getByRole('heading', { name: 'Tenants' }).waitFor();
+  await check(page, '20-ops-tenants');
+  await page.click('#tenant-demo button:has-text("Suspend")');
+  await page.locator('#tenant-demo .tenant-status', { hasText: 'suspended' }).waitFor();
+  await check(page, '21-ops-suspended');
+
+  const customer = await browser.newContext({ viewport: SIZES.phone });
+  const cpage = await customer.newPage();
+  await cpage.goto(`${BASE}/demo`);
+  assert.ok((await cpage.textContent('.banner.warn')).includes('temporarily unavailable'));
+  assert.equal(await cpage.locator('#account_number').count(), 0, 'no payment form while suspended');
+  await check(cpage, '22-customer-suspended');
+  await cpage.goto(`${BASE}/demo?lang=es`);
+  assert.ok((await cpage.textContent('.banner.warn')).includes('no está disponible'));
+  await customer.close();
+
+  await page.click('#tenant-demo button:has-text("Reactivate")');
+  await page.locator('#tenant-demo .tenant-status', { hasText: 'active' }).waitFor();
+  await ctx.close();
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let failed = false;
+try {
+  await connectStripe();
+  const accounts = await api('GET', '/api/v1/accounts?limit=10');
+  const list = accounts.items || accounts.data || accounts;
+  const journeys = [
+    ['1 customer pays (English)', () => payJourney(browser, list[0], 'en')],
+    ['6 customer pays (Spanish)', () => payJourney(browser, list[1], 'es')],
+    ['4 staff refunds a payment', () => refundJourney(browser)],
+    ['5 operator suspends a tenant', () => suspendJourney(browser)],
+    ['privacy, security and contact pages', async () => {
+      const ctx = await browser.newContext({ viewport: SIZES.desktop });
+      const page = await ctx.newPage();
+      for (const [path, name] of [['privacy', '06-privacy'], ['security', '07-security'], ['contact', '08-contact']]) {
+        await page.goto(`${BASE}/demo/${path}`);
+        await check(page, name);
+      }
+      await page.goto(`${BASE}/demo/privacy?lang=es`);
+      assert.equal(await page.getAttribute('html', 'lang'), 'es');
+      await check(page, 'es-06-privacy');
+      await ctx.close();
+    }],
+  ];
+  for (const [name, run] of journeys) {
+    try {
+      await run();
+      console.log(`ok   journey ${name}`);
+    } catch (e) {
+      failed = true;
+      console.log(`FAIL journey ${name}\n${e.stack || e}`);
+    }
+  }
+} finally {
+  await browser.close();
+}
+console.log(`${visited.length} pages checked with axe-core; screenshots in ${OUT}`);
+process.exit(failed ? 1 : 0);
