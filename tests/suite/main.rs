@@ -13,6 +13,7 @@ mod bill_runs;
 mod cli;
 mod concurrency;
 mod cross_tenant;
+mod customer_imports;
 mod demo;
 mod deploy;
 mod dsar;

@@ -5,6 +5,7 @@ pub mod aging;
 pub mod bill_runs;
 pub mod bills;
 pub mod consumption;
+pub mod customer_imports;
 pub mod entity;
 mod error;
 pub mod imports;
