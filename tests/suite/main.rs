@@ -25,6 +25,7 @@ mod jobs;
 mod late_fees;
 mod ledger;
 mod payments;
+mod rate_impact;
 mod reads;
 mod reports;
 mod retention;
