@@ -24,6 +24,7 @@ mod isolation;
 mod jobs;
 mod late_fees;
 mod ledger;
+mod payment_plans;
 mod payments;
 mod rate_impact;
 mod reads;
