@@ -12,7 +12,13 @@
 //! two reads each) by set-based SQL, then times `bill_runs::finalize` and
 //! reports bills per second and the process's peak memory. On PostgreSQL it
 //! then times `COPY` of the same bill and ledger rows into empty copies of
-//! the tables: the ingestion ceiling.
+//! the tables: the ingestion ceiling. Then it times the CSV read import of
+//! one read per meter (and the same file again).
+//!
+//! Diagnosis: `RUST_LOG=aqueduct_billing=debug` prints each batch's phase
+//! timings; `BENCH_EXPLAIN_MS=20` makes the server log (auto_explain) the
+//! plan of every statement slower than 20 ms in the bench database;
+//! `BENCH_BATCH` sets accounts per transaction (default 1,000).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 #![allow(
