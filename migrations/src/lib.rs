@@ -18,6 +18,7 @@ mod m20261126_600001_retention;
 mod m20261126_600002_scheduled_runs;
 mod m20261127_000601_drop_scheduled_runs;
 mod m20261127_000501_branding;
+mod m20261127_0001_payment_plans;
 pub mod rls;
 pub mod schema;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000303_staff::Migration),
             Box::new(m20261127_000601_drop_scheduled_runs::Migration),
             Box::new(m20261127_000501_branding::Migration),
+            Box::new(m20261127_0001_payment_plans::Migration),
         ]
     }
 }

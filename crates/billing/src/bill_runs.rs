@@ -376,6 +376,7 @@ pub async fn finalize(
         if options.stop_after_batches == Some(report.batches) {
             return Err(BillingError::Interrupted);
         }
+        let started = std::time::Instant::now();
         let tx = db.tenant(tenant).await?;
         let batch = active_accounts(&tx, after, batch_size).await?;
         let Some(last) = batch.last() else {
@@ -394,8 +395,18 @@ pub async fn finalize(
                 Err(e) => report.exceptions.push(e),
             }
         }
+        let drafted = started.elapsed();
         report.billed += issue(&tx, clock, &run, drafts).await?;
+        let issued = started.elapsed();
         tx.commit().await?;
+        tracing::debug!(
+            batch = report.batches,
+            accounts = batch.len(),
+            read_and_price_ms = drafted.as_millis(),
+            write_ms = (issued - drafted).as_millis(),
+            commit_ms = (started.elapsed() - issued).as_millis(),
+            "bill run batch committed"
+        );
         report.batches += 1;
     }
     let tx = db.tenant(tenant).await?;

@@ -7,17 +7,17 @@
 //! line number and reason and the good rows are kept. Reads are idempotent
 //! on (meter, day), so importing the same file again adds nothing.
 
-use crate::entity::{meter, meter_read};
-use crate::error::BillingError;
-use crate::reads::{self, NewRead, ReadSource, Recorded};
-use crate::{accounts, meters};
-use aqueduct_core::{AccountId, Clock, ReadId};
+use crate::accounts;
+use crate::entity::{account, meter, meter_read, occupancy};
+use crate::error::{BillingError, unique_or};
+use crate::reads::{self, ReadSource};
+use aqueduct_core::{Clock, ReadId};
 use aqueduct_rates::{Volume, VolumeUnit};
 use aqueduct_tenant::{TenantTx, scoped};
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
@@ -264,7 +264,30 @@ fn register_value(row: &Row, meter: &meter::Model) -> Result<i64, String> {
         .ok_or_else(|| format!("read {} is out of range", row.value))
 }
 
+/// Rows checked and written together: a handful of queries per chunk,
+/// whatever its size, instead of several per row.
+const CHUNK_ROWS: usize = 5_000;
+/// Values per `IN (…)` list (well under both engines' parameter limits).
+const IN_LIST: usize = 1_000;
+/// Reads per multi-row INSERT (8 columns each).
+const INSERT_ROWS: usize = 1_000;
+
+/// What an import has learned so far (kept across chunks).
+#[derive(Default)]
+struct Known {
+    meters_by_serial: HashMap<String, Option<meter::Model>>,
+    account_meters: HashMap<String, Option<HashSet<uuid::Uuid>>>,
+    seen: HashMap<(String, NaiveDate), u64>,
+}
+
 /// Imports reads from `csv_text` with `mapping` in one transaction.
+///
+/// Set-based: rows are parsed and checked in chunks of [`CHUNK_ROWS`];
+/// per chunk the meters, accounts and stored reads it names are loaded
+/// with a few `IN (…)` queries, each row is decided in memory (new,
+/// unchanged, conflicting, rejected) and the new reads are written with
+/// multi-row INSERTs. Memory is bounded by the chunk, not the file (plus
+/// the per-file duplicate check and the report).
 pub async fn import_reads(
     tx: &TenantTx,
     clock: &dyn Clock,
@@ -282,10 +305,8 @@ pub async fn import_reads(
         .clone();
     let cols = columns(&headers, mapping)?;
     let mut report = ImportReport::default();
-    let mut meters_by_serial: HashMap<String, Option<meter::Model>> = HashMap::new();
-    let mut account_meters: HashMap<String, Option<HashSet<uuid::Uuid>>> = HashMap::new();
-    let mut seen: HashMap<(String, NaiveDate), u64> = HashMap::new();
-    let mut created: Vec<(u64, ReadId, meter::Model, Vec<&'static str>)> = Vec::new();
+    let mut known = Known::default();
+    let mut pending: Vec<Row> = Vec::with_capacity(CHUNK_ROWS);
     let mut record = csv::StringRecord::new();
     loop {
         let line = reader.position().line() + 1;
@@ -306,47 +327,143 @@ pub async fn import_reads(
             continue;
         }
         report.rows += 1;
-        let mut reject = |reason: String| report.errors.push(RowError { line, reason });
         if record.len() != headers.len() {
-            reject(format!(
-                "expected {} columns, found {}",
-                headers.len(),
-                record.len()
-            ));
+            report.errors.push(RowError {
+                line,
+                reason: format!("expected {} columns, found {}", headers.len(), record.len()),
+            });
             continue;
         }
-        let row = match parse_row(&record, &cols, line) {
-            Ok(r) => r,
-            Err(reason) => {
-                reject(reason);
-                continue;
-            }
-        };
-        if let Entry::Vacant(slot) = meters_by_serial.entry(row.serial.clone()) {
-            slot.insert(meters::by_serial(tx, &row.serial).await?);
+        match parse_row(&record, &cols, line) {
+            Ok(row) => pending.push(row),
+            Err(reason) => report.errors.push(RowError { line, reason }),
         }
-        let Some(meter) = meters_by_serial.get(&row.serial).cloned().flatten() else {
+        if pending.len() >= CHUNK_ROWS {
+            let rows = std::mem::replace(&mut pending, Vec::with_capacity(CHUNK_ROWS));
+            import_chunk(tx, clock, &mut known, rows, options, &mut report).await?;
+        }
+    }
+    if !pending.is_empty() {
+        import_chunk(tx, clock, &mut known, pending, options, &mut report).await?;
+    }
+    report.errors.sort_by_key(|e| e.line);
+    Ok(report)
+}
+
+/// Loads the meters with the chunk's serials, and the meters at the
+/// current locations of the chunk's account numbers, that are not known yet.
+async fn learn(tx: &TenantTx, known: &mut Known, rows: &[Row]) -> Result<(), BillingError> {
+    let serials: Vec<String> = rows
+        .iter()
+        .filter(|r| !known.meters_by_serial.contains_key(&r.serial))
+        .map(|r| r.serial.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    for part in serials.chunks(IN_LIST) {
+        for m in scoped::<meter::Entity>(tx)
+            .filter(meter::Column::Serial.is_in(part.iter().cloned()))
+            .all(tx.conn())
+            .await?
+        {
+            known.meters_by_serial.insert(m.serial.clone(), Some(m));
+        }
+    }
+    for s in serials {
+        known.meters_by_serial.entry(s).or_insert(None);
+    }
+
+    let numbers: Vec<String> = rows
+        .iter()
+        .filter_map(|r| r.account.as_ref())
+        .filter(|n| !known.account_meters.contains_key(*n))
+        .cloned()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let valid: Vec<&String> = numbers
+        .iter()
+        .filter(|n| accounts::AccountNumber::parse(n).is_ok())
+        .collect();
+    let mut number_of: HashMap<uuid::Uuid, String> = HashMap::new();
+    for part in valid.chunks(IN_LIST) {
+        for a in scoped::<account::Entity>(tx)
+            .filter(account::Column::AccountNumber.is_in(part.iter().map(|n| n.as_str())))
+            .all(tx.conn())
+            .await?
+        {
+            known
+                .account_meters
+                .insert(a.account_number.clone(), Some(HashSet::new()));
+            number_of.insert(a.id, a.account_number);
+        }
+    }
+    let ids: Vec<uuid::Uuid> = number_of.keys().copied().collect();
+    let mut accounts_at: HashMap<uuid::Uuid, Vec<uuid::Uuid>> = HashMap::new();
+    for part in ids.chunks(IN_LIST) {
+        for o in scoped::<occupancy::Entity>(tx)
+            .filter(occupancy::Column::AccountId.is_in(part.iter().copied()))
+            .filter(occupancy::Column::EndsOn.is_null())
+            .all(tx.conn())
+            .await?
+        {
+            accounts_at
+                .entry(o.location_id)
+                .or_default()
+                .push(o.account_id);
+        }
+    }
+    let locations: Vec<uuid::Uuid> = accounts_at.keys().copied().collect();
+    for part in locations.chunks(IN_LIST) {
+        for m in scoped::<meter::Entity>(tx)
+            .filter(meter::Column::LocationId.is_in(part.iter().copied()))
+            .all(tx.conn())
+            .await?
+        {
+            for acct in accounts_at.get(&m.location_id).into_iter().flatten() {
+                if let Some(Some(set)) = number_of
+                    .get(acct)
+                    .and_then(|n| known.account_meters.get_mut(n))
+                {
+                    set.insert(m.id);
+                }
+            }
+        }
+    }
+    for n in numbers {
+        known.account_meters.entry(n).or_insert(None);
+    }
+    Ok(())
+}
+
+/// A read stored by this import.
+struct Created {
+    line: u64,
+    id: uuid::Uuid,
+    meter: meter::Model,
+    out_of_order: bool,
+}
+
+async fn import_chunk(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    known: &mut Known,
+    rows: Vec<Row>,
+    options: &ImportOptions,
+    report: &mut ImportReport,
+) -> Result<(), BillingError> {
+    learn(tx, known, &rows).await?;
+    // Checks that need no stored reads.
+    let mut candidates: Vec<(Row, meter::Model, i64)> = Vec::with_capacity(rows.len());
+    for row in rows {
+        let line = row.line;
+        let mut reject = |reason: String| report.errors.push(RowError { line, reason });
+        let Some(meter) = known.meters_by_serial.get(&row.serial).cloned().flatten() else {
             reject("unknown meter".into());
             continue;
         };
         if let Some(number) = &row.account {
-            if let Entry::Vacant(slot) = account_meters.entry(number.clone()) {
-                let at = match accounts::AccountNumber::parse(number) {
-                    Ok(n) => match accounts::by_number(tx, &n).await? {
-                        Some(a) => Some(
-                            meters::for_account(tx, AccountId::from_uuid(a.id))
-                                .await?
-                                .into_iter()
-                                .map(|m| m.id)
-                                .collect(),
-                        ),
-                        None => None,
-                    },
-                    Err(_) => None,
-                };
-                slot.insert(at);
-            }
-            match account_meters.get(number) {
+            match known.account_meters.get(number) {
                 Some(Some(ids)) if ids.contains(&meter.id) => {}
                 Some(Some(_)) => {
                     reject(format!(
@@ -361,11 +478,15 @@ pub async fn import_reads(
                 }
             }
         }
-        if let Some(first) = seen.get(&(row.serial.clone(), row.read_on)) {
-            reject(format!("duplicate of line {first}"));
-            continue;
+        match known.seen.entry((row.serial.clone(), row.read_on)) {
+            Entry::Occupied(first) => {
+                reject(format!("duplicate of line {}", first.get()));
+                continue;
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(line);
+            }
         }
-        seen.insert((row.serial.clone(), row.read_on), row.line);
         let value = match register_value(&row, &meter) {
             Ok(v) => v,
             Err(reason) => {
@@ -373,69 +494,131 @@ pub async fn import_reads(
                 continue;
             }
         };
-        let read = NewRead {
+        if value < 0 || value >= crate::consumption::register_range(meter.register_digits) {
+            reject(format!(
+                "read {value} does not fit a {}-digit register",
+                meter.register_digits
+            ));
+            continue;
+        }
+        candidates.push((row, meter, value));
+    }
+    // The stored reads of the chunk's meters, then each row decided
+    // against them (and against the rows before it).
+    let meter_ids: Vec<uuid::Uuid> = candidates
+        .iter()
+        .map(|c| c.1.id)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut history: HashMap<uuid::Uuid, Vec<meter_read::Model>> = HashMap::new();
+    for part in meter_ids.chunks(IN_LIST) {
+        for r in scoped::<meter_read::Entity>(tx)
+            .filter(meter_read::Column::MeterId.is_in(part.iter().copied()))
+            .order_by_asc(meter_read::Column::ReadOn)
+            .all(tx.conn())
+            .await?
+        {
+            history.entry(r.meter_id).or_default().push(r);
+        }
+    }
+    let now = clock.now();
+    let tenant = tx.tenant_id().uuid();
+    let mut new_rows = Vec::new();
+    let mut created = Vec::new();
+    for (row, meter, value) in candidates {
+        let list = history.entry(meter.id).or_default();
+        let pos = list.partition_point(|r| r.read_on < row.read_on);
+        if let Some(existing) = list.get(pos).filter(|r| r.read_on == row.read_on) {
+            if existing.value == value {
+                report.unchanged += 1;
+            } else {
+                report.errors.push(RowError {
+                    line: row.line,
+                    reason: format!(
+                        "a different read ({}) is stored for this meter and day",
+                        existing.value
+                    ),
+                });
+            }
+            continue;
+        }
+        let read = meter_read::Model {
+            tenant_id: tenant,
+            id: ReadId::new().uuid(),
+            meter_id: meter.id,
             read_on: row.read_on,
             value,
             estimated: row.estimated,
-            source: ReadSource::Csv,
+            source: ReadSource::Csv.as_str().to_owned(),
+            created_at: now,
         };
-        match reads::record(tx, clock, &meter, read).await {
-            Ok(Recorded::Created { id, flags, .. }) => {
-                report.imported += 1;
-                created.push((row.line, id, meter, flags));
-            }
-            Ok(Recorded::Duplicate { .. }) => report.unchanged += 1,
-            Ok(Recorded::Conflict { existing_value, .. }) => reject(format!(
-                "a different read ({existing_value}) is stored for this meter and day"
-            )),
-            Err(BillingError::Invalid(reason)) => reject(reason),
-            Err(e) => return Err(e),
-        }
+        created.push(Created {
+            line: row.line,
+            id: read.id,
+            meter,
+            out_of_order: pos < list.len(),
+        });
+        new_rows.push(meter_read::ActiveModel::from(read.clone()));
+        list.insert(pos, read);
     }
-    report.exceptions = exceptions(tx, &created, options).await?;
-    report.errors.sort_by_key(|e| e.line);
-    Ok(report)
+    report.imported += u64::try_from(created.len()).unwrap_or(0);
+    let mut new_rows = new_rows.into_iter().peekable();
+    while new_rows.peek().is_some() {
+        let part: Vec<_> = new_rows.by_ref().take(INSERT_ROWS).collect();
+        meter_read::Entity::insert_many(part)
+            .exec_without_returning(tx.conn())
+            .await
+            .map_err(|e| {
+                unique_or(
+                    e,
+                    &["uq_meter_reads_meter_date", "meter_reads."],
+                    BillingError::Conflict("another import is recording these reads".into()),
+                )
+            })?;
+    }
+    report
+        .exceptions
+        .extend(exceptions(&history, &created, options));
+    Ok(())
 }
 
-async fn exceptions(
-    tx: &TenantTx,
-    created: &[(u64, ReadId, meter::Model, Vec<&'static str>)],
+fn exceptions(
+    history: &HashMap<uuid::Uuid, Vec<meter_read::Model>>,
+    created: &[Created],
     options: &ImportOptions,
-) -> Result<Vec<ReadException>, BillingError> {
-    let mut history: HashMap<uuid::Uuid, Vec<reads::ReadWithUse>> = HashMap::new();
+) -> Vec<ReadException> {
+    let mut with_use: HashMap<uuid::Uuid, Vec<reads::ReadWithUse>> = HashMap::new();
     let mut out = Vec::new();
-    for (line, id, meter, flags) in created {
-        if let Entry::Vacant(slot) = history.entry(meter.id) {
-            let rows = scoped::<meter_read::Entity>(tx)
-                .filter(meter_read::Column::MeterId.eq(meter.id))
-                .order_by_asc(meter_read::Column::ReadOn)
-                .all(tx.conn())
-                .await?;
-            slot.insert(reads::with_use(meter, &rows));
-        }
-        let list = history.get(&meter.id).map(Vec::as_slice).unwrap_or(&[]);
-        let Some(pos) = list.iter().position(|r| r.id == *id) else {
+    for c in created {
+        let meter = &c.meter;
+        let list = with_use.entry(meter.id).or_insert_with(|| {
+            reads::with_use(meter, history.get(&meter.id).map_or(&[], Vec::as_slice))
+        });
+        let Some(pos) = list.iter().position(|r| r.id.uuid() == c.id) else {
             continue;
         };
         let this = &list[pos];
         let mut push = |kind: &'static str, detail: String| {
             out.push(ReadException {
-                line: *line,
+                line: c.line,
                 meter: meter.serial.clone(),
                 read_on: this.read_on,
                 kind,
                 detail,
             });
         };
-        if flags.contains(&"out_of_order") {
+        if c.out_of_order {
             push("out_of_order", "a later read was already stored".into());
         }
-        let Some(c) = this.consumption else { continue };
-        if c.negative {
+        let Some(used) = this.consumption else {
+            continue;
+        };
+        if used.negative {
             push("negative_use", "the register went backwards".into());
             continue;
         }
-        if c.units == 0 && meter.status == "active" {
+        if used.units == 0 && meter.status == "active" {
             push("zero_use", "no use on an active meter".into());
         }
         let earlier: Vec<i64> = list[..pos]
@@ -447,18 +630,18 @@ async fn exceptions(
         if earlier.len() >= 2 {
             let n = i64::try_from(earlier.len()).unwrap_or(1);
             let average = earlier.iter().sum::<i64>() / n;
-            if average > 0 && c.units > average.saturating_mul(options.high_use_factor) {
+            if average > 0 && used.units > average.saturating_mul(options.high_use_factor) {
                 push(
                     "high_use",
                     format!(
                         "{} is over {}× the average of {average}",
-                        c.units, options.high_use_factor
+                        used.units, options.high_use_factor
                     ),
                 );
             }
         }
     }
-    Ok(out)
+    out
 }
 
 #[cfg(test)]

@@ -5,7 +5,8 @@
 //! percentage of the past-due amount. The fee's external id is
 //! `late_fee:<bill id>`, so the job can run any number of times a day and
 //! each bill is charged at most once. An account with a payment in flight
-//! (see [`crate::ledger::payment_processing`]) is skipped until it settles.
+//! (see [`crate::ledger::payment_processing`]) is skipped until it settles,
+//! and so is one keeping a payment plan (see [`crate::payment_plans`]).
 
 use crate::aging;
 use crate::entity::{bill, late_fee_rule};
@@ -104,6 +105,8 @@ pub struct LateFeeReport {
     pub payment_in_flight: u64,
     /// Skipped: past-due amount below the minimum (or paid).
     pub below_minimum: u64,
+    /// Skipped: the account is keeping a payment plan.
+    pub on_payment_plan: u64,
 }
 
 /// The daily job: assesses late fees as of `today`. Idempotent.
@@ -139,6 +142,14 @@ pub async fn assess(
             continue;
         }
         let entries = ledger::for_account(tx, account).await?;
+        if crate::payment_plans::kept(
+            &crate::payment_plans::active(tx, account).await?,
+            &entries,
+            today,
+        ) {
+            report.on_payment_plan += 1;
+            continue;
+        }
         let past_due = aging::unpaid_through(&entries, b.period_end, today);
         if past_due <= 0 || past_due < rule.min_balance_cents {
             report.below_minimum += 1;

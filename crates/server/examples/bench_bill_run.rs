@@ -12,7 +12,13 @@
 //! two reads each) by set-based SQL, then times `bill_runs::finalize` and
 //! reports bills per second and the process's peak memory. On PostgreSQL it
 //! then times `COPY` of the same bill and ledger rows into empty copies of
-//! the tables: the ingestion ceiling.
+//! the tables: the ingestion ceiling. Then it times the CSV read import of
+//! one read per meter (and the same file again).
+//!
+//! Diagnosis: `RUST_LOG=aqueduct_billing=debug` prints each batch's phase
+//! timings; `BENCH_EXPLAIN_MS=20` makes the server log (auto_explain) the
+//! plan of every statement slower than 20 ms in the bench database;
+//! `BENCH_BATCH` sets accounts per transaction (default 1,000).
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 #![allow(
@@ -24,7 +30,7 @@
 
 use anyhow::Context;
 use aqueduct_billing::bill_runs::{self, FinalizeOptions, NewRun};
-use aqueduct_billing::rates;
+use aqueduct_billing::{imports, rates};
 use aqueduct_core::{BillRunId, Clock, RateScheduleId, Slug, SystemClock};
 use aqueduct_tenant::directory::{self, NewTenant};
 use aqueduct_tenant::{Db, DbOptions, TenantStatus};
@@ -66,6 +72,12 @@ const SEED: &[&str] = &[
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // `RUST_LOG=aqueduct_billing=debug` prints each batch's phase timings.
+    if std::env::var_os("RUST_LOG").is_some() {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+            .try_init();
+    }
     let n: u64 = std::env::var("BENCH_ACCOUNTS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -83,6 +95,17 @@ async fn main() -> anyhow::Result<()> {
         admin
             .execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await?;
+        if let Ok(ms) = std::env::var("BENCH_EXPLAIN_MS") {
+            // Diagnosis: the server logs the plan (with timings) of every
+            // statement slower than this.
+            admin
+                .execute_unprepared(&format!(
+                    "ALTER DATABASE {name} SET session_preload_libraries = 'auto_explain';
+                     ALTER DATABASE {name} SET auto_explain.log_min_duration = '{ms}ms';
+                     ALTER DATABASE {name} SET auto_explain.log_analyze = on;"
+                ))
+                .await?;
+        }
         admin.close().await?;
         let mut owner = url::Url::parse(&base)?;
         owner.set_path(&format!("/{name}"));
@@ -218,6 +241,38 @@ async fn run(n: u64, batch: u64, owner_url: &str, app_url: &str) -> anyhow::Resu
         rss_before / 1024,
         peak_rss_kib() / 1024
     );
+
+    // CSV read import: one read per meter for the next cycle, then the same
+    // file again (every row already stored).
+    let mut csv = String::from("meter_serial,read_on,value,account_number\n");
+    for i in 1..=n {
+        let value =
+            ((i * 37) % 900_000 + 500 + (i * 7919) % 15_000 + 4_000 + i % 9_000) % 1_000_000;
+        csv.push_str(&format!("S-{i},2026-11-25,{value},B-{i}\n"));
+    }
+    for pass in ["new reads", "re-import"] {
+        let t = Instant::now();
+        let tx = db.tenant(&tenant).await?;
+        let report = imports::import_reads(
+            &tx,
+            &clock,
+            csv.as_bytes(),
+            &imports::ReadMapping::aqueduct(),
+            &imports::ImportOptions::default(),
+        )
+        .await?;
+        tx.commit().await?;
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "CSV read import ({pass}): {} rows ({} new, {} unchanged, {} errors) in {secs:.2} s: {:.0} rows/s",
+            report.rows,
+            report.imported,
+            report.unchanged,
+            report.errors.len(),
+            report.rows as f64 / secs
+        );
+    }
+    println!("peak RSS after the imports: {} MiB", peak_rss_kib() / 1024);
 
     if backend == DbBackend::Postgres {
         let mut copy_secs = 0.0;

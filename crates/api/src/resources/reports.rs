@@ -5,13 +5,17 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::registry::Routes;
 use crate::state::AppState;
+use aqueduct_billing::impact::{self, Impact};
 use aqueduct_billing::reports;
 use aqueduct_core::BillRunId;
+use aqueduct_rates::RateSchedule;
 use aqueduct_tenant::{Access, Role};
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
+use serde::Deserialize;
 
 pub(crate) fn routes(r: Routes) -> Routes {
     r.tenant(
@@ -43,6 +47,18 @@ pub(crate) fn routes(r: Routes) -> Routes {
         "/api/v1/bill-runs/{run_id}/register.csv",
         Role::Viewer,
         get(register),
+    )
+    .tenant(
+        Method::POST,
+        "/api/v1/reports/rate-impact",
+        Role::Viewer,
+        post(rate_impact),
+    )
+    .tenant(
+        Method::POST,
+        "/api/v1/reports/rate-impact.csv",
+        Role::Viewer,
+        post(rate_impact_csv),
     )
 }
 
@@ -102,4 +118,48 @@ async fn register(
     let body = reports::register_csv(&tx, id).await?;
     tx.commit().await?;
     Ok(csv(&format!("register-{id}.csv"), body))
+}
+
+/// The body of the rate-impact report: the proposed schedule (the same JSON
+/// as a rate-schedule version).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImpactBody {
+    schedule: RateSchedule,
+}
+
+async fn compute_impact(
+    state: &AppState,
+    caller: &Caller,
+    body: &ImpactBody,
+) -> Result<Impact, ApiError> {
+    let today = state.clock().now().date_naive();
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let out = impact::rate_change_impact(&tx, &body.schedule, today).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// `POST /api/v1/reports/rate-impact` `{"schedule": …}`: the last twelve
+/// months of bills priced with a proposed schedule, by meter size and usage
+/// band. Writes nothing.
+async fn rate_impact(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<ImpactBody>,
+) -> Result<Json<Impact>, ApiError> {
+    Ok(Json(compute_impact(&state, &caller, &body).await?))
+}
+
+/// The same as CSV.
+async fn rate_impact_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<ImpactBody>,
+) -> Result<Response, ApiError> {
+    let out = compute_impact(&state, &caller, &body).await?;
+    Ok(csv(
+        &format!("rate-impact-{}.csv", out.to),
+        impact::impact_csv(&out)?,
+    ))
 }

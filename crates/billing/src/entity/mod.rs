@@ -11,6 +11,7 @@ pub mod meter;
 pub mod meter_read;
 pub mod occupancy;
 pub mod payment_in_flight;
+pub mod payment_plan;
 pub mod rate_schedule;
 pub mod rate_schedule_version;
 pub mod service_location;
@@ -38,5 +39,6 @@ tenant_owned!(
     payment_in_flight,
     rate_schedule,
     rate_schedule_version,
-    service_location
+    service_location,
+    payment_plan
 );
