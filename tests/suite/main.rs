@@ -28,7 +28,6 @@ mod limits;
 mod payments;
 mod privacy_routes;
 mod payment_plans;
-mod payments;
 mod rate_impact;
 mod reads;
 mod replicas;
