@@ -16,9 +16,9 @@ mod m20261126_000302_second_factor;
 mod m20261126_000303_staff;
 mod m20261126_600001_retention;
 mod m20261126_600002_scheduled_runs;
-mod m20261127_000601_drop_scheduled_runs;
-mod m20261127_000501_branding;
 mod m20261127_0001_payment_plans;
+mod m20261127_000501_branding;
+mod m20261127_000601_drop_scheduled_runs;
 pub mod rls;
 pub mod schema;
 
