@@ -13,7 +13,7 @@ use sea_orm::{
 use serde::Serialize;
 use serde_json::Value;
 use stripe::StripeRequest;
-use stripe_connect::account::{CreateAccount, CreateAccountType};
+use stripe_connect::account::{CreateAccount, CreateAccountType, RetrieveAccount};
 use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
 use stripe_connect::login_link::CreateAccountLoginLink;
 
@@ -117,12 +117,22 @@ pub async fn ensure_account(
     if let Some(a) = existing {
         return Ok(a);
     }
+    create_account(db, ctx, clock, stripe, &account_key(ctx.id())).await
+}
+
+async fn create_account(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+    idempotency_key: &str,
+) -> Result<stripe_account::Model, PaymentsError> {
     let created = CreateAccount::new()
         .type_(CreateAccountType::Express)
         .country("US")
         .metadata([("aqueduct_tenant_id".to_owned(), ctx.id().to_string())])
         .customize()
-        .request_strategy(key(&account_key(ctx.id()))?)
+        .request_strategy(key(idempotency_key)?)
         .send(&stripe.client)
         .await
         .map_err(stripe_err)?;
@@ -159,6 +169,89 @@ pub async fn ensure_account(
     tx.commit().await?;
     tracing::info!(stripe_account = %row.stripe_account_id, "connected account ready");
     Ok(row)
+}
+
+/// Reads the connected account from Stripe and applies its state (what
+/// `account.updated` would carry). `Ok(None)` when there is no connected
+/// account, or Stripe no longer knows it (e.g. a restarted local simulator).
+pub async fn refresh(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+) -> Result<Option<stripe_account::Model>, PaymentsError> {
+    let tx = db.tenant_with(ctx, Access::Read).await?;
+    let existing = account(&tx).await?;
+    tx.commit().await?;
+    let Some(row) = existing else {
+        return Ok(None);
+    };
+    let acct = match RetrieveAccount::new(row.stripe_account_id.as_str())
+        .send(&stripe.client)
+        .await
+    {
+        Ok(a) => a,
+        Err(stripe::StripeError::Stripe(_, 404)) => return Ok(None),
+        Err(e) => return Err(stripe_err(e)),
+    };
+    let req = acct.requirements.as_ref();
+    let obj = serde_json::json!({
+        "id": acct.id.as_str(),
+        "details_submitted": acct.details_submitted.unwrap_or(false),
+        "charges_enabled": acct.charges_enabled.unwrap_or(false),
+        "payouts_enabled": acct.payouts_enabled.unwrap_or(false),
+        "requirements": {
+            "currently_due": req.and_then(|r| r.currently_due.clone()).unwrap_or_default(),
+            "past_due": req.and_then(|r| r.past_due.clone()).unwrap_or_default(),
+            "disabled_reason": req.and_then(|r| r.disabled_reason.as_ref()).map(|d| d.as_str().to_owned()),
+        },
+    });
+    let tx = db.tenant(ctx).await?;
+    // Stamped with the current time: newer than any event already applied.
+    apply_account_updated(&tx, clock, &obj, clock.now().timestamp()).await?;
+    let row = account(&tx).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Forgets a connected account Stripe no longer knows and creates a new one
+/// (development: the local simulator keeps its state in memory, so each
+/// `make run` starts with no accounts). The platform fee is kept.
+pub async fn replace_missing(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+) -> Result<stripe_account::Model, PaymentsError> {
+    let tx = db.tenant(ctx).await?;
+    let old = account(&tx).await?;
+    if let Some(old) = &old {
+        stripe_account::Entity::delete_many()
+            .filter(stripe_account::Column::TenantId.eq(ctx.id().uuid()))
+            .filter(stripe_account::Column::Id.eq(old.id))
+            .exec(tx.conn())
+            .await?;
+    }
+    tx.commit().await?;
+    let created = create_account(
+        db,
+        ctx,
+        clock,
+        stripe,
+        &format!(
+            "{}-replacing-{}",
+            account_key(ctx.id()),
+            old.as_ref()
+                .map_or("none", |o| o.stripe_account_id.as_str())
+        ),
+    )
+    .await?;
+    if let Some(old) = old {
+        let tx = db.tenant(ctx).await?;
+        set_platform_fee(&tx, clock, old.fee_basis_points, old.fee_fixed_cents).await?;
+        tx.commit().await?;
+    }
+    Ok(created)
 }
 
 /// A fresh onboarding link (Account Link, `account_onboarding`).

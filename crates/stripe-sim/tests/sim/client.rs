@@ -226,3 +226,44 @@ async fn async_stripe_client_drives_connect_checkout_refund_and_lists() {
             .all(|e| e.account.as_deref() == Some(account.id.as_str()))
     );
 }
+
+/// `--instant-onboarding` (`make run`): a created account is already
+/// onboarded, and async-stripe parses it; the others stay untouched.
+#[tokio::test]
+async fn instant_onboarding_creates_charges_enabled_accounts() {
+    use stripe_connect::account::{CreateAccount, CreateAccountType, RetrieveAccount};
+    let api = Api::with(aqueduct_stripe_sim::SimConfig {
+        instant_onboarding: true,
+        ..aqueduct_stripe_sim::SimConfig::default()
+    })
+    .await;
+    let platform = ClientBuilder::new(api.sim.secret_key())
+        .url(api.sim.base_url())
+        .build()
+        .unwrap();
+    let created = CreateAccount::new()
+        .type_(CreateAccountType::Express)
+        .country("US")
+        .send(&platform)
+        .await
+        .unwrap();
+    assert_eq!(created.charges_enabled, Some(true));
+    assert_eq!(created.payouts_enabled, Some(true));
+    let req = created.requirements.unwrap();
+    assert_eq!(req.currently_due, Some(Vec::new()));
+    assert!(req.disabled_reason.is_none());
+    let again = RetrieveAccount::new(created.id.as_str())
+        .send(&platform)
+        .await
+        .unwrap();
+    assert_eq!(again.details_submitted, Some(true));
+    assert_eq!(api.sim.events_of_type("account.updated").len(), 1);
+
+    api.sim.update_config(|c| c.instant_onboarding = false);
+    let plain = CreateAccount::new()
+        .type_(CreateAccountType::Express)
+        .send(&platform)
+        .await
+        .unwrap();
+    assert_eq!(plain.charges_enabled, Some(false));
+}
