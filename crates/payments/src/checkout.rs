@@ -96,7 +96,7 @@ pub async fn start(
             Money::usd(MAX_CENTS)
         )));
     }
-    let fee = fees::application_fee(amount, acct.fee_basis_points, acct.fee_fixed_cents);
+    let fee = fees::platform_fee(&tx).await?.on(amount);
     let now = clock.now();
     let id = PaymentId::new();
     let row = payment::ActiveModel {

@@ -58,8 +58,9 @@ impl From<Option<stripe_account::Model>> for ConnectStatus {
                 charges_enabled: m.charges_enabled,
                 payouts_enabled: m.payouts_enabled,
                 disabled_reason: m.disabled_reason,
-                fee_basis_points: m.fee_basis_points,
-                fee_fixed_cents: m.fee_fixed_cents,
+                // The fee lives in `payment_settings`: see `ConnectStatus::load`.
+                fee_basis_points: 0,
+                fee_fixed_cents: 0,
             },
             None => Self {
                 connected: false,
@@ -74,6 +75,17 @@ impl From<Option<stripe_account::Model>> for ConnectStatus {
                 fee_fixed_cents: 0,
             },
         }
+    }
+}
+
+impl ConnectStatus {
+    /// The status with the association's platform fee filled in.
+    pub async fn load(tx: &TenantTx) -> Result<Self, PaymentsError> {
+        let mut st = Self::from(account(tx).await?);
+        let fee = crate::fees::platform_fee(tx).await?;
+        st.fee_basis_points = fee.basis_points;
+        st.fee_fixed_cents = fee.fixed_cents;
+        Ok(st)
     }
 }
 
@@ -216,7 +228,8 @@ pub async fn refresh(
 
 /// Forgets a connected account Stripe no longer knows and creates a new one
 /// (development: the local simulator keeps its state in memory, so each
-/// `make run` starts with no accounts). The platform fee is kept.
+/// `make run` starts with no accounts). The platform fee (in
+/// `payment_settings`) is untouched.
 pub async fn replace_missing(
     db: &Db,
     ctx: &TenantCtx,
@@ -246,11 +259,6 @@ pub async fn replace_missing(
         ),
     )
     .await?;
-    if let Some(old) = old {
-        let tx = db.tenant(ctx).await?;
-        set_platform_fee(&tx, clock, old.fee_basis_points, old.fee_fixed_cents).await?;
-        tx.commit().await?;
-    }
     Ok(created)
 }
 
@@ -303,24 +311,22 @@ pub async fn dashboard_link(
     Ok(link.url)
 }
 
-/// Sets the platform fee (operators).
+/// Sets the platform fee (operators): see [`crate::fees::set_platform_fee`].
 pub async fn set_platform_fee(
     tx: &TenantTx,
     clock: &dyn Clock,
     basis_points: i32,
     fixed_cents: i64,
 ) -> Result<(), PaymentsError> {
-    if !(0..=10_000).contains(&basis_points) || fixed_cents < 0 {
-        return Err(PaymentsError::Invalid(
-            "the fee is 0 to 10000 basis points plus a non-negative fixed amount".into(),
-        ));
-    }
-    let acct = account(tx).await?.ok_or(PaymentsError::NotFound)?;
-    let mut m = acct.into_active_model();
-    m.fee_basis_points = Set(basis_points);
-    m.fee_fixed_cents = Set(fixed_cents);
-    m.updated_at = Set(clock.now());
-    m.update(tx.conn()).await?;
+    crate::fees::set_platform_fee(
+        tx,
+        clock,
+        crate::fees::PlatformFee {
+            basis_points,
+            fixed_cents,
+        },
+    )
+    .await?;
     Ok(())
 }
 

@@ -332,16 +332,18 @@ pub async fn connect_stripe(
     connect::ensure_account(db, tenant, clock, stripe)
         .await
         .context("creating the demo association's connected account")?;
-    let row = match connect::refresh(db, tenant, clock, stripe).await? {
-        Some(row) => row,
-        None => {
-            connect::replace_missing(db, tenant, clock, stripe).await?;
-            connect::refresh(db, tenant, clock, stripe)
-                .await?
-                .context("the new connected account vanished")?
-        }
-    };
-    Ok(Some(row).into())
+    if connect::refresh(db, tenant, clock, stripe).await?.is_none() {
+        connect::replace_missing(db, tenant, clock, stripe).await?;
+        connect::refresh(db, tenant, clock, stripe)
+            .await?
+            .context("the new connected account vanished")?;
+    }
+    let tx = db
+        .tenant_with(tenant, aqueduct_tenant::Access::Read)
+        .await?;
+    let st = connect::ConnectStatus::load(&tx).await?;
+    tx.commit().await?;
+    Ok(st)
 }
 
 /// What the billing part of the demo holds.

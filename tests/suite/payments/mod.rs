@@ -3,6 +3,7 @@
 //! webhooks to it) and the real job handlers run in the foreground.
 
 mod checkout;
+mod fees;
 mod no_card_data;
 mod onboarding;
 mod refunds;
