@@ -6,8 +6,8 @@ use crate::error::ApiError;
 use crate::registry::Routes;
 use crate::signin::Ctx;
 use crate::state::AppState;
-use aqueduct_payments::fees::{self, PlatformFee};
-use aqueduct_tenant::audit::{self, Outcome};
+use aqueduct_payments::fees::{self, ConvenienceFees, PlatformFee};
+use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
 use aqueduct_tenant::{Access, Role, directory};
 use axum::Json;
 use axum::extract::{Path, State};
@@ -17,6 +17,12 @@ use serde::{Deserialize, Serialize};
 
 pub(super) fn routes(r: Routes) -> Routes {
     r.tenant(Method::GET, "/api/v1/stripe/fees", Role::Admin, get(show))
+        .tenant(
+            Method::PUT,
+            "/api/v1/stripe/fees/convenience",
+            Role::Admin,
+            put(set_convenience),
+        )
         .operator(
             Method::PUT,
             "/api/v1/operator/tenants/{slug}/platform-fee",
@@ -46,16 +52,49 @@ impl PlatformFeeDto {
 #[derive(Debug, Serialize)]
 struct FeesDto {
     platform_fee: PlatformFeeDto,
+    /// Added to what the customer pays, by method (all zero: off).
+    convenience_fee: ConvenienceFees,
 }
 
 /// The association's fees, for its admins.
 async fn show(State(state): State<AppState>, caller: Caller) -> Result<Json<FeesDto>, ApiError> {
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     let fee = fees::platform_fee(&tx).await?;
+    let convenience = fees::convenience_fees(&tx).await?;
     tx.commit().await?;
     Ok(Json(FeesDto {
         platform_fee: PlatformFeeDto::new(fee.basis_points, fee.fixed_cents),
+        convenience_fee: convenience,
     }))
+}
+
+/// Sets the association's convenience fee by payment method (its admin;
+/// audited). Off (all zero) by default: card surcharge rules differ by
+/// state and card network, so check them before turning it on.
+async fn set_convenience(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<ConvenienceFees>,
+) -> Result<Json<ConvenienceFees>, ApiError> {
+    let tx = state.db().tenant(&caller.tenant).await?;
+    let before = fees::set_convenience_fees(&tx, state.clock(), body).await?;
+    audit::record_in(
+        &tx,
+        state.clock(),
+        AuditEntry {
+            tenant: None,
+            actor: caller.actor.clone(),
+            action: "payments.convenience_fee.set".into(),
+            target: None,
+            outcome: Outcome::Success,
+            request_id: None,
+            ip: None,
+            details: Some(serde_json::json!({ "from": before, "to": body })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(body))
 }
 
 #[derive(Debug, Deserialize)]

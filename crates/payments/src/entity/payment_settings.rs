@@ -16,6 +16,14 @@ pub struct Model {
     pub platform_fee_basis_points: i32,
     /// Platform fee: fixed part in cents.
     pub platform_fee_fixed_cents: i64,
+    /// Convenience fee on card payments: basis points.
+    pub card_fee_basis_points: i32,
+    /// Convenience fee on card payments: fixed cents.
+    pub card_fee_fixed_cents: i64,
+    /// Convenience fee on bank (ACH) payments: basis points.
+    pub bank_fee_basis_points: i32,
+    /// Convenience fee on bank (ACH) payments: fixed cents.
+    pub bank_fee_fixed_cents: i64,
     /// Created (UTC).
     pub created_at: DateTimeUtc,
     /// Last changed (UTC).
