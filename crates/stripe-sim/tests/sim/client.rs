@@ -267,3 +267,43 @@ async fn instant_onboarding_creates_charges_enabled_accounts() {
         .unwrap();
     assert_eq!(plain.charges_enabled, Some(false));
 }
+
+/// A Checkout Session limited to one method with a fee line (the
+/// convenience fee), as Aqueduct creates it, parses in async-stripe.
+#[tokio::test]
+async fn session_with_allowed_methods_and_a_fee_line_parses() {
+    use stripe_checkout::checkout_session::{
+        CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes,
+        CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData, ProductData,
+    };
+    use stripe_shared::CheckoutSessionMode;
+    let api = Api::start().await;
+    let acct = api.onboarded_account().await;
+    let client = ClientBuilder::new(api.sim.secret_key())
+        .url(api.sim.base_url())
+        .account_id(acct.as_str().into())
+        .build()
+        .unwrap();
+    let line = |cents: i64, name: &str| {
+        let mut price = CreateCheckoutSessionLineItemsPriceData::new(Currency::USD);
+        price.unit_amount = Some(cents);
+        price.product_data = Some(ProductData::new(name));
+        let mut item = CreateCheckoutSessionLineItems::new();
+        item.price_data = Some(price);
+        item.quantity = Some(1);
+        item
+    };
+    let session = CreateCheckoutSession::new()
+        .mode(CheckoutSessionMode::Payment)
+        .line_items(vec![
+            line(10_000, "Water"),
+            line(300, "Convenience fee for paying online"),
+        ])
+        .allowed_payment_method_types(vec![CreateCheckoutSessionAllowedPaymentMethodTypes::Card])
+        .success_url("http://app.test/done")
+        .send(&client)
+        .await
+        .unwrap();
+    assert_eq!(session.amount_total, Some(10_300));
+    assert_eq!(session.payment_method_types, vec!["card".to_owned()]);
+}
