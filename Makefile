@@ -7,21 +7,42 @@
 
 SHELL := /bin/bash
 CARGO ?= cargo
-AQUEDUCT := target/debug/aqueduct
+AQUEDUCT ?= target/debug/aqueduct
+STRIPE_SIM ?= target/debug/aqueduct-stripe-sim
 LISTEN ?= 127.0.0.1:8080
+# The local Stripe `make run` starts unless real keys are configured
+# (AQUEDUCT__STRIPE__SECRET_KEY set): see docs/payments.md.
+STRIPE_SIM_LISTEN ?= 127.0.0.1:12111
 
 .PHONY: run build test fmt lint check security clean-data run-s3 bench e2e
 
 build:
-	$(CARGO) build --bin aqueduct
+	$(CARGO) build -p aqueduct-server --bin aqueduct -p aqueduct-stripe-sim --bin aqueduct-stripe-sim
 
+# Without Stripe keys in the environment, the local Stripe simulator runs
+# beside the server (stopped with it) and the demo association is connected
+# to it with charges enabled, so the Pay button works with no Stripe account.
 run: build
 	@mkdir -p data
 	$(AQUEDUCT) migrate
-	AQUEDUCT__SERVER__PUBLIC_URL=$${AQUEDUCT__SERVER__PUBLIC_URL:-http://$(LISTEN)} $(AQUEDUCT) demo
-	@echo
-	@echo "Aqueduct is starting on http://$(LISTEN)/ — the demo association is at http://$(LISTEN)/demo"
-	@echo "Health: http://$(LISTEN)/healthz   Readiness: http://$(LISTEN)/readyz   Stop with Ctrl-C."
+	@set -e; \
+	export AQUEDUCT__SERVER__PUBLIC_URL=$${AQUEDUCT__SERVER__PUBLIC_URL:-http://$(LISTEN)}; \
+	if [ -z "$$AQUEDUCT__STRIPE__SECRET_KEY" ]; then \
+	  export AQUEDUCT__STRIPE__SECRET_KEY=sk_test_aqueduct_sim AQUEDUCT__STRIPE__WEBHOOK_SECRET=whsec_aqueduct_sim \
+	    AQUEDUCT__STRIPE__API_BASE=http://$(STRIPE_SIM_LISTEN); \
+	  $(STRIPE_SIM) --listen $(STRIPE_SIM_LISTEN) --instant-onboarding \
+	    --secret-key sk_test_aqueduct_sim --webhook-secret whsec_aqueduct_sim \
+	    --webhook-url http://$(LISTEN)/webhooks/stripe & \
+	  SIM_PID=$$!; trap 'kill $$SIM_PID 2>/dev/null || true' EXIT; \
+	  for i in $$(seq 1 50); do (exec 3<>/dev/tcp/$(subst :,/,$(STRIPE_SIM_LISTEN))) 2>/dev/null && break; sleep 0.1; done; \
+	  echo "Local Stripe simulator on $$AQUEDUCT__STRIPE__API_BASE (pid $$SIM_PID; no real money, no Stripe account)"; \
+	else \
+	  echo "Stripe: using the keys in AQUEDUCT__STRIPE__* (no simulator)"; \
+	fi; \
+	$(AQUEDUCT) demo; \
+	echo; \
+	echo "Aqueduct is starting on http://$(LISTEN)/ — the demo association is at http://$(LISTEN)/demo"; \
+	echo "Health: http://$(LISTEN)/healthz   Readiness: http://$(LISTEN)/readyz   Stop with Ctrl-C."; \
 	$(AQUEDUCT) serve --with-worker --listen $(LISTEN)
 
 # nextest when installed (one process per test), cargo test otherwise.

@@ -19,6 +19,7 @@ mod m20261126_600002_scheduled_runs;
 mod m20261127_0001_payment_plans;
 mod m20261127_000501_branding;
 mod m20261127_000601_drop_scheduled_runs;
+mod m20261127_000201_payment_settings;
 pub mod rls;
 pub mod schema;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000601_drop_scheduled_runs::Migration),
             Box::new(m20261127_000501_branding::Migration),
             Box::new(m20261127_0001_payment_plans::Migration),
+            Box::new(m20261127_000201_payment_settings::Migration),
         ]
     }
 }

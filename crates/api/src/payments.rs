@@ -3,6 +3,7 @@
 
 mod checkout;
 mod connect;
+mod fees;
 mod refunds;
 mod webhook;
 
@@ -16,7 +17,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = connect::routes(r);
     let r = checkout::routes(r);
     let r = refunds::routes(r);
-    webhook::routes(r)
+    let r = webhook::routes(r);
+    fees::routes(r)
 }
 
 impl From<PaymentsError> for ApiError {

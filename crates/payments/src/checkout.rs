@@ -3,6 +3,7 @@
 //! payment attempt.
 
 use crate::entity::payment;
+use crate::fees::PayMethod;
 use crate::stripe_client::{key, stripe_err};
 use crate::{PaymentsError, Stripe, connect, fees, ledger};
 use aqueduct_core::{AccountId, Clock, Money, PaymentId};
@@ -14,7 +15,8 @@ use sea_orm::{
 use std::collections::HashMap;
 use stripe::StripeRequest;
 use stripe_checkout::checkout_session::{
-    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
+    CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes,
+    CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
     CreateCheckoutSessionPaymentIntentData, ProductData,
 };
 use stripe_shared::CheckoutSessionMode;
@@ -55,6 +57,8 @@ pub struct Redirect {
     pub payment: PaymentId,
     /// Stripe's hosted Checkout page.
     pub url: String,
+    /// What the customer is charged (amount, convenience fee, total).
+    pub quote: Quote,
 }
 
 /// Validates a client's Idempotency-Key (1–255 visible ASCII characters).
@@ -68,14 +72,64 @@ pub fn validate_key(key: &str) -> Result<String, PaymentsError> {
     Ok(k.to_owned())
 }
 
-/// Creates (or finds) the payment attempt and its Checkout Session.
-#[tracing::instrument(skip_all, fields(tenant = %ctx.slug()))]
+/// What a payment will cost, shown before paying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Quote {
+    /// What goes to the account (the amount due, or the amount asked).
+    pub amount_cents: i64,
+    /// The association's convenience fee for this method (0: none).
+    pub convenience_fee_cents: i64,
+    /// What the customer is charged.
+    pub total_cents: i64,
+    /// The payment method, when one was chosen.
+    pub method: Option<PayMethod>,
+}
+
+/// The quote for paying `amount` (the amount due when `None`) on `account`
+/// by `method` (no limits checked: [`start`] checks them).
+pub async fn quote(
+    tx: &TenantTx,
+    account: AccountId,
+    amount: Option<Money>,
+    method: Option<PayMethod>,
+) -> Result<Quote, PaymentsError> {
+    aqueduct_billing::accounts::get(tx, account).await?;
+    let amount = match amount {
+        Some(m) => m.cents,
+        None => ledger::amount_due(tx, account).await?.cents.max(0),
+    };
+    let fee = fees::convenience_fees(tx).await?.on(amount, method)?;
+    Ok(Quote {
+        amount_cents: amount,
+        convenience_fee_cents: fee,
+        total_cents: amount + fee,
+        method,
+    })
+}
+
+/// Creates (or finds) the payment attempt and its Checkout Session (the
+/// customer picks card or bank on Stripe's page).
 pub async fn start(
     db: &Db,
     ctx: &TenantCtx,
     clock: &dyn Clock,
     stripe: &Stripe,
     req: PayRequest,
+) -> Result<Redirect, PaymentsError> {
+    start_with(db, ctx, clock, stripe, req, None).await
+}
+
+/// [`start`] for one payment method (`None`: both), so the association's
+/// convenience fee for it can be added; the session then offers only that
+/// method. The quote is in the returned [`Redirect`].
+#[tracing::instrument(skip_all, fields(tenant = %ctx.slug()))]
+pub async fn start_with(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+    req: PayRequest,
+    method: Option<PayMethod>,
 ) -> Result<Redirect, PaymentsError> {
     let tx = db.tenant(ctx).await?;
     let account = aqueduct_billing::accounts::get(&tx, req.account).await?;
@@ -96,7 +150,9 @@ pub async fn start(
             Money::usd(MAX_CENTS)
         )));
     }
-    let fee = fees::application_fee(amount, acct.fee_basis_points, acct.fee_fixed_cents);
+    let fee = fees::platform_fee(&tx).await?.on(amount);
+    let convenience = fees::convenience_fees(&tx).await?.on(amount, method)?;
+    let total = amount + convenience;
     let now = clock.now();
     let id = PaymentId::new();
     let row = payment::ActiveModel {
@@ -104,8 +160,9 @@ pub async fn start(
         id: Set(id.uuid()),
         account_id: Set(req.account.uuid()),
         idempotency_key: Set(req.idempotency_key.clone()),
-        amount_cents: Set(amount),
+        amount_cents: Set(total),
         application_fee_cents: Set(fee),
+        convenience_fee_cents: Set(convenience),
         currency: Set("usd".into()),
         status: Set(status::PENDING.into()),
         method: Set(None),
@@ -131,16 +188,26 @@ pub async fn start(
         .await?
         .ok_or(PaymentsError::NotFound)?;
     tx.commit().await?;
-    if pay.account_id != req.account.uuid() || pay.amount_cents != amount {
+    if pay.account_id != req.account.uuid()
+        || pay.amount_cents != total
+        || pay.convenience_fee_cents != convenience
+    {
         return Err(PaymentsError::Conflict(
             "this Idempotency-Key was used for a different payment".into(),
         ));
     }
     let payment_id = PaymentId::from_uuid(pay.id);
+    let quote = Quote {
+        amount_cents: pay.amount_cents - pay.convenience_fee_cents,
+        convenience_fee_cents: pay.convenience_fee_cents,
+        total_cents: pay.amount_cents,
+        method,
+    };
     if let Some(url) = pay.checkout_url {
         return Ok(Redirect {
             payment: payment_id,
             url,
+            quote,
         });
     }
     if pay.status != status::PENDING {
@@ -155,7 +222,7 @@ pub async fn start(
     ]
     .into();
     let mut price = CreateCheckoutSessionLineItemsPriceData::new(Currency::USD);
-    price.unit_amount = Some(pay.amount_cents);
+    price.unit_amount = Some(quote.amount_cents);
     price.product_data = Some(ProductData::new(format!(
         "{}: payment on account {}",
         ctx.name(),
@@ -164,20 +231,40 @@ pub async fn start(
     let mut item = CreateCheckoutSessionLineItems::new();
     item.price_data = Some(price);
     item.quantity = Some(1);
+    let mut items = vec![item];
+    if quote.convenience_fee_cents > 0 {
+        // Its own line on Stripe's page too: disclosed before paying.
+        let mut price = CreateCheckoutSessionLineItemsPriceData::new(Currency::USD);
+        price.unit_amount = Some(quote.convenience_fee_cents);
+        price.product_data = Some(ProductData::new("Convenience fee for paying online"));
+        let mut fee_item = CreateCheckoutSessionLineItems::new();
+        fee_item.price_data = Some(price);
+        fee_item.quantity = Some(1);
+        items.push(fee_item);
+    }
     let mut intent = CreateCheckoutSessionPaymentIntentData::new();
     if pay.application_fee_cents > 0 {
         intent.application_fee_amount = Some(pay.application_fee_cents);
     }
     intent.metadata = Some(meta.clone());
     let back = format!("{}/{}/pay/{}", stripe.public_url, ctx.slug(), payment_id);
-    let session = CreateCheckoutSession::new()
+    let mut session = CreateCheckoutSession::new()
         .mode(CheckoutSessionMode::Payment)
-        .line_items(vec![item])
+        .line_items(items)
         .payment_intent_data(intent)
         .metadata(meta)
         .client_reference_id(payment_id.to_string())
         .success_url(format!("{back}/done?session={{CHECKOUT_SESSION_ID}}"))
-        .cancel_url(back)
+        .cancel_url(back);
+    if let Some(m) = method {
+        session = session.allowed_payment_method_types(vec![match m {
+            PayMethod::Card => CreateCheckoutSessionAllowedPaymentMethodTypes::Card,
+            PayMethod::UsBankAccount => {
+                CreateCheckoutSessionAllowedPaymentMethodTypes::UsBankAccount
+            }
+        }]);
+    }
+    let session = session
         .customize()
         .account_id(acct.stripe_account_id.as_str().into())
         .request_strategy(key(&format!("aqueduct-checkout-{payment_id}"))?)
@@ -205,6 +292,7 @@ pub async fn start(
     Ok(Redirect {
         payment: payment_id,
         url,
+        quote,
     })
 }
 
@@ -259,6 +347,7 @@ pub async fn record_pending(
         idempotency_key: Set(idempotency_key.to_owned()),
         amount_cents: Set(amount.cents),
         application_fee_cents: Set(0),
+        convenience_fee_cents: Set(0),
         currency: Set("usd".into()),
         status: Set(status::PENDING.into()),
         method: Set(None),

@@ -13,7 +13,7 @@ use sea_orm::{
 use serde::Serialize;
 use serde_json::Value;
 use stripe::StripeRequest;
-use stripe_connect::account::{CreateAccount, CreateAccountType};
+use stripe_connect::account::{CreateAccount, CreateAccountType, RetrieveAccount};
 use stripe_connect::account_link::{CreateAccountLink, CreateAccountLinkType};
 use stripe_connect::login_link::CreateAccountLoginLink;
 
@@ -58,8 +58,9 @@ impl From<Option<stripe_account::Model>> for ConnectStatus {
                 charges_enabled: m.charges_enabled,
                 payouts_enabled: m.payouts_enabled,
                 disabled_reason: m.disabled_reason,
-                fee_basis_points: m.fee_basis_points,
-                fee_fixed_cents: m.fee_fixed_cents,
+                // The fee lives in `payment_settings`: see `ConnectStatus::load`.
+                fee_basis_points: 0,
+                fee_fixed_cents: 0,
             },
             None => Self {
                 connected: false,
@@ -74,6 +75,17 @@ impl From<Option<stripe_account::Model>> for ConnectStatus {
                 fee_fixed_cents: 0,
             },
         }
+    }
+}
+
+impl ConnectStatus {
+    /// The status with the association's platform fee filled in.
+    pub async fn load(tx: &TenantTx) -> Result<Self, PaymentsError> {
+        let mut st = Self::from(account(tx).await?);
+        let fee = crate::fees::platform_fee(tx).await?;
+        st.fee_basis_points = fee.basis_points;
+        st.fee_fixed_cents = fee.fixed_cents;
+        Ok(st)
     }
 }
 
@@ -117,12 +129,22 @@ pub async fn ensure_account(
     if let Some(a) = existing {
         return Ok(a);
     }
+    create_account(db, ctx, clock, stripe, &account_key(ctx.id())).await
+}
+
+async fn create_account(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+    idempotency_key: &str,
+) -> Result<stripe_account::Model, PaymentsError> {
     let created = CreateAccount::new()
         .type_(CreateAccountType::Express)
         .country("US")
         .metadata([("aqueduct_tenant_id".to_owned(), ctx.id().to_string())])
         .customize()
-        .request_strategy(key(&account_key(ctx.id()))?)
+        .request_strategy(key(idempotency_key)?)
         .send(&stripe.client)
         .await
         .map_err(stripe_err)?;
@@ -159,6 +181,85 @@ pub async fn ensure_account(
     tx.commit().await?;
     tracing::info!(stripe_account = %row.stripe_account_id, "connected account ready");
     Ok(row)
+}
+
+/// Reads the connected account from Stripe and applies its state (what
+/// `account.updated` would carry). `Ok(None)` when there is no connected
+/// account, or Stripe no longer knows it (e.g. a restarted local simulator).
+pub async fn refresh(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+) -> Result<Option<stripe_account::Model>, PaymentsError> {
+    let tx = db.tenant_with(ctx, Access::Read).await?;
+    let existing = account(&tx).await?;
+    tx.commit().await?;
+    let Some(row) = existing else {
+        return Ok(None);
+    };
+    let acct = match RetrieveAccount::new(row.stripe_account_id.as_str())
+        .send(&stripe.client)
+        .await
+    {
+        Ok(a) => a,
+        Err(stripe::StripeError::Stripe(_, 404)) => return Ok(None),
+        Err(e) => return Err(stripe_err(e)),
+    };
+    let req = acct.requirements.as_ref();
+    let obj = serde_json::json!({
+        "id": acct.id.as_str(),
+        "details_submitted": acct.details_submitted.unwrap_or(false),
+        "charges_enabled": acct.charges_enabled.unwrap_or(false),
+        "payouts_enabled": acct.payouts_enabled.unwrap_or(false),
+        "requirements": {
+            "currently_due": req.and_then(|r| r.currently_due.clone()).unwrap_or_default(),
+            "past_due": req.and_then(|r| r.past_due.clone()).unwrap_or_default(),
+            "disabled_reason": req.and_then(|r| r.disabled_reason.as_ref()).map(|d| d.as_str().to_owned()),
+        },
+    });
+    let tx = db.tenant(ctx).await?;
+    // Stamped with the current time: newer than any event already applied.
+    apply_account_updated(&tx, clock, &obj, clock.now().timestamp()).await?;
+    let row = account(&tx).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// Forgets a connected account Stripe no longer knows and creates a new one
+/// (development: the local simulator keeps its state in memory, so each
+/// `make run` starts with no accounts). The platform fee (in
+/// `payment_settings`) is untouched.
+pub async fn replace_missing(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+) -> Result<stripe_account::Model, PaymentsError> {
+    let tx = db.tenant(ctx).await?;
+    let old = account(&tx).await?;
+    if let Some(old) = &old {
+        stripe_account::Entity::delete_many()
+            .filter(stripe_account::Column::TenantId.eq(ctx.id().uuid()))
+            .filter(stripe_account::Column::Id.eq(old.id))
+            .exec(tx.conn())
+            .await?;
+    }
+    tx.commit().await?;
+    let created = create_account(
+        db,
+        ctx,
+        clock,
+        stripe,
+        &format!(
+            "{}-replacing-{}",
+            account_key(ctx.id()),
+            old.as_ref()
+                .map_or("none", |o| o.stripe_account_id.as_str())
+        ),
+    )
+    .await?;
+    Ok(created)
 }
 
 /// A fresh onboarding link (Account Link, `account_onboarding`).
@@ -210,24 +311,22 @@ pub async fn dashboard_link(
     Ok(link.url)
 }
 
-/// Sets the platform fee (operators).
+/// Sets the platform fee (operators): see [`crate::fees::set_platform_fee`].
 pub async fn set_platform_fee(
     tx: &TenantTx,
     clock: &dyn Clock,
     basis_points: i32,
     fixed_cents: i64,
 ) -> Result<(), PaymentsError> {
-    if !(0..=10_000).contains(&basis_points) || fixed_cents < 0 {
-        return Err(PaymentsError::Invalid(
-            "the fee is 0 to 10000 basis points plus a non-negative fixed amount".into(),
-        ));
-    }
-    let acct = account(tx).await?.ok_or(PaymentsError::NotFound)?;
-    let mut m = acct.into_active_model();
-    m.fee_basis_points = Set(basis_points);
-    m.fee_fixed_cents = Set(fixed_cents);
-    m.updated_at = Set(clock.now());
-    m.update(tx.conn()).await?;
+    crate::fees::set_platform_fee(
+        tx,
+        clock,
+        crate::fees::PlatformFee {
+            basis_points,
+            fixed_cents,
+        },
+    )
+    .await?;
     Ok(())
 }
 

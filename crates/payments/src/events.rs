@@ -196,6 +196,16 @@ async fn succeed(
             &external_id(p),
         )
         .await?;
+        if p.convenience_fee_cents > 0 {
+            ledger::post_convenience_fee(
+                tx,
+                clock,
+                AccountId::from_uuid(p.account_id),
+                Money::usd(p.convenience_fee_cents),
+                &format!("{}:convenience_fee", external_id(p)),
+            )
+            .await?;
+        }
         tracing::info!(payment = %p.id, cents = captured, "payment succeeded and posted");
     } else if let Some(pi) = intent_id(obj) {
         // Already posted: still remember Stripe's ids.

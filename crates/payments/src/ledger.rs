@@ -21,6 +21,58 @@ pub async fn post_payment(
     Ok(())
 }
 
+/// Posts a payment's convenience fee as its own line (a charge, receivable
+/// ← revenue; external id `payment:<id>:convenience_fee`).
+pub async fn post_convenience_fee(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    account: AccountId,
+    amount: Money,
+    external_id: &str,
+) -> Result<(), PaymentsError> {
+    ledger::post(
+        tx,
+        clock,
+        ledger::NewEntry {
+            account,
+            kind: ledger::EntryKind::Charge,
+            amount,
+            effective_on: clock.now().date_naive(),
+            external_id: Some(external_id.to_owned()),
+            bill: None,
+            memo: "Convenience fee for paying online".into(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Gives back the convenience fee part of a refund (a credit, revenue ←
+/// receivable; external id `<refund id>:convenience_fee`).
+pub async fn refund_convenience_fee(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    account: AccountId,
+    amount: Money,
+    external_id: &str,
+) -> Result<(), PaymentsError> {
+    ledger::post(
+        tx,
+        clock,
+        ledger::NewEntry {
+            account,
+            kind: ledger::EntryKind::Credit,
+            amount,
+            effective_on: clock.now().date_naive(),
+            external_id: Some(external_id.to_owned()),
+            bill: None,
+            memo: "Convenience fee refunded".into(),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 /// Marks a payment as in flight (ACH processing): late fees skip the account.
 pub async fn payment_processing(
     tx: &TenantTx,

@@ -255,6 +255,23 @@ pub(crate) async fn apply_refund_object(
             re_id,
         )
         .await?;
+        // The convenience fee goes back in proportion (all of it on a full refund).
+        let fee_back = crate::fees::convenience_fee_refunded(
+            pay.convenience_fee_cents,
+            std::cmp::max(pay.captured_cents, pay.amount_cents),
+            pay.refunded_cents,
+            row.amount_cents,
+        );
+        if fee_back > 0 {
+            ledger::refund_convenience_fee(
+                tx,
+                clock,
+                AccountId::from_uuid(pay.account_id),
+                Money::usd(fee_back),
+                &format!("{re_id}:convenience_fee"),
+            )
+            .await?;
+        }
     }
     Ok(())
 }

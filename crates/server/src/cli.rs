@@ -183,6 +183,27 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                 "  try: curl -H 'Authorization: Bearer {}' '{base}/api/v1/accounts?limit=5'",
                 s.api_key.expose()
             );
+            match config.stripe.settings(base) {
+                Some(settings) => {
+                    let api_base = settings.api_base.clone();
+                    let stripe =
+                        aqueduct_payments::Stripe::new(settings).context("configuring Stripe")?;
+                    let st = demo::connect_stripe(&db, &clock, &s.tenant, &stripe).await?;
+                    out!(
+                        "  Stripe ({}): connected account {}, charges {}",
+                        api_base.as_deref().unwrap_or("api.stripe.com"),
+                        st.stripe_account_id.as_deref().unwrap_or("-"),
+                        if st.charges_enabled {
+                            "enabled: the Pay button works"
+                        } else {
+                            "not enabled yet: finish onboarding (POST /api/v1/stripe/connect as the admin and follow the link)"
+                        }
+                    );
+                }
+                None => out!(
+                    "  Stripe is not configured: payments are off (`make run` starts the local Stripe simulator)."
+                ),
+            }
             Ok(())
         }
         Command::Operator {

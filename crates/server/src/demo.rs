@@ -318,6 +318,34 @@ pub async fn load(db: &Db, clock: &dyn Clock) -> anyhow::Result<DemoSummary> {
     })
 }
 
+/// Connects the demo association to Stripe (`make run`: the local
+/// simulator, started with `--instant-onboarding`, so the account can take
+/// charges at once). Idempotent; an account Stripe no longer knows (the
+/// simulator keeps its state in memory) is replaced by a new one.
+pub async fn connect_stripe(
+    db: &Db,
+    clock: &dyn Clock,
+    tenant: &TenantCtx,
+    stripe: &aqueduct_payments::Stripe,
+) -> anyhow::Result<aqueduct_payments::connect::ConnectStatus> {
+    use aqueduct_payments::connect;
+    connect::ensure_account(db, tenant, clock, stripe)
+        .await
+        .context("creating the demo association's connected account")?;
+    if connect::refresh(db, tenant, clock, stripe).await?.is_none() {
+        connect::replace_missing(db, tenant, clock, stripe).await?;
+        connect::refresh(db, tenant, clock, stripe)
+            .await?
+            .context("the new connected account vanished")?;
+    }
+    let tx = db
+        .tenant_with(tenant, aqueduct_tenant::Access::Read)
+        .await?;
+    let st = connect::ConnectStatus::load(&tx).await?;
+    tx.commit().await?;
+    Ok(st)
+}
+
 /// What the billing part of the demo holds.
 #[derive(Debug, Default)]
 pub struct BillingSummary {

@@ -56,6 +56,9 @@ pub struct SimConfig {
     pub delivery: DeliveryOptions,
     /// How long a bank (ACH) payment stays `processing` before it settles.
     pub ach_settle_delay_ms: u64,
+    /// New connected accounts are created already onboarded (charges and
+    /// payouts enabled), as `make run` wants for the demo.
+    pub instant_onboarding: bool,
 }
 
 impl Default for SimConfig {
@@ -66,6 +69,7 @@ impl Default for SimConfig {
             webhook_secret: DEFAULT_WEBHOOK_SECRET.to_owned(),
             delivery: DeliveryOptions::default(),
             ach_settle_delay_ms: 1_000,
+            instant_onboarding: false,
         }
     }
 }

@@ -24,6 +24,9 @@ struct Args {
     /// Milliseconds a bank payment stays `processing`.
     #[arg(long, default_value_t = 5_000)]
     ach_settle_delay_ms: u64,
+    /// Create connected accounts already onboarded (charges enabled): the demo.
+    #[arg(long, env = "STRIPE_SIM_INSTANT_ONBOARDING")]
+    instant_onboarding: bool,
 }
 
 #[tokio::main]
@@ -43,6 +46,7 @@ async fn main() -> std::io::Result<()> {
         webhook_url: args.webhook_url,
         webhook_secret: args.webhook_secret,
         ach_settle_delay_ms: args.ach_settle_delay_ms,
+        instant_onboarding: args.instant_onboarding,
         ..SimConfig::default()
     };
     let sim = Sim::bind(args.listen, config).await?;

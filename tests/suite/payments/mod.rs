@@ -3,6 +3,7 @@
 //! webhooks to it) and the real job handlers run in the foreground.
 
 mod checkout;
+mod fees;
 mod no_card_data;
 mod onboarding;
 mod refunds;
@@ -54,16 +55,7 @@ pub async fn env(db: TestDb, delivery: DeliveryOptions) -> PayEnv {
     })
     .await
     .unwrap();
-    let stripe = Stripe::new(StripeSettings {
-        secret_key: Secret::new(sim.secret_key()),
-        webhook_secrets: vec![
-            Secret::new("whsec_retired"),
-            Secret::new(sim.webhook_secret()),
-        ],
-        api_base: Some(sim.base_url()),
-        public_url: "http://aqueduct.test".into(),
-    })
-    .unwrap();
+    let stripe = stripe_for(&sim);
     let clock: Arc<dyn Clock> = app.clock.clone();
     let state = AppState::new(
         app.pool.clone(),
@@ -90,6 +82,20 @@ pub async fn env(db: TestDb, delivery: DeliveryOptions) -> PayEnv {
         a,
         b,
     }
+}
+
+/// A Stripe client for `sim` (the retired secret is still accepted, as in a rotation).
+pub fn stripe_for(sim: &Sim) -> Stripe {
+    Stripe::new(StripeSettings {
+        secret_key: Secret::new(sim.secret_key()),
+        webhook_secrets: vec![
+            Secret::new("whsec_retired"),
+            Secret::new(sim.webhook_secret()),
+        ],
+        api_base: Some(sim.base_url()),
+        public_url: "http://aqueduct.test".into(),
+    })
+    .unwrap()
 }
 
 /// A blocking HTTP/1.1 POST (form body) → (status, body).

@@ -100,3 +100,57 @@ db_test!(onboarding_to_charges_enabled, |db| {
         .await;
     assert_eq!(viewer.status, 403);
 });
+
+// `make run`: the demo association is connected to a simulator started with
+// `--instant-onboarding`; a restarted simulator (state in memory) gets a new
+// connected account, keeping the platform fee.
+db_test!(demo_connects_to_the_local_stripe, |db| {
+    let e = env(db, DeliveryOptions::default()).await;
+    e.sim.update_config(|c| c.instant_onboarding = true);
+    let clock = e.app.clock.as_ref();
+    let stripe = crate::payments::stripe_for(&e.sim);
+    let st = aqueduct_server::demo::connect_stripe(&e.app.pool, clock, &e.a.tenant, &stripe)
+        .await
+        .unwrap();
+    assert!(st.charges_enabled && st.payouts_enabled && st.details_submitted);
+    let first = st.stripe_account_id.clone().unwrap();
+    assert_eq!(e.status(&e.a).await["charges_enabled"], true);
+    // The router's Stripe is this simulator: Pay works at once.
+    let res = e.pay(&e.a, Some(2_500), "demo-pay").await;
+    assert_eq!(res.status, 303, "{}", res.text);
+    {
+        let tx = e.app.pool.tenant(&e.a.tenant).await.unwrap();
+        aqueduct_payments::connect::set_platform_fee(&tx, clock, 150, 30)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+    // Again against the same simulator: nothing changes.
+    let again = aqueduct_server::demo::connect_stripe(&e.app.pool, clock, &e.a.tenant, &stripe)
+        .await
+        .unwrap();
+    assert_eq!(again.stripe_account_id.as_deref(), Some(first.as_str()));
+
+    // A fresh simulator does not know the account: a new one replaces it.
+    let fresh = aqueduct_stripe_sim::Sim::start(aqueduct_stripe_sim::SimConfig {
+        instant_onboarding: true,
+        ..aqueduct_stripe_sim::SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let st = aqueduct_server::demo::connect_stripe(
+        &e.app.pool,
+        clock,
+        &e.a.tenant,
+        &crate::payments::stripe_for(&fresh),
+    )
+    .await
+    .unwrap();
+    let second = st.stripe_account_id.clone().unwrap();
+    assert_ne!(second, first);
+    assert!(fresh.object(&second).is_some());
+    assert!(st.charges_enabled);
+    assert_eq!((st.fee_basis_points, st.fee_fixed_cents), (150, 30));
+    // The other association is untouched.
+    assert_eq!(e.status(&e.b).await["connected"], false);
+});

@@ -7,7 +7,7 @@ use axum::body::Body;
 use http::Request;
 use serde_json::json;
 
-async fn refund(
+pub(super) async fn refund(
     e: &super::PayEnv,
     payment: &str,
     body: serde_json::Value,

@@ -9,10 +9,11 @@ use crate::state::AppState;
 use aqueduct_core::{AccountId, Money, PaymentId};
 use aqueduct_payments::checkout::{self, PayRequest};
 use aqueduct_payments::entity::{dispute, payment, refund};
+use aqueduct_payments::fees::PayMethod;
 use aqueduct_payments::{disputes, refunds};
 use aqueduct_tenant::{Access, Role};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -37,6 +38,34 @@ pub(super) fn routes(r: Routes) -> Routes {
         Role::Viewer,
         get(show),
     )
+    .tenant(
+        Method::GET,
+        "/api/v1/accounts/{account_id}/payments/quote",
+        Role::Viewer,
+        get(quote),
+    )
+}
+
+/// `?amount_cents=&method=card|us_bank_account`.
+#[derive(Deserialize)]
+struct QuoteQuery {
+    amount_cents: Option<i64>,
+    method: Option<String>,
+}
+
+/// What paying will cost, convenience fee included: shown before paying.
+async fn quote(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(account_id): Path<String>,
+    Query(q): Query<QuoteQuery>,
+) -> Result<Json<checkout::Quote>, ApiError> {
+    let account: AccountId = parse_id(&account_id)?;
+    let method = q.method.as_deref().map(PayMethod::parse).transpose()?;
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let quote = checkout::quote(&tx, account, q.amount_cents.map(Money::usd), method).await?;
+    tx.commit().await?;
+    Ok(Json(quote))
 }
 
 /// A payment as the API shows it (Stripe ids only; no card data exists here).
@@ -46,6 +75,7 @@ pub(super) struct PaymentDto {
     account_id: String,
     amount_cents: i64,
     application_fee_cents: i64,
+    convenience_fee_cents: i64,
     currency: String,
     status: String,
     method: Option<String>,
@@ -64,6 +94,7 @@ impl From<payment::Model> for PaymentDto {
             account_id: p.account_id.to_string(),
             amount_cents: p.amount_cents,
             application_fee_cents: p.application_fee_cents,
+            convenience_fee_cents: p.convenience_fee_cents,
             currency: p.currency,
             status: p.status,
             method: p.method,
@@ -82,6 +113,9 @@ impl From<payment::Model> for PaymentDto {
 #[serde(deny_unknown_fields)]
 struct PayBody {
     amount_cents: Option<i64>,
+    /// `card` or `us_bank_account`; needed when the association's
+    /// convenience fee differs by method.
+    method: Option<String>,
 }
 
 /// Starts a payment and redirects (303) to Stripe's hosted Checkout. Two
@@ -101,17 +135,22 @@ async fn pay(
     }
     let stripe = stripe(&state)?;
     let key = idempotency_key(&headers)?;
-    let amount = body.and_then(|Json(b)| b.amount_cents).map(Money::usd);
-    let redirect = checkout::start(
+    let (amount, method) = match body {
+        Some(Json(b)) => (b.amount_cents, b.method),
+        None => (None, None),
+    };
+    let method = method.as_deref().map(PayMethod::parse).transpose()?;
+    let redirect = checkout::start_with(
         state.db(),
         &caller.tenant,
         state.clock(),
         stripe,
         PayRequest {
             account,
-            amount,
+            amount: amount.map(Money::usd),
             idempotency_key: key,
         },
+        method,
     )
     .await?;
     Ok((
@@ -121,6 +160,14 @@ async fn pay(
             (
                 header::HeaderName::from_static("x-payment-id"),
                 redirect.payment.to_string(),
+            ),
+            (
+                header::HeaderName::from_static("x-convenience-fee-cents"),
+                redirect.quote.convenience_fee_cents.to_string(),
+            ),
+            (
+                header::HeaderName::from_static("x-total-cents"),
+                redirect.quote.total_cents.to_string(),
             ),
         ],
     )

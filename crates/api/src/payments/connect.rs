@@ -46,9 +46,9 @@ async fn status(
     caller: Caller,
 ) -> Result<Json<ConnectStatus>, ApiError> {
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
-    let acct = connect::account(&tx).await?;
+    let st = ConnectStatus::load(&tx).await?;
     tx.commit().await?;
-    Ok(Json(acct.into()))
+    Ok(Json(st))
 }
 
 /// "Connect with Stripe": creates the connected account once and returns a

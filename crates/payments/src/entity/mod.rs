@@ -2,6 +2,7 @@
 
 pub mod dispute;
 pub mod payment;
+pub mod payment_settings;
 pub mod refund;
 pub mod stripe_account;
 pub mod stripe_event;
@@ -15,4 +16,4 @@ macro_rules! tenant_owned {
         }
     )*};
 }
-tenant_owned!(stripe_account, payment, refund, dispute);
+tenant_owned!(stripe_account, payment, refund, dispute, payment_settings);

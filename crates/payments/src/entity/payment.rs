@@ -20,6 +20,9 @@ pub struct Model {
     pub amount_cents: i64,
     /// Platform fee taken by the platform, in cents.
     pub application_fee_cents: i64,
+    /// The part of `amount_cents` that is the association's convenience
+    /// fee (0 when it charges none).
+    pub convenience_fee_cents: i64,
     /// ISO currency (usd).
     pub currency: String,
     /// pending | processing | succeeded | failed.

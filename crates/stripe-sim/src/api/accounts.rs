@@ -89,7 +89,14 @@ pub async fn create(State(shared): State<Arc<Shared>>, ctx: Ctx) -> ApiResult {
     if let (Value::Object(a), Value::Object(f)) = (&mut acct, onboarding_fields(false)) {
         a.extend(f);
     }
-    Ok(Json(shared.with_store(|s| s.insert(None, acct))))
+    let created = shared.with_store(|s| s.insert(None, acct));
+    if shared.config().instant_onboarding
+        && let Some(id) = created["id"].as_str()
+        && let Some(done) = crate::pages::complete_onboarding(&shared, id)
+    {
+        return Ok(Json(done));
+    }
+    Ok(Json(created))
 }
 
 /// `GET /v1/accounts`.

@@ -95,6 +95,10 @@ pub async fn create(State(shared): State<Arc<Shared>>, ctx: Ctx) -> ApiResult {
     let si_metadata = ctx.metadata("setup_intent_data.metadata")?;
     let mut types = ctx.strings("payment_method_types");
     if types.is_empty() {
+        // The filter newer API versions use instead.
+        types = ctx.strings("allowed_payment_method_types");
+    }
+    if types.is_empty() {
         types = if mode == "payment" {
             vec!["card".into(), "us_bank_account".into()]
         } else {

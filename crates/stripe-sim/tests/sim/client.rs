@@ -226,3 +226,84 @@ async fn async_stripe_client_drives_connect_checkout_refund_and_lists() {
             .all(|e| e.account.as_deref() == Some(account.id.as_str()))
     );
 }
+
+/// `--instant-onboarding` (`make run`): a created account is already
+/// onboarded, and async-stripe parses it; the others stay untouched.
+#[tokio::test]
+async fn instant_onboarding_creates_charges_enabled_accounts() {
+    use stripe_connect::account::{CreateAccount, CreateAccountType, RetrieveAccount};
+    let api = Api::with(aqueduct_stripe_sim::SimConfig {
+        instant_onboarding: true,
+        ..aqueduct_stripe_sim::SimConfig::default()
+    })
+    .await;
+    let platform = ClientBuilder::new(api.sim.secret_key())
+        .url(api.sim.base_url())
+        .build()
+        .unwrap();
+    let created = CreateAccount::new()
+        .type_(CreateAccountType::Express)
+        .country("US")
+        .send(&platform)
+        .await
+        .unwrap();
+    assert_eq!(created.charges_enabled, Some(true));
+    assert_eq!(created.payouts_enabled, Some(true));
+    let req = created.requirements.unwrap();
+    assert_eq!(req.currently_due, Some(Vec::new()));
+    assert!(req.disabled_reason.is_none());
+    let again = RetrieveAccount::new(created.id.as_str())
+        .send(&platform)
+        .await
+        .unwrap();
+    assert_eq!(again.details_submitted, Some(true));
+    assert_eq!(api.sim.events_of_type("account.updated").len(), 1);
+
+    api.sim.update_config(|c| c.instant_onboarding = false);
+    let plain = CreateAccount::new()
+        .type_(CreateAccountType::Express)
+        .send(&platform)
+        .await
+        .unwrap();
+    assert_eq!(plain.charges_enabled, Some(false));
+}
+
+/// A Checkout Session limited to one method with a fee line (the
+/// convenience fee), as Aqueduct creates it, parses in async-stripe.
+#[tokio::test]
+async fn session_with_allowed_methods_and_a_fee_line_parses() {
+    use stripe_checkout::checkout_session::{
+        CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes,
+        CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData, ProductData,
+    };
+    use stripe_shared::CheckoutSessionMode;
+    let api = Api::start().await;
+    let acct = api.onboarded_account().await;
+    let client = ClientBuilder::new(api.sim.secret_key())
+        .url(api.sim.base_url())
+        .account_id(acct.as_str().into())
+        .build()
+        .unwrap();
+    let line = |cents: i64, name: &str| {
+        let mut price = CreateCheckoutSessionLineItemsPriceData::new(Currency::USD);
+        price.unit_amount = Some(cents);
+        price.product_data = Some(ProductData::new(name));
+        let mut item = CreateCheckoutSessionLineItems::new();
+        item.price_data = Some(price);
+        item.quantity = Some(1);
+        item
+    };
+    let session = CreateCheckoutSession::new()
+        .mode(CheckoutSessionMode::Payment)
+        .line_items(vec![
+            line(10_000, "Water"),
+            line(300, "Convenience fee for paying online"),
+        ])
+        .allowed_payment_method_types(vec![CreateCheckoutSessionAllowedPaymentMethodTypes::Card])
+        .success_url("http://app.test/done")
+        .send(&client)
+        .await
+        .unwrap();
+    assert_eq!(session.amount_total, Some(10_300));
+    assert_eq!(session.payment_method_types, vec!["card".to_owned()]);
+}
