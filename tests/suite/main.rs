@@ -29,6 +29,7 @@ mod reports;
 mod retention;
 mod schedule;
 mod second_factor;
+mod sso;
 mod staff;
 mod tenant_admin;
 mod tls;

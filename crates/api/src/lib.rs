@@ -15,12 +15,15 @@ mod session;
 mod signin;
 mod signin_pages;
 mod signup;
+mod sso;
 mod state;
 
+pub use aqueduct_tenant::sso::ProviderSettings as SsoProvider;
 pub use auth::{Caller, Operator};
 pub use error::ApiError;
 pub use registry::{RouteAccess, RouteSpec};
 pub use session::{COOKIE, CSRF_HEADER, DEV_COOKIE};
+pub use sso::CALLBACK_PATH as SSO_CALLBACK_PATH;
 pub use state::{AppState, AuthSettings, Settings};
 
 use axum::Router;
@@ -93,6 +96,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = operator::routes(routes);
     let routes = payments::routes(routes);
     let routes = signup::routes(routes);
+    let routes = sso::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),

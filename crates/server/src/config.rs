@@ -42,6 +42,9 @@ pub struct AuthConfig {
     /// Drop `Secure` from the session cookie: only for plain-HTTP
     /// development with a loopback `public_url`.
     pub dev_insecure_cookie: bool,
+    /// The platform's OpenID Connect provider (single sign-on for staff
+    /// and operators); associations can add their own in the app.
+    pub oidc: Option<OidcConfig>,
 }
 
 impl Default for AuthConfig {
@@ -50,6 +53,39 @@ impl Default for AuthConfig {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             dev_insecure_cookie: false,
+            oidc: None,
+        }
+    }
+}
+
+/// `[auth.oidc]`: register `<public_url>/auth/sso/callback` as the
+/// redirect URI at the provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// Issuer URL, exactly as the provider's discovery document says.
+    pub issuer: String,
+    /// Our client id there.
+    pub client_id: String,
+    /// Our client secret there.
+    pub client_secret: Secret,
+    /// Button text on the sign-in page.
+    #[serde(default = "default_oidc_label")]
+    pub label: String,
+}
+
+fn default_oidc_label() -> String {
+    "Sign in with single sign-on".into()
+}
+
+impl OidcConfig {
+    /// The provider as the HTTP layer takes it.
+    pub fn provider(&self) -> aqueduct_api::SsoProvider {
+        aqueduct_api::SsoProvider {
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            label: self.label.clone(),
         }
     }
 }

@@ -55,6 +55,10 @@ pub async fn run(
         },
         Arc::new(LogMailer),
     );
+    let state = match &config.auth.oidc {
+        Some(oidc) => state.with_sso(oidc.provider()),
+        None => state,
+    };
     let state = match config.stripe.settings(&config.server.public_url) {
         Some(settings) => state
             .with_stripe(aqueduct_payments::Stripe::new(settings).context("configuring Stripe")?),

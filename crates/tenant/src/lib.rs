@@ -15,6 +15,7 @@ mod role;
 pub mod second_factor;
 pub mod sessions;
 pub mod signin;
+pub mod sso;
 pub mod staff;
 pub mod throttle;
 pub mod users;
@@ -59,5 +60,11 @@ impl TenantOwned for entity::audit_log::Entity {
 impl TenantOwned for entity::invitation::Entity {
     fn tenant_column() -> Self::Column {
         entity::invitation::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::sso_provider::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::sso_provider::Column::TenantId
     }
 }

@@ -109,11 +109,11 @@ mod tests {
             "no composition rules"
         );
         assert!(
-            check_policy(&Secret::new(&"a".repeat(64))).is_ok(),
+            check_policy(&Secret::new("a".repeat(64))).is_ok(),
             "64+ allowed"
         );
-        assert!(check_policy(&Secret::new(&"é".repeat(128))).is_ok());
-        assert!(check_policy(&Secret::new(&"a".repeat(129))).is_err());
+        assert!(check_policy(&Secret::new("é".repeat(128))).is_ok());
+        assert!(check_policy(&Secret::new("a".repeat(129))).is_err());
         for common in [
             "password",
             "Password1",

@@ -57,6 +57,12 @@ pub fn t0() -> chrono::DateTime<chrono::Utc> {
 impl TestApp {
     /// Builds the app on `db`.
     pub async fn new(db: TestDb) -> Self {
+        Self::new_with(db, |s| s).await
+    }
+
+    /// Builds the app on `db`, letting `configure` add to its state (e.g.
+    /// a single sign-on provider).
+    pub async fn new_with(db: TestDb, configure: impl FnOnce(AppState) -> AppState) -> Self {
         let pool = db.app_pool(5).await;
         let clock = Arc::new(ManualClock::new(t0()));
         let state = AppState::new(
@@ -70,7 +76,7 @@ impl TestApp {
         );
         let mailer = MemoryMailer::default();
         let state = state.with_auth(AuthSettings::default(), Arc::new(mailer.clone()));
-        let (router, routes) = aqueduct_api::app(state);
+        let (router, routes) = aqueduct_api::app(configure(state));
         Self {
             db,
             pool,
