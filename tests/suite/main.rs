@@ -8,6 +8,7 @@
 mod support;
 
 mod api;
+mod audit_view;
 mod backup;
 mod bill_runs;
 mod cli;

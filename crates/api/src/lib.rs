@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod audit_view;
 mod auth;
 mod error;
 mod health;
@@ -97,6 +98,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = payments::routes(routes);
     let routes = signup::routes(routes);
     let routes = sso::routes(routes);
+    let routes = audit_view::routes(routes);
     let (router, specs) = routes.finish(state.clone());
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),
