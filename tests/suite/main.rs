@@ -24,6 +24,7 @@ mod isolation;
 mod jobs;
 mod late_fees;
 mod ledger;
+mod openapi;
 mod payments;
 mod reads;
 mod reports;

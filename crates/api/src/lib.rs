@@ -6,6 +6,7 @@ mod error;
 mod health;
 pub mod metrics;
 mod middleware;
+mod openapi;
 mod operator;
 mod pages;
 mod payments;
@@ -99,7 +100,20 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = signup::routes(routes);
     let routes = sso::routes(routes);
     let routes = audit_view::routes(routes);
-    let (router, specs) = routes.finish(state.clone());
+    let (router, mut specs) = routes.finish(state.clone());
+    specs.push(RouteSpec {
+        method: axum::http::Method::GET,
+        path: openapi::PATH,
+        access: RouteAccess::Public,
+    });
+    let doc = std::sync::Arc::new(openapi::document(&specs));
+    let router = router.route(
+        openapi::PATH,
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    );
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         session::layer,
