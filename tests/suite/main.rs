@@ -24,6 +24,7 @@ mod isolation;
 mod jobs;
 mod late_fees;
 mod ledger;
+mod log_secrets;
 mod openapi;
 mod payments;
 mod reads;
