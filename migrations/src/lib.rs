@@ -17,6 +17,7 @@ mod m20261126_000303_staff;
 mod m20261126_600001_retention;
 mod m20261126_600002_scheduled_runs;
 mod m20261127_000301_sso;
+mod m20261127_000302_totp_sealed;
 pub mod rls;
 pub mod schema;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000302_second_factor::Migration),
             Box::new(m20261126_000303_staff::Migration),
             Box::new(m20261127_000301_sso::Migration),
+            Box::new(m20261127_000302_totp_sealed::Migration),
         ]
     }
 }

@@ -36,3 +36,4 @@ mod sso;
 mod staff;
 mod tenant_admin;
 mod tls;
+mod totp_at_rest;

@@ -45,6 +45,9 @@ pub struct AuthConfig {
     /// The platform's OpenID Connect provider (single sign-on for staff
     /// and operators); associations can add their own in the app.
     pub oidc: Option<OidcConfig>,
+    /// Base64 of 32 random bytes: seals TOTP keys at rest (AES-256-GCM).
+    /// Without it they are stored unsealed (a warning at start-up).
+    pub totp_key: Option<Secret>,
 }
 
 impl Default for AuthConfig {
@@ -54,6 +57,7 @@ impl Default for AuthConfig {
             session_absolute_hours: 12,
             dev_insecure_cookie: false,
             oidc: None,
+            totp_key: None,
         }
     }
 }
@@ -105,6 +109,10 @@ impl AuthConfig {
                     rest.is_empty() || rest.starts_with(':') || rest.starts_with('/')
                 })
             });
+        if let Some(k) = &self.totp_key {
+            aqueduct_tenant::sealed::SealKey::parse(k.expose())
+                .map_err(|e| anyhow::anyhow!("auth.totp_key: {e}"))?;
+        }
         if self.dev_insecure_cookie && !loopback {
             bail!("auth.dev_insecure_cookie is only allowed with a plain-HTTP loopback public_url");
         }

@@ -12,6 +12,7 @@ pub mod mailer;
 pub mod otp;
 pub mod password;
 mod role;
+pub mod sealed;
 pub mod second_factor;
 pub mod sessions;
 pub mod signin;
