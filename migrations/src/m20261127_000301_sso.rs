@@ -35,7 +35,7 @@ impl MigrationTrait for Migration {
                     .table("sso_pending")
                     .col(string_len("state_hash", 64).primary_key())
                     .col(string_len("browser_hash", 64))
-                    .col(uuid_null("tenant_id"))
+                    .col(uuid_null("provider_tenant"))
                     .col(string_len("nonce", 128))
                     .col(string_len("pkce_verifier", 128))
                     .col(string_len("return_to", 500))

@@ -131,7 +131,7 @@ pub async fn start(
     sso_pending::Entity::insert(sso_pending::ActiveModel {
         state_hash: Set(hash_token(state.expose())),
         browser_hash: Set(hash_token(browser.expose())),
-        tenant_id: Set(p.tenant.map(TenantId::uuid)),
+        provider_tenant: Set(p.tenant.map(TenantId::uuid)),
         nonce: Set(p.nonce.clone()),
         pkce_verifier: Set(p.pkce_verifier.expose().to_owned()),
         return_to: Set(p.return_to.clone()),
@@ -170,7 +170,7 @@ pub async fn take(
         return Ok(None);
     }
     Ok(Some(Pending {
-        tenant: row.tenant_id.map(TenantId::from_uuid),
+        tenant: row.provider_tenant.map(TenantId::from_uuid),
         nonce: row.nonce,
         pkce_verifier: Secret::new(row.pkce_verifier),
         return_to: row.return_to,

@@ -13,7 +13,7 @@ pub struct Model {
     /// Hex SHA-256 of the browser-binding cookie.
     pub browser_hash: String,
     /// The association whose provider is used; `None` for the platform's.
-    pub tenant_id: Option<Uuid>,
+    pub provider_tenant: Option<Uuid>,
     /// The nonce the ID token must carry.
     pub nonce: String,
     /// The PKCE code verifier.
