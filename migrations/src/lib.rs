@@ -20,6 +20,8 @@ mod m20261127_0001_payment_plans;
 mod m20261127_000501_branding;
 mod m20261127_000601_drop_scheduled_runs;
 mod m20261127_000201_payment_settings;
+mod m20261127_000301_sso;
+mod m20261127_000302_totp_sealed;
 pub mod rls;
 pub mod schema;
 
@@ -48,6 +50,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000501_branding::Migration),
             Box::new(m20261127_0001_payment_plans::Migration),
             Box::new(m20261127_000201_payment_settings::Migration),
+            Box::new(m20261127_000301_sso::Migration),
+            Box::new(m20261127_000302_totp_sealed::Migration),
         ]
     }
 }

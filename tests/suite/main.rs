@@ -8,6 +8,7 @@
 mod support;
 
 mod api;
+mod audit_view;
 mod backup;
 mod bill_runs;
 mod cli;
@@ -26,6 +27,8 @@ mod late_fees;
 mod ledger;
 mod limits;
 mod payment_plans;
+mod log_secrets;
+mod openapi;
 mod payments;
 mod privacy_routes;
 mod rate_impact;
@@ -35,7 +38,9 @@ mod reports;
 mod retention;
 mod schedule;
 mod second_factor;
+mod sso;
 mod staff;
 mod tenant_admin;
 mod tls;
 mod web;
+mod totp_at_rest;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 mod assets;
+mod audit_view;
 mod auth;
 mod branding;
 mod error;
@@ -8,6 +9,7 @@ mod health;
 mod i18n;
 pub mod metrics;
 mod middleware;
+mod openapi;
 mod operator;
 mod operator_status;
 mod pages;
@@ -21,14 +23,17 @@ mod session;
 mod signin;
 mod signin_pages;
 mod signup;
+mod sso;
 mod state;
 mod web;
 mod workspace;
 
+pub use aqueduct_tenant::sso::ProviderSettings as SsoProvider;
 pub use auth::{Caller, Operator};
 pub use error::ApiError;
 pub use registry::{RouteAccess, RouteSpec};
 pub use session::{COOKIE, CSRF_HEADER, DEV_COOKIE};
+pub use sso::CALLBACK_PATH as SSO_CALLBACK_PATH;
 pub use state::{AppState, AuthSettings, Settings};
 
 use axum::Router;
@@ -107,7 +112,22 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = branding::routes(routes);
     let routes = portal::routes(routes);
     let routes = workspace::routes(routes);
-    let (router, specs) = routes.finish(state.clone());
+    let routes = sso::routes(routes);
+    let routes = audit_view::routes(routes);
+    let (router, mut specs) = routes.finish(state.clone());
+    specs.push(RouteSpec {
+        method: axum::http::Method::GET,
+        path: openapi::PATH,
+        access: RouteAccess::Public,
+    });
+    let doc = std::sync::Arc::new(openapi::document(&specs));
+    let router = router.route(
+        openapi::PATH,
+        axum::routing::get(move || {
+            let doc = doc.clone();
+            async move { axum::Json(doc.as_ref().clone()) }
+        }),
+    );
     let router = router.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         session::layer,

@@ -172,16 +172,22 @@ pub(crate) async fn password_flow(
             SignIn::Refused => return Err(ApiError::BadCredentials),
             SignIn::Throttled(secs) => return Err(ApiError::TooManyRequests(secs)),
         };
-    start_session(state, ctx, &person).await
+    start_session(state, ctx, &person, None).await
 }
 
-async fn start_session(
+/// Starts a fresh session for `person` (working in `prefer` when that is
+/// one of their usable associations, else in the first usable one).
+pub(crate) async fn start_session(
     state: &AppState,
     ctx: &Ctx,
     person: &Person,
+    prefer: Option<aqueduct_core::TenantId>,
 ) -> Result<(Secret, Session), ApiError> {
     let memberships = credentials::memberships(state.db(), person.id).await?;
-    let active = usable(&memberships).next().map(TenantCtx::id);
+    let active = usable(&memberships)
+        .find(|c| Some(c.id()) == prefer)
+        .or_else(|| usable(&memberships).next())
+        .map(TenantCtx::id);
     if !person.is_operator && active.is_none() && !memberships.is_empty() {
         let mut e = ctx.entry(
             format!("user:{}", person.id),

@@ -45,7 +45,12 @@ fn csrf_input(ctx: &Ctx) -> String {
     })
 }
 
-fn login_form(ctx: &Ctx, error: Option<&str>, notice: Option<&str>) -> Html<String> {
+fn login_form(
+    state: &AppState,
+    ctx: &Ctx,
+    error: Option<&str>,
+    notice: Option<&str>,
+) -> Html<String> {
     let error = error.map_or_else(String::new, |e| {
         format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))
     });
@@ -59,8 +64,9 @@ fn login_form(ctx: &Ctx, error: Option<&str>, notice: Option<&str>) -> Html<Stri
              <label>Email <input type=\"email\" name=\"email\" autocomplete=\"username\" required></label>\
              <label>Password <input type=\"password\" name=\"password\" autocomplete=\"current-password\" \
              required maxlength=\"128\"></label><button type=\"submit\">Sign in</button></form>\
-             <p><a href=\"/login/forgot\">Forgot your password?</a></p>",
-            csrf_input(ctx)
+             <p><a href=\"/login/forgot\">Forgot your password?</a></p>{}",
+            csrf_input(ctx),
+            crate::sso::login_buttons(state, &csrf_input(ctx))
         ),
     ))
 }
@@ -70,12 +76,16 @@ struct LoginNotice {
     reset: Option<String>,
 }
 
-async fn login_page(ctx: Ctx, Query(q): Query<LoginNotice>) -> Html<String> {
+async fn login_page(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Query(q): Query<LoginNotice>,
+) -> Html<String> {
     let notice = q
         .reset
         .is_some()
         .then_some("Your password was changed. Sign in with the new one.");
-    login_form(&ctx, None, notice)
+    login_form(&state, &ctx, None, notice)
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,9 +116,13 @@ async fn login(
             },
             session::set_cookie(&state, &token),
         )),
-        Err(ApiError::BadCredentials) => {
-            Ok(login_form(&ctx, Some("The email or password is incorrect."), None).into_response())
-        }
+        Err(ApiError::BadCredentials) => Ok(login_form(
+            &state,
+            &ctx,
+            Some("The email or password is incorrect."),
+            None,
+        )
+        .into_response()),
         Err(e) => Err(e),
     }
 }

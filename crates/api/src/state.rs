@@ -50,6 +50,8 @@ struct Inner {
     mailer: Arc<dyn Mailer>,
     /// Stripe, when configured (payments answer 503 without it).
     stripe: Option<aqueduct_payments::Stripe>,
+    /// The platform's single sign-on provider, when configured.
+    sso: Option<aqueduct_tenant::sso::ProviderSettings>,
 }
 
 impl AppState {
@@ -64,6 +66,7 @@ impl AppState {
                 auth: AuthSettings::default(),
                 mailer: Arc::new(LogMailer),
                 stripe: None,
+                sso: None,
             }),
         }
     }
@@ -116,5 +119,20 @@ impl AppState {
     /// Stripe, when configured.
     pub fn stripe(&self) -> Option<&aqueduct_payments::Stripe> {
         self.inner.stripe.as_ref()
+    }
+    /// The same state with the platform's single sign-on provider
+    /// (`[auth.oidc]`; call before the state is shared).
+    pub fn with_sso(self, provider: aqueduct_tenant::sso::ProviderSettings) -> Self {
+        let inner = Arc::unwrap_or_clone(self.inner);
+        Self {
+            inner: Arc::new(Inner {
+                sso: Some(provider),
+                ..inner
+            }),
+        }
+    }
+    /// The platform's single sign-on provider, when configured.
+    pub fn sso(&self) -> Option<&aqueduct_tenant::sso::ProviderSettings> {
+        self.inner.sso.as_ref()
     }
 }

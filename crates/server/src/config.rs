@@ -42,6 +42,12 @@ pub struct AuthConfig {
     /// Drop `Secure` from the session cookie: only for plain-HTTP
     /// development with a loopback `public_url`.
     pub dev_insecure_cookie: bool,
+    /// The platform's OpenID Connect provider (single sign-on for staff
+    /// and operators); associations can add their own in the app.
+    pub oidc: Option<OidcConfig>,
+    /// Base64 of 32 random bytes: seals TOTP keys at rest (AES-256-GCM).
+    /// Without it they are stored unsealed (a warning at start-up).
+    pub totp_key: Option<Secret>,
 }
 
 impl Default for AuthConfig {
@@ -50,6 +56,40 @@ impl Default for AuthConfig {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             dev_insecure_cookie: false,
+            oidc: None,
+            totp_key: None,
+        }
+    }
+}
+
+/// `[auth.oidc]`: register `<public_url>/auth/sso/callback` as the
+/// redirect URI at the provider.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OidcConfig {
+    /// Issuer URL, exactly as the provider's discovery document says.
+    pub issuer: String,
+    /// Our client id there.
+    pub client_id: String,
+    /// Our client secret there.
+    pub client_secret: Secret,
+    /// Button text on the sign-in page.
+    #[serde(default = "default_oidc_label")]
+    pub label: String,
+}
+
+fn default_oidc_label() -> String {
+    "Sign in with single sign-on".into()
+}
+
+impl OidcConfig {
+    /// The provider as the HTTP layer takes it.
+    pub fn provider(&self) -> aqueduct_api::SsoProvider {
+        aqueduct_api::SsoProvider {
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            label: self.label.clone(),
         }
     }
 }
@@ -69,6 +109,10 @@ impl AuthConfig {
                     rest.is_empty() || rest.starts_with(':') || rest.starts_with('/')
                 })
             });
+        if let Some(k) = &self.totp_key {
+            aqueduct_tenant::sealed::SealKey::parse(k.expose())
+                .map_err(|e| anyhow::anyhow!("auth.totp_key: {e}"))?;
+        }
         if self.dev_insecure_cookie && !loopback {
             bail!("auth.dev_insecure_cookie is only allowed with a plain-HTTP loopback public_url");
         }

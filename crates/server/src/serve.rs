@@ -20,6 +20,16 @@ pub async fn run(
     let db = database::connect(config).await?;
     database::check_role(&db, config).await?;
     config.auth.validate(&config.server.public_url)?;
+    let db = match &config.auth.totp_key {
+        Some(k) => db.with_seal_key(
+            aqueduct_tenant::sealed::SealKey::parse(k.expose())
+                .map_err(|e| anyhow::anyhow!("auth.totp_key: {e}"))?,
+        ),
+        None => {
+            tracing::warn!("auth.totp_key is not set: TOTP keys are stored unsealed");
+            db
+        }
+    };
     let clock: Arc<dyn aqueduct_core::Clock> = Arc::new(SystemClock);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = with_worker.then(|| {
@@ -59,6 +69,10 @@ pub async fn run(
         },
         Arc::new(LogMailer),
     );
+    let state = match &config.auth.oidc {
+        Some(oidc) => state.with_sso(oidc.provider()),
+        None => state,
+    };
     let state = match config.stripe.settings(&config.server.public_url) {
         Some(settings) => state
             .with_stripe(aqueduct_payments::Stripe::new(settings).context("configuring Stripe")?),

@@ -116,3 +116,65 @@ pub async fn recent(tx: &TenantTx, limit: u64) -> Result<Vec<audit_log::Model>, 
         .all(tx.conn())
         .await
 }
+
+/// What to look for in the audit log (newest first, keyset-paginated by
+/// id: entry ids are time-ordered UUIDv7).
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// Exact action, or a prefix when it ends with `*` (`auth.*`).
+    pub action: Option<String>,
+    /// Exact actor (`user:<id>`, `api_key:<id>`, `anonymous`, `cli`…).
+    pub actor: Option<String>,
+    /// At or after (UTC).
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before (UTC).
+    pub until: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only entries older than this id (the previous page's last id).
+    pub before: Option<uuid::Uuid>,
+    /// Only this association's entries (platform-wide searches).
+    pub tenant: Option<TenantId>,
+    /// Page size.
+    pub limit: u64,
+}
+
+fn filtered(
+    mut q: sea_orm::Select<audit_log::Entity>,
+    f: &AuditFilter,
+) -> sea_orm::Select<audit_log::Entity> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    if let Some(a) = &f.action {
+        q = match a.strip_suffix('*') {
+            Some(prefix) => q.filter(audit_log::Column::Action.starts_with(prefix)),
+            None => q.filter(audit_log::Column::Action.eq(a.clone())),
+        };
+    }
+    if let Some(a) = &f.actor {
+        q = q.filter(audit_log::Column::Actor.eq(a.clone()));
+    }
+    if let Some(t) = f.since {
+        q = q.filter(audit_log::Column::At.gte(t));
+    }
+    if let Some(t) = f.until {
+        q = q.filter(audit_log::Column::At.lt(t));
+    }
+    if let Some(id) = f.before {
+        q = q.filter(audit_log::Column::Id.lt(id));
+    }
+    if let Some(t) = f.tenant {
+        q = q.filter(audit_log::Column::TenantId.eq(t.uuid()));
+    }
+    q.order_by_desc(audit_log::Column::Id).limit(f.limit)
+}
+
+/// The association's entries matching `f` (its own log only).
+pub async fn search_in(tx: &TenantTx, f: &AuditFilter) -> Result<Vec<audit_log::Model>, DbErr> {
+    filtered(crate::scoped::<audit_log::Entity>(tx), f)
+        .all(tx.conn())
+        .await
+}
+
+/// Every association's and the platform's entries matching `f` (operators,
+/// through the audited platform path).
+pub async fn search_all(tx: &PlatformTx, f: &AuditFilter) -> Result<Vec<audit_log::Model>, DbErr> {
+    filtered(audit_log::Entity::find(), f).all(tx.conn()).await
+}

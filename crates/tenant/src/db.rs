@@ -54,6 +54,8 @@ impl Default for DbOptions {
 pub struct Db {
     conn: DatabaseConnection,
     backend: Backend,
+    /// Seals secrets that must be read back (TOTP keys) at rest.
+    seal: Option<std::sync::Arc<crate::sealed::SealKey>>,
 }
 
 /// Read-only or read-write transaction.
@@ -88,7 +90,24 @@ impl Db {
             // of the file, so setting it once per connect is enough.
             conn.execute_unprepared("PRAGMA journal_mode = WAL").await?;
         }
-        Ok(Self { conn, backend })
+        Ok(Self {
+            conn,
+            backend,
+            seal: None,
+        })
+    }
+
+    /// The same handle, sealing TOTP keys at rest with `key`.
+    pub fn with_seal_key(self, key: crate::sealed::SealKey) -> Self {
+        Self {
+            seal: Some(std::sync::Arc::new(key)),
+            ..self
+        }
+    }
+
+    /// The sealing key, when configured.
+    pub(crate) fn seal_key(&self) -> Option<&crate::sealed::SealKey> {
+        self.seal.as_deref()
     }
 
     /// The engine behind this handle.

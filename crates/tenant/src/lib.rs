@@ -12,9 +12,11 @@ pub mod mailer;
 pub mod otp;
 pub mod password;
 mod role;
+pub mod sealed;
 pub mod second_factor;
 pub mod sessions;
 pub mod signin;
+pub mod sso;
 pub mod staff;
 pub mod throttle;
 pub mod users;
@@ -59,5 +61,11 @@ impl TenantOwned for entity::audit_log::Entity {
 impl TenantOwned for entity::invitation::Entity {
     fn tenant_column() -> Self::Column {
         entity::invitation::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::sso_provider::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::sso_provider::Column::TenantId
     }
 }

@@ -59,9 +59,15 @@ pub async fn begin(
     let mut key = [0u8; 20];
     getrandom::fill(&mut key).map_err(|e| DbErr::Custom(format!("no randomness: {e}")))?;
     let secret = otp::base32_encode(&key);
+    let stored = match db.seal_key() {
+        Some(k) => k
+            .seal(&secret, user.uuid().as_bytes())
+            .map_err(DbErr::Custom)?,
+        None => secret.clone(),
+    };
     user_totp::Entity::insert(user_totp::ActiveModel {
         user_id: Set(user.uuid()),
-        secret: Set(secret.clone()),
+        secret: Set(stored),
         created_at: Set(clock.now()),
         confirmed_at: Set(None),
         last_step: Set(0),
@@ -94,7 +100,21 @@ async fn accept_code(
     row: &user_totp::Model,
     code: &str,
 ) -> Result<bool, DbErr> {
-    let Some(key) = otp::base32_decode(&row.secret) else {
+    let plain = if crate::sealed::is_sealed(&row.secret) {
+        match db
+            .seal_key()
+            .and_then(|k| k.open(&row.secret, row.user_id.as_bytes()))
+        {
+            Some(p) => p,
+            None => {
+                tracing::error!("a sealed TOTP key does not open: is auth.totp_key right?");
+                return Ok(false);
+            }
+        }
+    } else {
+        row.secret.clone()
+    };
+    let Some(key) = otp::base32_decode(&plain) else {
         return Ok(false);
     };
     let now_step = otp::step_at(clock.now().timestamp());

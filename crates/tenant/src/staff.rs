@@ -276,3 +276,56 @@ pub async fn remove(tx: &TenantTx, user: UserId) -> Result<Option<Role>, TenantE
         .await?;
     Ok(Some(old))
 }
+
+/// Accepts the open invitation of `email` to the transaction's association
+/// (a first single sign-on whose provider vouched for that email). `None`
+/// when there is no open, unexpired invitation for it.
+pub async fn accept_for_email(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    email: &str,
+    display_name: &str,
+) -> Result<Option<Accepted>, TenantError> {
+    let Ok(email) = users::normalize_email(email) else {
+        return Ok(None);
+    };
+    let now = clock.now();
+    let Some(row) = crate::scoped::<invitation::Entity>(tx)
+        .filter(invitation::Column::Email.eq(email))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .filter(invitation::Column::ExpiresAt.gt(now))
+        .order_by_desc(invitation::Column::CreatedAt)
+        .one(tx.conn())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let claimed = invitation::Entity::update_many()
+        .col_expr(invitation::Column::AcceptedAt, Some(now).into())
+        .filter(invitation::Column::TenantId.eq(tx.tenant_id().uuid()))
+        .filter(invitation::Column::Id.eq(row.id))
+        .filter(invitation::Column::AcceptedAt.is_null())
+        .exec(tx.conn())
+        .await?;
+    if claimed.rows_affected != 1 {
+        return Ok(None);
+    }
+    let role = parse_role(&row.role)?;
+    let name = if display_name.trim().is_empty() {
+        row.email.clone()
+    } else {
+        display_name.trim().chars().take(200).collect()
+    };
+    let user = users::ensure_staff(tx, clock, &row.email, &name, role).await?;
+    invitation::Entity::update_many()
+        .col_expr(invitation::Column::AcceptedBy, Some(user.uuid()).into())
+        .filter(invitation::Column::TenantId.eq(tx.tenant_id().uuid()))
+        .filter(invitation::Column::Id.eq(row.id))
+        .exec(tx.conn())
+        .await?;
+    Ok(Some(Accepted {
+        user,
+        role,
+        needs_password: false,
+    }))
+}

@@ -47,6 +47,9 @@ impl TestResponse {
     }
 }
 
+/// The key the test app seals TOTP keys with.
+pub const TOTP_KEY: [u8; 32] = [42; 32];
+
 /// The fixed start of test time.
 pub fn t0() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339("2026-11-02T15:00:00Z")
@@ -57,7 +60,16 @@ pub fn t0() -> chrono::DateTime<chrono::Utc> {
 impl TestApp {
     /// Builds the app on `db`.
     pub async fn new(db: TestDb) -> Self {
-        let pool = db.app_pool(5).await;
+        Self::new_with(db, |s| s).await
+    }
+
+    /// Builds the app on `db`, letting `configure` add to its state (e.g.
+    /// a single sign-on provider).
+    pub async fn new_with(db: TestDb, configure: impl FnOnce(AppState) -> AppState) -> Self {
+        let pool = db
+            .app_pool(5)
+            .await
+            .with_seal_key(aqueduct_tenant::sealed::SealKey::from_bytes(&TOTP_KEY));
         let clock = Arc::new(ManualClock::new(t0()));
         let state = AppState::new(
             pool.clone(),
@@ -70,7 +82,7 @@ impl TestApp {
         );
         let mailer = MemoryMailer::default();
         let state = state.with_auth(AuthSettings::default(), Arc::new(mailer.clone()));
-        let (router, routes) = aqueduct_api::app(state);
+        let (router, routes) = aqueduct_api::app(configure(state));
         Self {
             db,
             pool,

@@ -6,6 +6,7 @@ pub mod audits;
 pub mod browser;
 pub mod db;
 pub mod http;
+pub mod oidc;
 pub mod s3;
 pub mod seed;
 

@@ -1,0 +1,212 @@
+//! Single sign-on records: an association's own OpenID Connect provider,
+//! sign-ins under way (kept server-side, single use, 10 minutes) and the
+//! links from a provider's subject to one of our people. The protocol
+//! itself (discovery, PKCE, token checks) lives in the HTTP crate.
+
+use crate::db::{Db, TenantTx};
+use crate::entity::{sso_identity, sso_pending, sso_provider};
+use crate::sessions::hash_token;
+use aqueduct_core::{Clock, Secret, TenantId, UserId};
+use chrono::Duration;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, sea_query::OnConflict,
+};
+
+/// How long a started sign-in may take at the provider.
+pub const PENDING_TTL: Duration = Duration::minutes(10);
+
+/// An OpenID Connect provider (its `Debug` leaves the secret out).
+#[derive(Clone)]
+pub struct ProviderSettings {
+    /// Issuer URL, exactly as in the provider's discovery document.
+    pub issuer: String,
+    /// Our client id there.
+    pub client_id: String,
+    /// Our client secret there.
+    pub client_secret: Secret,
+    /// Button text, e.g. "Sign in with Google Workspace".
+    pub label: String,
+}
+
+impl std::fmt::Debug for ProviderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("label", &self.label)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The association's own provider, if it set one.
+pub async fn provider(tx: &TenantTx) -> Result<Option<ProviderSettings>, DbErr> {
+    Ok(crate::scoped::<sso_provider::Entity>(tx)
+        .one(tx.conn())
+        .await?
+        .map(|m| ProviderSettings {
+            issuer: m.issuer,
+            client_id: m.client_id,
+            client_secret: Secret::new(m.client_secret),
+            label: m.label,
+        }))
+}
+
+/// Sets (or replaces) the association's provider.
+pub async fn set_provider(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    p: &ProviderSettings,
+) -> Result<(), DbErr> {
+    let tenant = tx.tenant_id().uuid();
+    sso_provider::Entity::insert(sso_provider::ActiveModel {
+        tenant_id: Set(tenant),
+        id: Set(tenant),
+        issuer: Set(p.issuer.clone()),
+        client_id: Set(p.client_id.clone()),
+        client_secret: Set(p.client_secret.expose().to_owned()),
+        label: Set(p.label.clone()),
+        updated_at: Set(clock.now()),
+    })
+    .on_conflict(
+        OnConflict::columns([sso_provider::Column::TenantId, sso_provider::Column::Id])
+            .update_columns([
+                sso_provider::Column::Issuer,
+                sso_provider::Column::ClientId,
+                sso_provider::Column::ClientSecret,
+                sso_provider::Column::Label,
+                sso_provider::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec_without_returning(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Removes the association's provider; whether there was one.
+pub async fn remove_provider(tx: &TenantTx) -> Result<bool, DbErr> {
+    let res = sso_provider::Entity::delete_many()
+        .filter(sso_provider::Column::TenantId.eq(tx.tenant_id().uuid()))
+        .exec(tx.conn())
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+/// A sign-in under way (its `Debug` leaves the verifier out).
+#[derive(Clone)]
+pub struct Pending {
+    /// The association whose provider is used; `None` for the platform's.
+    pub tenant: Option<TenantId>,
+    /// The nonce the ID token must carry.
+    pub nonce: String,
+    /// The PKCE code verifier.
+    pub pkce_verifier: Secret,
+    /// Our own path to go to afterwards.
+    pub return_to: String,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("tenant", &self.tenant)
+            .field("return_to", &self.return_to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Stores a started sign-in under the hash of its `state`, bound to the
+/// hash of the browser's binding cookie. Drops expired ones on the way.
+pub async fn start(
+    db: &Db,
+    clock: &dyn Clock,
+    state: &Secret,
+    browser: &Secret,
+    p: &Pending,
+) -> Result<(), DbErr> {
+    let now = clock.now();
+    sso_pending::Entity::delete_many()
+        .filter(sso_pending::Column::ExpiresAt.lt(now))
+        .exec(db.maintenance())
+        .await?;
+    sso_pending::Entity::insert(sso_pending::ActiveModel {
+        state_hash: Set(hash_token(state.expose())),
+        browser_hash: Set(hash_token(browser.expose())),
+        provider_tenant: Set(p.tenant.map(TenantId::uuid)),
+        nonce: Set(p.nonce.clone()),
+        pkce_verifier: Set(p.pkce_verifier.expose().to_owned()),
+        return_to: Set(p.return_to.clone()),
+        created_at: Set(now),
+        expires_at: Set(now + PENDING_TTL),
+    })
+    .exec_without_returning(db.maintenance())
+    .await?;
+    Ok(())
+}
+
+/// Takes the sign-in started with `state` (at most once): `None` when the
+/// state is unknown, already used, expired, or was started by another
+/// browser.
+pub async fn take(
+    db: &Db,
+    clock: &dyn Clock,
+    state: &str,
+    browser: Option<&str>,
+) -> Result<Option<Pending>, DbErr> {
+    let hash = hash_token(state);
+    let Some(row) = sso_pending::Entity::find_by_id(hash.clone())
+        .one(db.maintenance())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let deleted = sso_pending::Entity::delete_many()
+        .filter(sso_pending::Column::StateHash.eq(hash))
+        .exec(db.maintenance())
+        .await?;
+    if deleted.rows_affected != 1
+        || row.expires_at <= clock.now()
+        || browser.map(hash_token).as_deref() != Some(row.browser_hash.as_str())
+    {
+        return Ok(None);
+    }
+    Ok(Some(Pending {
+        tenant: row.provider_tenant.map(TenantId::from_uuid),
+        nonce: row.nonce,
+        pkce_verifier: Secret::new(row.pkce_verifier),
+        return_to: row.return_to,
+    }))
+}
+
+/// The person a provider's subject was linked to.
+pub async fn linked_user(db: &Db, issuer: &str, subject: &str) -> Result<Option<UserId>, DbErr> {
+    Ok(
+        sso_identity::Entity::find_by_id((issuer.to_owned(), subject.to_owned()))
+            .one(db.maintenance())
+            .await?
+            .map(|m| UserId::from_uuid(m.user_id)),
+    )
+}
+
+/// Links a provider's subject to a person (first SSO sign-in).
+pub async fn link(
+    db: &Db,
+    clock: &dyn Clock,
+    issuer: &str,
+    subject: &str,
+    user: UserId,
+) -> Result<(), DbErr> {
+    sso_identity::Entity::insert(sso_identity::ActiveModel {
+        issuer: Set(issuer.to_owned()),
+        subject: Set(subject.to_owned()),
+        user_id: Set(user.uuid()),
+        created_at: Set(clock.now()),
+    })
+    .on_conflict(
+        OnConflict::columns([sso_identity::Column::Issuer, sso_identity::Column::Subject])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db.maintenance())
+    .await?;
+    Ok(())
+}
