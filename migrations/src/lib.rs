@@ -16,6 +16,7 @@ mod m20261126_000302_second_factor;
 mod m20261126_000303_staff;
 mod m20261126_600001_retention;
 mod m20261126_600002_scheduled_runs;
+mod m20261127_0004_notifications;
 pub mod rls;
 pub mod schema;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000201_payments::Migration),
             Box::new(m20261126_000302_second_factor::Migration),
             Box::new(m20261126_000303_staff::Migration),
+            Box::new(m20261127_0004_notifications::Migration),
         ]
     }
 }
