@@ -28,6 +28,7 @@ pub mod smtp;
 pub use deliver::{LogSender, Sender};
 pub use kind::{Audience, Kind, Status};
 pub use outbox::{DELIVER_JOB, NewNotification, Recorded, record, record_many};
+pub use smtp::{Outgoing, SendError};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

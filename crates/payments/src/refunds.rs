@@ -255,6 +255,16 @@ pub(crate) async fn apply_refund_object(
             re_id,
         )
         .await?;
+        crate::notices::to_customer(
+            tx,
+            clock,
+            aqueduct_notify::Kind::RefundIssued,
+            format!("refund:{}", row.id),
+            &pay,
+            row.amount_cents,
+            None,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -5,7 +5,6 @@ use crate::database;
 use anyhow::Context;
 use aqueduct_api::{AppState, AuthSettings, Settings};
 use aqueduct_core::SystemClock;
-use aqueduct_tenant::mailer::LogMailer;
 use aqueduct_tenant::sessions::SessionPolicy;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,12 +20,14 @@ pub async fn run(
     database::check_role(&db, config).await?;
     config.auth.validate(&config.server.public_url)?;
     let clock: Arc<dyn aqueduct_core::Clock> = Arc::new(SystemClock);
+    let (sender, mailer) = crate::worker::mail_from_config(config)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = with_worker.then(|| {
         let mut rx = stop_rx.clone();
         tokio::spawn(crate::worker::run(
             db.clone(),
             clock.clone(),
+            sender.clone(),
             format!("serve-{}", std::process::id()),
             async move {
                 let _ = rx.wait_for(|stop| *stop).await;
@@ -53,7 +54,7 @@ pub async fn run(
             },
             dev_insecure_cookie: config.auth.dev_insecure_cookie,
         },
-        Arc::new(LogMailer),
+        mailer,
     );
     let state = match config.stripe.settings(&config.server.public_url) {
         Some(settings) => state
@@ -108,10 +109,12 @@ pub async fn run_worker(config: &Config) -> anyhow::Result<()> {
     database::check_role(&db, config).await?;
     tracing::info!("worker started");
     let clock: Arc<dyn aqueduct_core::Clock> = Arc::new(SystemClock);
+    let (sender, _) = crate::worker::mail_from_config(config)?;
     crate::schedule::spawn(config.clone(), db.clone(), clock.clone());
     crate::worker::run(
         db,
         clock,
+        sender,
         format!("worker-{}", std::process::id()),
         shutdown_signal(),
     )
