@@ -23,6 +23,7 @@ mod isolation;
 mod jobs;
 mod late_fees;
 mod ledger;
+mod notifications;
 mod payments;
 mod reads;
 mod reports;

@@ -8,6 +8,7 @@ pub mod db;
 pub mod http;
 pub mod s3;
 pub mod seed;
+pub mod smtp;
 
 pub use app::TestApp;
 pub use db::{Engine, TestDb};
