@@ -81,3 +81,5 @@ BENCH_ACCOUNTS ?= 100000
 bench:
 	BENCH_ACCOUNTS=$(BENCH_ACCOUNTS) $(CARGO) run --release -p aqueduct-server --example bench_bill_run
 	BENCH_ACCOUNTS=$(BENCH_ACCOUNTS) BENCH_DATABASE_URL=sqlite $(CARGO) run --release -p aqueduct-server --example bench_bill_run
+	bash tests/services/smtp.sh >/dev/null
+	BENCH_MAILS=10000 BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(CARGO) run --release -p aqueduct-server --example bench_notify

@@ -10,14 +10,16 @@ a test reads it back without a MIME parser of its own.
 
 - a recipient containing "reject" is refused with 550 (permanent);
 - a recipient containing "tempfail" is refused with 451 (temporary);
-- with AQ_SMTP_STOP_AFTER=N the server exits right after accepting the
-  N-th message (an SMTP server going down mid-batch).
+- with AQ_SMTP_STOP_AFTER=N the server accepts N messages and dies
+  (without answering) when the next one arrives: an SMTP server going
+  down mid-batch;
+- with AQ_SMTP_MAILDIR_ONLY=1 only the Maildir is written (the benchmark
+  counts its files).
 """
 
 import json
 import mailbox
 import os
-import asyncio
 from email import policy
 from email.parser import BytesParser
 
@@ -29,6 +31,7 @@ class Keeper:
         self.maildir = mailbox.Maildir(os.path.join(directory, "maildir"), create=True)
         self.log = os.path.join(directory, "messages.jsonl")
         self.accepted = 0
+        self.maildir_only = os.environ.get("AQ_SMTP_MAILDIR_ONLY", "") == "1"
         stop = os.environ.get("AQ_SMTP_STOP_AFTER", "")
         self.stop_after = int(stop) if stop else None
 
@@ -47,8 +50,12 @@ class Keeper:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.stop_after is not None and self.accepted >= self.stop_after:
+            os._exit(0)
         raw = envelope.original_content or envelope.content
         self.maildir.add(raw)
+        if self.maildir_only:
+            return "250 Message accepted for delivery"
         msg = BytesParser(policy=policy.default).parsebytes(raw)
         text = msg.get_body(preferencelist=("plain",))
         html = msg.get_body(preferencelist=("html",))
@@ -69,6 +76,4 @@ class Keeper:
             f.flush()
             os.fsync(f.fileno())
         self.accepted += 1
-        if self.stop_after is not None and self.accepted >= self.stop_after:
-            asyncio.get_running_loop().call_later(0.05, os._exit, 0)
         return "250 Message accepted for delivery"

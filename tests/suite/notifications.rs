@@ -452,7 +452,7 @@ db_test!(
                 Some(json!({ "locale": "es", "disabled": ["shutoff_notice"] })),
             )
             .await;
-        assert_eq!(refused.status, 400, "{}", refused.text);
+        assert_eq!(refused.status, 422, "{}", refused.text);
         let ok = app
             .request(
                 Method::PUT,

@@ -18,10 +18,12 @@ pub struct Received {
     /// Envelope recipients.
     pub rcpt_tos: Vec<String>,
     /// `To`.
+    #[allow(dead_code)]
     pub to: String,
     /// `From`.
     pub from: String,
     /// `Reply-To`.
+    #[allow(dead_code)]
     pub reply_to: String,
     /// Decoded subject.
     pub subject: String,
@@ -154,12 +156,6 @@ impl SmtpServer {
             .filter(|l| !l.trim().is_empty())
             .map(|l| serde_json::from_str(l).expect("a message record"))
             .collect()
-    }
-
-    /// Files in the Maildir (the server's own store).
-    pub fn maildir_count(&self) -> usize {
-        let dir = self.dir.path().join("maildir/new");
-        std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0)
     }
 }
 
