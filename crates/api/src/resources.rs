@@ -31,7 +31,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = reports::routes(r);
     let r = bill_document::routes(r);
     let r = staff::routes(r);
-    notifications::routes(r)
+    let r = notifications::routes(r);
+    notifications::print_routes(r)
 }
 
 /// Parses a path id, answering 404 (not 400) for malformed ones so a probe
