@@ -251,6 +251,19 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
         .await
         .unwrap();
         tx.commit().await.unwrap();
+        // Delivered at once (development sender), so a seeded association
+        // starts with an empty job queue.
+        let handler_clock: std::sync::Arc<dyn Clock> =
+            std::sync::Arc::new(aqueduct_core::ManualClock::new(clock.now()));
+        aqueduct_jobs::Worker::new(
+            db.clone(),
+            handler_clock.clone(),
+            aqueduct_server::worker::registry(db, &handler_clock),
+            "seed",
+        )
+        .run_until_idle()
+        .await
+        .unwrap();
         match recorded {
             aqueduct_notify::Recorded::Queued(id) => id,
             other => panic!("seed notification not queued: {other:?}"),
