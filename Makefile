@@ -105,6 +105,8 @@ bench:
 	BENCH_ACCOUNTS=$(BENCH_ACCOUNTS) BENCH_DATABASE_URL=sqlite $(CARGO) run --release -p aqueduct-server --example bench_bill_run
 	$(CARGO) build --release -p aqueduct-server --bin aqueduct --example bench_http
 	$(CARGO) run --release -p aqueduct-server --example bench_http
+	bash tests/services/smtp.sh >/dev/null
+	BENCH_MAILS=10000 BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(CARGO) run --release -p aqueduct-server --example bench_notify
 
 # Browser journeys in headless Chromium (tests/e2e/run.sh): skipped with a
 # message when chromium or node is missing; E2E_REQUIRED=1 makes that fail.

@@ -22,6 +22,7 @@ mod m20261127_000601_drop_scheduled_runs;
 mod m20261127_000201_payment_settings;
 mod m20261127_000301_sso;
 mod m20261127_000302_totp_sealed;
+mod m20261127_0004_notifications;
 pub mod rls;
 pub mod schema;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000201_payment_settings::Migration),
             Box::new(m20261127_000301_sso::Migration),
             Box::new(m20261127_000302_totp_sealed::Migration),
+            Box::new(m20261127_0004_notifications::Migration),
         ]
     }
 }

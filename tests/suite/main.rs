@@ -29,6 +29,7 @@ mod limits;
 mod payment_plans;
 mod log_secrets;
 mod openapi;
+mod notifications;
 mod payments;
 mod privacy_routes;
 mod rate_impact;

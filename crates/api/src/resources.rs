@@ -9,6 +9,7 @@ mod late_fees;
 mod ledger;
 mod locations;
 mod meters;
+mod notifications;
 mod rates;
 mod reads;
 mod reports;
@@ -29,7 +30,9 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = late_fees::routes(r);
     let r = reports::routes(r);
     let r = bill_document::routes(r);
-    staff::routes(r)
+    let r = staff::routes(r);
+    let r = notifications::routes(r);
+    notifications::print_routes(r)
 }
 
 /// Parses a path id, answering 404 (not 400) for malformed ones so a probe

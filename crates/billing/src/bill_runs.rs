@@ -268,6 +268,7 @@ async fn issue(
     let mut number = last - n;
     let mut rows = Vec::with_capacity(drafts.len());
     let mut charges = Vec::with_capacity(drafts.len());
+    let mut mails = Vec::new();
     for (mut d, revision) in drafts {
         number += 1;
         if d.current.id.is_nil() {
@@ -288,6 +289,9 @@ async fn issue(
         let lines = serde_json::to_string(&d.calculation.lines)
             .map_err(|e| BillingError::Invalid(e.to_string()))?;
         let total = d.calculation.total.cents;
+        if let Some(mail) = bill_ready_mail(&d.account, id, number, total, run.due_on) {
+            mails.push(mail);
+        }
         rows.push(bill::ActiveModel {
             tenant_id: Set(tx.tenant_id().uuid()),
             id: Set(id.uuid()),
@@ -342,7 +346,42 @@ async fn issue(
             })?;
     }
     ledger::post_new_many(tx, now, charges, INSERT_CHUNK).await?;
+    // In the same transaction as the bills: a batch that rolls back
+    // queues no mail.
+    aqueduct_notify::record_many(tx, clock, mails)
+        .await
+        .map_err(|e| match e {
+            aqueduct_notify::NotifyError::Db(e) => BillingError::Db(e),
+            other => BillingError::Invalid(other.to_string()),
+        })?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// The "bill ready" email for a paperless account with an address.
+fn bill_ready_mail(
+    account: &account::Model,
+    bill: BillId,
+    number: i64,
+    total_cents: i64,
+    due_on: NaiveDate,
+) -> Option<aqueduct_notify::NewNotification> {
+    let email = account.email.as_deref().filter(|e| !e.trim().is_empty())?;
+    if !account.paperless {
+        return None;
+    }
+    Some(aqueduct_notify::NewNotification {
+        kind: aqueduct_notify::Kind::BillReady,
+        subject_id: format!("bill:{bill}"),
+        recipient: email.to_owned(),
+        account: Some(AccountId::from_uuid(account.id)),
+        data: serde_json::json!({
+            "holder": account.holder_name,
+            "account": account.account_number,
+            "amount_cents": total_cents,
+            "date": due_on.to_string(),
+            "number": number.to_string(),
+        }),
+    })
 }
 
 /// Finalizes a run in batches of accounts, each in its own transaction.

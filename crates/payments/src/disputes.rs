@@ -65,6 +65,18 @@ pub(crate) async fn apply(
         .await?;
     if held.rows_affected == 1 {
         ledger::post_dispute_hold(tx, clock, account, Money::usd(row.amount_cents), du).await?;
+        crate::notices::to_staff(
+            tx,
+            clock,
+            aqueduct_notify::Kind::DisputeOpened,
+            format!("dispute:{}", row.id),
+            serde_json::json!({
+                "amount_cents": row.amount_cents,
+                "detail": row.reason.clone().unwrap_or_default(),
+                "account": pay.account_id.to_string(),
+            }),
+        )
+        .await?;
     }
     if status == "won" {
         let released = same()

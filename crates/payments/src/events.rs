@@ -206,6 +206,16 @@ async fn succeed(
             )
             .await?;
         }
+        crate::notices::to_customer(
+            tx,
+            clock,
+            aqueduct_notify::Kind::PaymentReceived,
+            external_id(p),
+            p,
+            captured,
+            None,
+        )
+        .await?;
         tracing::info!(payment = %p.id, cents = captured, "payment succeeded and posted");
     } else if let Some(pi) = intent_id(obj) {
         // Already posted: still remember Stripe's ids.
@@ -261,6 +271,18 @@ async fn fail(
         .await?;
     if res.rows_affected == 1 {
         ledger::payment_failed(tx, clock, &external_id(p)).await?;
+        if p.status == status::PROCESSING || p.method.as_deref() == Some("us_bank_account") {
+            crate::notices::to_customer(
+                tx,
+                clock,
+                aqueduct_notify::Kind::PaymentFailed,
+                external_id(p),
+                p,
+                p.amount_cents,
+                Some(reason),
+            )
+            .await?;
+        }
     }
     Ok(())
 }

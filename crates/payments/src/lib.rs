@@ -8,6 +8,7 @@ mod error;
 pub mod events;
 pub mod fees;
 pub mod ledger;
+mod notices;
 pub mod refunds;
 pub mod signature;
 mod stripe_client;

@@ -272,6 +272,16 @@ pub(crate) async fn apply_refund_object(
             )
             .await?;
         }
+        crate::notices::to_customer(
+            tx,
+            clock,
+            aqueduct_notify::Kind::RefundIssued,
+            format!("refund:{}", row.id),
+            &pay,
+            row.amount_cents,
+            None,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -29,6 +29,8 @@ pub struct Config {
     pub schedule: ScheduleConfig,
     /// Stripe (payments are off without a secret key).
     pub stripe: StripeConfig,
+    /// Outgoing mail; without it mail is only logged (development).
+    pub smtp: Option<aqueduct_notify::SmtpConfig>,
 }
 
 /// `[auth]`

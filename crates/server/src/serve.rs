@@ -5,7 +5,6 @@ use crate::database;
 use anyhow::Context;
 use aqueduct_api::{AppState, AuthSettings, Settings};
 use aqueduct_core::SystemClock;
-use aqueduct_tenant::mailer::LogMailer;
 use aqueduct_tenant::sessions::SessionPolicy;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -31,16 +30,18 @@ pub async fn run(
         }
     };
     let clock: Arc<dyn aqueduct_core::Clock> = Arc::new(SystemClock);
+    let (sender, mailer) = crate::worker::mail_from_config(config)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker = with_worker.then(|| {
         let mut rx = stop_rx.clone();
         let config = config.clone();
-        let (db, clock) = (db.clone(), clock.clone());
+        let (db, clock, sender) = (db.clone(), clock.clone(), sender.clone());
         tokio::spawn(async move {
             crate::worker::run(
                 &config,
                 db,
                 clock,
+                sender,
                 format!("serve-{}", std::process::id()),
                 async move {
                     let _ = rx.wait_for(|stop| *stop).await;
@@ -67,7 +68,7 @@ pub async fn run(
             },
             dev_insecure_cookie: config.auth.dev_insecure_cookie,
         },
-        Arc::new(LogMailer),
+        mailer,
     );
     let state = match &config.auth.oidc {
         Some(oidc) => state.with_sso(oidc.provider()),
@@ -127,10 +128,12 @@ pub async fn run_worker(config: &Config) -> anyhow::Result<()> {
     database::check_role(&db, config).await?;
     tracing::info!("worker started");
     let clock: Arc<dyn aqueduct_core::Clock> = Arc::new(SystemClock);
+    let (sender, _) = crate::worker::mail_from_config(config)?;
     crate::worker::run(
         config,
         db,
         clock,
+        sender,
         format!("worker-{}", std::process::id()),
         shutdown_signal(),
     )

@@ -4,21 +4,54 @@
 use crate::config::Config;
 use aqueduct_core::Clock;
 use aqueduct_jobs::{Registry, Schedule, Worker, tick_schedules};
+use aqueduct_notify::{LogSender, Sender};
 use aqueduct_tenant::Db;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Every job kind the product runs, with its handler. Each area adds its
-/// handlers here.
+/// Every job kind the product runs, with its handler; notifications are
+/// only logged (development and tests that do not read mail).
 pub fn registry(db: &Db, clock: &Arc<dyn Clock>) -> Registry {
-    let registry = Registry::new();
+    registry_with(db, clock, Arc::new(LogSender))
+}
+
+/// Every job kind the product runs, with its handler, sending
+/// notifications through `sender`. Each area adds its handlers here.
+pub fn registry_with(db: &Db, clock: &Arc<dyn Clock>, sender: Arc<dyn Sender>) -> Registry {
+    let mut registry = Registry::new();
     // payments
     let (pdb, pclock) = (db.clone(), clock.clone());
-    registry.on(aqueduct_payments::EVENT_JOB, move |job| {
+    registry = registry.on(aqueduct_payments::EVENT_JOB, move |job| {
         let (db, clock) = (pdb.clone(), pclock.clone());
         async move { aqueduct_payments::events::handle(&db, clock.as_ref(), job).await }
+    });
+    // notifications
+    let (ndb, nclock) = (db.clone(), clock.clone());
+    registry.on(aqueduct_notify::DELIVER_JOB, move |job| {
+        let (db, clock, sender) = (ndb.clone(), nclock.clone(), sender.clone());
+        async move {
+            aqueduct_notify::deliver::handle(&db, clock.as_ref(), sender.as_ref(), job).await
+        }
     })
+}
+
+/// The notification sender and identity mailer the configuration asks
+/// for: SMTP when `[smtp]` is set, otherwise the logging stand-ins.
+pub fn mail_from_config(
+    config: &crate::config::Config,
+) -> anyhow::Result<(Arc<dyn Sender>, Arc<dyn aqueduct_tenant::mailer::Mailer>)> {
+    match &config.smtp {
+        Some(smtp) => {
+            let sender = aqueduct_notify::SmtpSender::new(smtp)
+                .map_err(|e| anyhow::anyhow!("configuring SMTP: {e}"))?;
+            Ok((Arc::new(sender.clone()), Arc::new(sender)))
+        }
+        None => Ok((
+            Arc::new(LogSender),
+            Arc::new(aqueduct_tenant::mailer::LogMailer),
+        )),
+    }
 }
 
 /// Every recurring job. Each area adds its schedules here.
@@ -31,10 +64,16 @@ pub async fn run(
     config: &Config,
     db: Db,
     clock: Arc<dyn Clock>,
+    sender: Arc<dyn Sender>,
     name: String,
     shutdown: impl Future<Output = ()>,
 ) {
-    let registry = crate::schedule::register(registry(&db, &clock), config, &db, &clock);
+    let registry = crate::schedule::register(
+        registry_with(&db, &clock, sender),
+        config,
+        &db,
+        &clock,
+    );
     let worker = Worker::new(db.clone(), clock.clone(), registry, name);
     let mut schedules = schedules();
     schedules.extend(crate::schedule::schedules(config));

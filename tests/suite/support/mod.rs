@@ -9,6 +9,7 @@ pub mod http;
 pub mod oidc;
 pub mod s3;
 pub mod seed;
+pub mod smtp;
 
 pub use app::TestApp;
 pub use db::{Engine, TestDb};

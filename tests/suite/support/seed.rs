@@ -48,6 +48,8 @@ pub struct Seeded {
     pub staff_user: UserId,
     /// A pending staff invitation.
     pub invitation: InvitationId,
+    /// A queued notification to the account's holder (carries `marker`).
+    pub notification: uuid::Uuid,
 }
 
 impl Seeded {
@@ -66,6 +68,7 @@ impl Seeded {
             "bill_id" => self.bill.to_string(),
             "user_id" => self.staff_user.to_string(),
             "invitation_id" => self.invitation.to_string(),
+            "notification_id" => self.notification.to_string(),
             other => panic!(
                 "route parameter {{{other}}} has no fixture: add one to tests/suite/support/seed.rs"
             ),
@@ -232,7 +235,42 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
     )
     .await
     .unwrap();
+    let notification = {
+        let tx = db.tenant(&ctx).await.unwrap();
+        let recorded = aqueduct_notify::record(
+            &tx,
+            clock,
+            aqueduct_notify::NewNotification {
+                kind: aqueduct_notify::Kind::HighUsage,
+                subject_id: format!("seed:{marker}"),
+                recipient: format!("{}@example.com", marker.to_lowercase()),
+                account: Some(account_id),
+                data: serde_json::json!({ "holder": marker, "usage": "99 kgal" }),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        // Delivered at once (development sender), so a seeded association
+        // starts with an empty job queue.
+        let handler_clock: std::sync::Arc<dyn Clock> =
+            std::sync::Arc::new(aqueduct_core::ManualClock::new(clock.now()));
+        aqueduct_jobs::Worker::new(
+            db.clone(),
+            handler_clock.clone(),
+            aqueduct_server::worker::registry(db, &handler_clock),
+            "seed",
+        )
+        .run_until_idle()
+        .await
+        .unwrap();
+        match recorded {
+            aqueduct_notify::Recorded::Queued(id) => id,
+            other => panic!("seed notification not queued: {other:?}"),
+        }
+    };
     Seeded {
+        notification,
         payment,
         tenant: ctx,
         admin_key,

@@ -1,0 +1,206 @@
+//! The `notify.deliver` job: renders one outbox row and sends it.
+//!
+//! **Never twice.** Each row has exactly one live delivery job (deduped by
+//! the row id) and the job queue's lease keeps it on one worker; a row
+//! already `sent` is skipped, so a job that runs again after a crash or a
+//! retry does not mail again. The Message-ID is derived from the row id,
+//! so in the one window left — the process dies after the server accepted
+//! the message and before the row was marked — the copy carries the same
+//! Message-ID and mail clients fold it.
+
+use crate::entity::notification;
+use crate::format::Locale;
+use crate::kind::{Kind, Status};
+use crate::outbox::{self, MAX_ATTEMPTS};
+use crate::prefs;
+use crate::render::{self, Brand};
+pub use crate::smtp::{LogSender, Outgoing, SendError, Sender};
+use aqueduct_core::Clock;
+use aqueduct_jobs::{JobCtx, JobError};
+use aqueduct_tenant::{Db, directory};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use uuid::Uuid;
+
+pub use crate::outbox::DELIVER_JOB;
+
+fn sql(backend: DbBackend, s: &str) -> String {
+    if backend != DbBackend::Postgres {
+        return s.to_owned();
+    }
+    let mut out = String::new();
+    let mut n = 0;
+    for c in s.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Runs one `notify.deliver` job.
+pub async fn handle(
+    db: &Db,
+    clock: &dyn Clock,
+    sender: &dyn Sender,
+    job: JobCtx,
+) -> Result<(), JobError> {
+    let id: Uuid = serde_json::from_value(job.payload["notification"].clone())
+        .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+    let tenant = job
+        .tenant
+        .ok_or_else(|| JobError::Permanent("notify.deliver without a tenant".into()))?;
+    let ctx = directory::by_id(db, tenant)
+        .await?
+        .ok_or_else(|| JobError::Permanent("tenant gone".into()))?;
+    let tx = db.tenant(&ctx).await?;
+    let row = match outbox::get(&tx, id).await {
+        Ok(r) => r,
+        Err(crate::NotifyError::NotFound) => {
+            return Err(JobError::Permanent("notification row missing".into()));
+        }
+        Err(e) => return Err(JobError::Retry(e.to_string())),
+    };
+    let settings = prefs::settings(&tx)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    tx.commit().await?;
+    if row.status == Status::Sent.as_str() || row.status == Status::FailedPermanent.as_str() {
+        return Ok(());
+    }
+    let Some(kind) = Kind::parse(&row.kind) else {
+        mark(
+            db,
+            &ctx,
+            clock,
+            &row,
+            Status::FailedPermanent,
+            None,
+            Some("unknown kind"),
+        )
+        .await?;
+        return Ok(());
+    };
+    let data: serde_json::Value = serde_json::from_str(&row.data).unwrap_or_default();
+    let brand = Brand {
+        association: ctx.name(),
+        time_zone: ctx.time_zone(),
+    };
+    let rendered = match render::render(kind, Locale::parse(&row.locale), &brand, &data) {
+        Ok(r) => r,
+        Err(e) => {
+            mark(
+                db,
+                &ctx,
+                clock,
+                &row,
+                Status::FailedPermanent,
+                None,
+                Some(&e.to_string()),
+            )
+            .await?;
+            return Ok(());
+        }
+    };
+    let from_name = settings
+        .as_ref()
+        .and_then(|s| s.from_name.clone())
+        .unwrap_or_else(|| ctx.name().to_owned());
+    let mail = Outgoing {
+        from_name,
+        reply_to: settings.and_then(|s| s.reply_to),
+        to: row.recipient.clone(),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
+        message_local_id: format!("notification.{}", row.id),
+        unsubscribe: !kind.essential(),
+    };
+    match sender.send(mail).await {
+        Ok(message_id) => {
+            mark(db, &ctx, clock, &row, Status::Sent, Some(message_id), None).await?;
+            tracing::info!(notification = %row.id, kind = %kind, "notification sent");
+            Ok(())
+        }
+        Err(SendError::Permanent(e)) => {
+            tracing::warn!(notification = %row.id, kind = %kind, error = %e, "notification failed permanently");
+            mark(
+                db,
+                &ctx,
+                clock,
+                &row,
+                Status::FailedPermanent,
+                None,
+                Some(&e),
+            )
+            .await?;
+            Ok(())
+        }
+        Err(SendError::Temporary(e)) => {
+            if job.attempt >= MAX_ATTEMPTS {
+                mark(
+                    db,
+                    &ctx,
+                    clock,
+                    &row,
+                    Status::FailedPermanent,
+                    None,
+                    Some(&e),
+                )
+                .await?;
+                return Err(JobError::Permanent(format!("gave up: {e}")));
+            }
+            mark(
+                db,
+                &ctx,
+                clock,
+                &row,
+                Status::FailedTemporary,
+                None,
+                Some(&e),
+            )
+            .await?;
+            Err(JobError::Retry(e))
+        }
+    }
+}
+
+async fn mark(
+    db: &Db,
+    ctx: &aqueduct_tenant::TenantCtx,
+    clock: &dyn Clock,
+    row: &notification::Model,
+    status: Status,
+    message_id: Option<String>,
+    error: Option<&str>,
+) -> Result<(), JobError> {
+    let now = clock.now();
+    let tx = db.tenant(ctx).await?;
+    let backend = tx.conn().get_database_backend();
+    let sent_at = (status == Status::Sent).then_some(now);
+    tx.conn()
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            sql(
+                backend,
+                "UPDATE notifications SET status = ?, attempts = attempts + 1, last_error = ?, \
+                 message_id = COALESCE(?, message_id), sent_at = COALESCE(?, sent_at), \
+                 updated_at = ? WHERE tenant_id = ? AND id = ? AND status <> 'sent'",
+            ),
+            [
+                status.as_str().into(),
+                Value::from(error.map(|e| e.chars().take(500).collect::<String>())),
+                Value::from(message_id),
+                Value::from(sent_at),
+                now.into(),
+                row.tenant_id.into(),
+                row.id.into(),
+            ],
+        ))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! Customers' choices (language, non-essential kinds turned off) and the
+//! association's sender settings.
+
+use crate::NotifyError;
+use crate::entity::{preference, setting};
+use crate::kind::{Audience, Kind};
+use aqueduct_core::{AccountId, Clock};
+use aqueduct_tenant::{TenantTx, scoped};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+
+/// One account's choices as the API shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    /// `en` or `es`; `None` follows the association's default.
+    pub locale: Option<String>,
+    /// Non-essential kinds turned off.
+    pub disabled: Vec<String>,
+    /// Kinds a customer may turn off.
+    #[serde(default)]
+    pub optional: Vec<String>,
+}
+
+/// Kinds a customer may turn off.
+pub fn optional_kinds() -> Vec<Kind> {
+    Kind::ALL
+        .iter()
+        .copied()
+        .filter(|k| k.audience() == Audience::Customer && !k.essential())
+        .collect()
+}
+
+/// The stored row for `account`, if any.
+pub async fn row(
+    tx: &TenantTx,
+    account: AccountId,
+) -> Result<Option<preference::Model>, NotifyError> {
+    Ok(scoped::<preference::Entity>(tx)
+        .filter(preference::Column::AccountId.eq(account.uuid()))
+        .one(tx.conn())
+        .await?)
+}
+
+/// The account's choices.
+pub async fn get(tx: &TenantTx, account: AccountId) -> Result<Preferences, NotifyError> {
+    let stored = row(tx, account).await?;
+    Ok(Preferences {
+        locale: stored.as_ref().and_then(|r| r.locale.clone()),
+        disabled: stored.map(|r| split(&r.disabled_kinds)).unwrap_or_default(),
+        optional: optional_kinds()
+            .iter()
+            .map(|k| k.as_str().to_owned())
+            .collect(),
+    })
+}
+
+fn split(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Saves the account's choices. Turning off an essential kind (or an
+/// unknown one) is refused.
+pub async fn set(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    account: AccountId,
+    locale: Option<&str>,
+    disabled: &[String],
+) -> Result<Preferences, NotifyError> {
+    let mut kinds = Vec::new();
+    for name in disabled {
+        match Kind::parse(name) {
+            Some(k) if k.audience() == Audience::Customer && !k.essential() => {
+                if !kinds.contains(&k) {
+                    kinds.push(k);
+                }
+            }
+            Some(k) => {
+                return Err(NotifyError::Invalid(format!(
+                    "{k} is essential and cannot be turned off"
+                )));
+            }
+            None => return Err(NotifyError::Invalid(format!("unknown kind {name}"))),
+        }
+    }
+    let locale = match locale {
+        None => None,
+        Some(l @ ("en" | "es")) => Some(l.to_owned()),
+        Some(_) => return Err(NotifyError::Invalid("locale must be en or es".into())),
+    };
+    let joined = kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    match row(tx, account).await? {
+        Some(r) => {
+            let mut a: preference::ActiveModel = r.into();
+            a.locale = Set(locale);
+            a.disabled_kinds = Set(joined);
+            a.updated_at = Set(clock.now());
+            a.update(tx.conn()).await?;
+        }
+        None => {
+            preference::ActiveModel {
+                tenant_id: Set(tx.tenant_id().uuid()),
+                id: Set(uuid::Uuid::now_v7()),
+                account_id: Set(account.uuid()),
+                locale: Set(locale),
+                disabled_kinds: Set(joined),
+                updated_at: Set(clock.now()),
+            }
+            .insert(tx.conn())
+            .await?;
+        }
+    }
+    get(tx, account).await
+}
+
+/// The association's sender settings (defaults when none are stored).
+pub async fn settings(tx: &TenantTx) -> Result<Option<setting::Model>, NotifyError> {
+    Ok(scoped::<setting::Entity>(tx).one(tx.conn()).await?)
+}
+
+/// Sender settings to store.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// From display name (default: the association's name).
+    pub from_name: Option<String>,
+    /// Reply-To: the association's contact address.
+    pub reply_to: Option<String>,
+    /// Where staff notifications go.
+    pub staff_address: Option<String>,
+    /// Language for customers who chose none (`en`/`es`).
+    pub default_locale: Option<String>,
+}
+
+/// Stores the association's sender settings.
+pub async fn set_settings(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    s: Settings,
+) -> Result<(), NotifyError> {
+    for addr in [&s.reply_to, &s.staff_address].into_iter().flatten() {
+        if addr.parse::<lettre::Address>().is_err() {
+            return Err(NotifyError::Invalid(format!(
+                "not an email address: {addr}"
+            )));
+        }
+    }
+    let locale = match s.default_locale.as_deref() {
+        None | Some("en") => "en",
+        Some("es") => "es",
+        Some(_) => return Err(NotifyError::Invalid("locale must be en or es".into())),
+    };
+    match settings(tx).await? {
+        Some(r) => {
+            let mut a: setting::ActiveModel = r.into();
+            a.from_name = Set(s.from_name);
+            a.reply_to = Set(s.reply_to);
+            a.staff_address = Set(s.staff_address);
+            a.default_locale = Set(locale.to_owned());
+            a.updated_at = Set(clock.now());
+            a.update(tx.conn()).await?;
+        }
+        None => {
+            setting::ActiveModel {
+                tenant_id: Set(tx.tenant_id().uuid()),
+                id: Set(uuid::Uuid::now_v7()),
+                from_name: Set(s.from_name),
+                reply_to: Set(s.reply_to),
+                staff_address: Set(s.staff_address),
+                default_locale: Set(locale.to_owned()),
+                updated_at: Set(clock.now()),
+            }
+            .insert(tx.conn())
+            .await?;
+        }
+    }
+    Ok(())
+}
