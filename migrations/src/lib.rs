@@ -17,12 +17,12 @@ mod m20261126_000303_staff;
 mod m20261126_600001_retention;
 mod m20261126_600002_scheduled_runs;
 mod m20261127_0001_payment_plans;
-mod m20261127_000501_branding;
-mod m20261127_000601_drop_scheduled_runs;
 mod m20261127_000201_payment_settings;
 mod m20261127_000301_sso;
 mod m20261127_000302_totp_sealed;
 mod m20261127_0004_notifications;
+mod m20261127_000501_branding;
+mod m20261127_000601_drop_scheduled_runs;
 pub mod rls;
 pub mod schema;
 

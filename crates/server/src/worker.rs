@@ -68,12 +68,8 @@ pub async fn run(
     name: String,
     shutdown: impl Future<Output = ()>,
 ) {
-    let registry = crate::schedule::register(
-        registry_with(&db, &clock, sender),
-        config,
-        &db,
-        &clock,
-    );
+    let registry =
+        crate::schedule::register(registry_with(&db, &clock, sender), config, &db, &clock);
     let worker = Worker::new(db.clone(), clock.clone(), registry, name);
     let mut schedules = schedules();
     schedules.extend(crate::schedule::schedules(config));
