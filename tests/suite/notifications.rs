@@ -592,3 +592,156 @@ db_test!(payment_webhook_twice_mails_one_receipt, |db| {
         receipts[0].subject
     );
 });
+
+/// Sets the association's staff address through the admin route.
+async fn set_staff_address(app: &TestApp, s: &Seeded, addr: &str) {
+    let res = app
+        .request(
+            Method::PUT,
+            "/api/v1/notification-settings",
+            Some(s.admin_key.expose()),
+            Some(json!({ "staff_address": addr, "default_locale": "en" })),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+}
+
+db_test!(notification_settings_route_sets_the_staff_address, |db| {
+    let app = TestApp::new(db).await;
+    let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let path = "/api/v1/notification-settings";
+    let empty = app.get(path, s.viewer_key.expose()).await;
+    assert_eq!(empty.status, 200, "{}", empty.text);
+    assert!(empty.json()["staff_address"].is_null(), "{}", empty.text);
+    // A viewer cannot change them.
+    let body = json!({ "staff_address": "office@alpha.test" });
+    let denied = app
+        .request(
+            Method::PUT,
+            path,
+            Some(s.viewer_key.expose()),
+            Some(body.clone()),
+        )
+        .await;
+    assert_eq!(denied.status, 403, "{}", denied.text);
+    // Not an address; not a language; an unknown field.
+    for bad in [
+        json!({ "staff_address": "not an address" }),
+        json!({ "default_locale": "fr" }),
+    ] {
+        let res = app
+            .request(Method::PUT, path, Some(s.admin_key.expose()), Some(bad))
+            .await;
+        assert_eq!(res.status, 422, "{}", res.text);
+    }
+    let unknown = app
+        .request(
+            Method::PUT,
+            path,
+            Some(s.admin_key.expose()),
+            Some(json!({ "staff": "x@y.test" })),
+        )
+        .await;
+    assert!(unknown.status.is_client_error(), "{}", unknown.text);
+    let ok = app
+        .request(
+            Method::PUT,
+            path,
+            Some(s.admin_key.expose()),
+            Some(json!({ "staff_address": "office@alpha.test", "reply_to": "help@alpha.test", "default_locale": "es" })),
+        )
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    let got = app.get(path, s.viewer_key.expose()).await.json();
+    assert_eq!(got["staff_address"], "office@alpha.test");
+    assert_eq!(got["reply_to"], "help@alpha.test");
+    assert_eq!(got["default_locale"], "es");
+    let tx = app.pool.tenant(&s.tenant).await.unwrap();
+    assert_eq!(
+        aqueduct_notify::outbox::staff_recipient(&tx).await.unwrap(),
+        Some("office@alpha.test".into())
+    );
+    tx.commit().await.unwrap();
+});
+
+db_test!(finalized_run_mails_staff_one_summary_with_counts, |db| {
+    let Some(smtp) = SmtpServer::start() else {
+        return;
+    };
+    let app = TestApp::new(db).await;
+    let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    set_staff_address(&app, &s, "office@alpha.test").await;
+    add_accounts(
+        &app,
+        &s,
+        &[(Some("p0@cust.test"), true), (None, false), (None, true)],
+    )
+    .await;
+    let tx = app.pool.tenant(&s.tenant).await.unwrap();
+    let run = bill_runs::create(
+        &tx,
+        app.clock.as_ref(),
+        NewRun {
+            schedule: s.schedule,
+            period_start: "2026-11-01".parse().unwrap(),
+            period_end: "2026-11-30".parse().unwrap(),
+            due_on: "2026-12-20".parse().unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let id = BillRunId::from_uuid(run.id);
+    let options = FinalizeOptions {
+        batch_size: 2,
+        ..FinalizeOptions::default()
+    };
+    let report = bill_runs::finalize(&app.pool, &s.tenant, app.clock.as_ref(), id, &options)
+        .await
+        .unwrap();
+    // The seeded account has no November read: one exception.
+    assert_eq!(report.billed, 3);
+    assert_eq!(report.exceptions.len(), 1, "{:?}", report.exceptions);
+    // Finalizing again (a retry) does not tell staff twice.
+    bill_runs::finalize(&app.pool, &s.tenant, app.clock.as_ref(), id, &options)
+        .await
+        .unwrap();
+    let w = worker(&app, &smtp);
+    w.run_until_idle().await.unwrap();
+    let tx = app.pool.tenant(&s.tenant).await.unwrap();
+    let total: i64 = scoped::<bill::Entity>(&tx)
+        .all(tx.conn())
+        .await
+        .unwrap()
+        .iter()
+        .filter(|b| b.bill_run_id == run.id)
+        .map(|b| b.total_cents)
+        .sum();
+    tx.commit().await.unwrap();
+    let staff = to(&smtp.received(), "office@alpha.test");
+    assert_eq!(staff.len(), 1, "{staff:?}");
+    let m = &staff[0];
+    assert!(
+        m.subject.contains("Bill run finished: 3 bills"),
+        "{}",
+        m.subject
+    );
+    let amount = aqueduct_notify::format::money(total, aqueduct_notify::format::Locale::En);
+    assert!(
+        m.text.contains(&format!("Total billed: {amount}")),
+        "{}",
+        m.text
+    );
+    assert!(
+        m.text.contains("Exceptions: 1 (1 missing_read)"),
+        "{}",
+        m.text
+    );
+    let kinds: Vec<_> = rows(&app, &s)
+        .await
+        .into_iter()
+        .filter(|r| r.kind == "bill_run_finished")
+        .collect();
+    assert_eq!(kinds.len(), 1);
+    assert_eq!(kinds[0].status, "sent");
+});

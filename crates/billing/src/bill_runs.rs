@@ -451,14 +451,79 @@ pub async fn finalize(
     let tx = db.tenant(tenant).await?;
     let run = get(&tx, id).await?;
     if run.status != "finalized" {
-        let mut active: bill_run::ActiveModel = run.into();
+        let mut active: bill_run::ActiveModel = run.clone().into();
         active.status = Set("finalized".into());
         active.finalized_at = Set(Some(clock.now()));
         active.update(tx.conn()).await?;
+        // In the same transaction as the status change: staff hear once
+        // that the run finished (the outbox dedupes per run).
+        notify_finished(&tx, clock, &run, &report.exceptions).await?;
     }
     tx.commit().await?;
     report.status = "finalized".into();
     Ok(report)
+}
+
+/// Queues `bill_run_finished` to the association's staff address (if
+/// set): the run's bills and total (counted from the stored bills, so a
+/// finalize resumed after a crash reports the whole run) and the accounts
+/// that could not be billed (each call re-drafts every account, so these
+/// are the run's exceptions too).
+async fn notify_finished(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    run: &bill_run::Model,
+    exceptions: &[RunException],
+) -> Result<(), BillingError> {
+    let err = |e: aqueduct_notify::NotifyError| match e {
+        aqueduct_notify::NotifyError::Db(e) => BillingError::Db(e),
+        other => BillingError::Invalid(other.to_string()),
+    };
+    let Some(to) = aqueduct_notify::outbox::staff_recipient(tx)
+        .await
+        .map_err(err)?
+    else {
+        return Ok(());
+    };
+    let bills = scoped::<bill::Entity>(tx)
+        .filter(bill::Column::BillRunId.eq(run.id))
+        .all(tx.conn())
+        .await?;
+    let total: i64 = bills.iter().map(|b| b.total_cents).sum();
+    let usage = if exceptions.is_empty() {
+        String::new()
+    } else {
+        let mut kinds: Vec<(&str, usize)> = Vec::new();
+        for e in exceptions {
+            match kinds.iter_mut().find(|(k, _)| *k == e.kind) {
+                Some((_, n)) => *n += 1,
+                None => kinds.push((e.kind, 1)),
+            }
+        }
+        let parts: Vec<String> = kinds.iter().map(|(k, n)| format!("{n} {k}")).collect();
+        format!("{} ({})", exceptions.len(), parts.join(", "))
+    };
+    aqueduct_notify::record(
+        tx,
+        clock,
+        aqueduct_notify::NewNotification {
+            kind: aqueduct_notify::Kind::BillRunFinished,
+            subject_id: format!("bill_run:{}", run.id),
+            recipient: to,
+            account: None,
+            data: serde_json::json!({
+                "number": bills.len().to_string(),
+                "amount_cents": total,
+                "at": clock.now().to_rfc3339(),
+                "detail": format!("{} – {}", run.period_start, run.period_end),
+                "usage": usage,
+                "exceptions": exceptions.len(),
+            }),
+        },
+    )
+    .await
+    .map_err(err)?;
+    Ok(())
 }
 
 /// Voids a bill: records the void (the bill itself is never changed) and

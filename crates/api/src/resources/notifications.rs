@@ -42,6 +42,18 @@ pub(crate) fn routes(r: Routes) -> Routes {
         Role::Clerk,
         put(set_prefs),
     )
+    .tenant(
+        Method::GET,
+        "/api/v1/notification-settings",
+        Role::Viewer,
+        get(show_settings),
+    )
+    .tenant(
+        Method::PUT,
+        "/api/v1/notification-settings",
+        Role::Admin,
+        put(put_settings),
+    )
 }
 
 impl From<NotifyError> for ApiError {
@@ -184,6 +196,47 @@ async fn set_prefs(
     .await?;
     tx.commit().await?;
     Ok(Json(p))
+}
+
+/// The association's notification settings as stored (all `null` when
+/// none were saved; the default locale is then `en`).
+async fn show_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<prefs::Settings>, ApiError> {
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let stored = prefs::settings(&tx).await?;
+    tx.commit().await?;
+    Ok(Json(match stored {
+        Some(s) => prefs::Settings {
+            from_name: s.from_name,
+            reply_to: s.reply_to,
+            staff_address: s.staff_address,
+            default_locale: Some(s.default_locale),
+        },
+        None => prefs::Settings::default(),
+    }))
+}
+
+/// `PUT /api/v1/notification-settings` (admin): replaces the settings;
+/// an address that is not an email or a locale other than `en`/`es`
+/// answers 422.
+async fn put_settings(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<prefs::Settings>,
+) -> Result<Json<prefs::Settings>, ApiError> {
+    let blank = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    let body = prefs::Settings {
+        from_name: blank(body.from_name),
+        reply_to: blank(body.reply_to),
+        staff_address: blank(body.staff_address),
+        default_locale: blank(body.default_locale),
+    };
+    let tx = state.db().tenant(&caller.tenant).await?;
+    prefs::set_settings(&tx, state.clock(), body).await?;
+    tx.commit().await?;
+    show_settings(State(state), caller).await
 }
 
 /// `GET /api/v1/bill-runs/{run_id}/print-mail.csv`: the run's bills for
