@@ -745,3 +745,58 @@ db_test!(finalized_run_mails_staff_one_summary_with_counts, |db| {
     assert_eq!(kinds.len(), 1);
     assert_eq!(kinds[0].status, "sent");
 });
+
+db_test!(stripe_requirements_mail_staff_once_per_set, |db| {
+    let Some(smtp) = SmtpServer::start() else {
+        return;
+    };
+    let mut e = crate::payments::env(db, aqueduct_stripe_sim::DeliveryOptions::default()).await;
+    e.worker = worker(&e.app, &smtp);
+    set_staff_address(&e.app, &e.a, "office@alpha.test").await;
+    // Onboarding itself (requirements due before the form is submitted)
+    // does not alarm staff.
+    let acct = e.onboard(&e.a).await;
+    assert!(to(&smtp.received(), "office@alpha.test").is_empty());
+    let path = format!("/_sim/accounts/{acct}/requirements");
+    let due = r#"{"currently_due":["individual.verification.document","external_account"]}"#;
+    let (code, text) = e.control(&path, due).await;
+    assert_eq!(code, 200, "{text}");
+    e.drain().await;
+    // The same set again (in another order): no second mail.
+    let same =
+        r#"{"currently_due":["external_account"],"past_due":["individual.verification.document"]}"#;
+    e.control(&path, same).await;
+    e.drain().await;
+    let staff = to(&smtp.received(), "office@alpha.test");
+    assert_eq!(staff.len(), 1, "{staff:?}");
+    assert!(
+        staff[0].subject.contains("Stripe account needs attention"),
+        "{}",
+        staff[0].subject
+    );
+    assert!(
+        staff[0]
+            .text
+            .contains("external_account, individual.verification.document"),
+        "{}",
+        staff[0].text
+    );
+    // A disabled account is a new situation: one more mail.
+    let disabled = r#"{"past_due":["external_account"],"disabled_reason":"requirements.past_due"}"#;
+    e.control(&path, disabled).await;
+    e.drain().await;
+    e.control(&path, disabled).await;
+    e.drain().await;
+    let staff = to(&smtp.received(), "office@alpha.test");
+    assert_eq!(staff.len(), 2, "{staff:?}");
+    assert!(
+        staff
+            .iter()
+            .any(|m| m.text.contains("disabled: requirements.past_due")),
+        "{staff:?}"
+    );
+    // Requirements met: nothing more.
+    e.control(&path, "{}").await;
+    e.drain().await;
+    assert_eq!(to(&smtp.received(), "office@alpha.test").len(), 2);
+});

@@ -363,6 +363,7 @@ pub(crate) async fn apply_account_updated(
         return Ok(());
     }
     let req = &obj["requirements"];
+    let stripe_row_id = row.id;
     let mut m = row.into_active_model();
     m.details_submitted = Set(obj["details_submitted"].as_bool().unwrap_or(false));
     m.charges_enabled = Set(obj["charges_enabled"].as_bool().unwrap_or(false));
@@ -373,7 +374,58 @@ pub(crate) async fn apply_account_updated(
     m.state_version = Set(created);
     m.updated_at = Set(clock.now());
     m.update(tx.conn()).await?;
-    Ok(())
+    notify_attention(tx, clock, stripe_row_id, obj).await
+}
+
+/// Tells staff (`stripe_attention`) when an onboarded account has
+/// requirements currently due or past due, or was disabled — once per
+/// distinct set of requirements (the outbox dedupes on a digest of the
+/// sorted set and the reason). During onboarding (`details_submitted`
+/// false) nothing is sent: the admin is in Stripe's form already.
+async fn notify_attention(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    row: uuid::Uuid,
+    obj: &Value,
+) -> Result<(), PaymentsError> {
+    use sha2::{Digest, Sha256};
+    if !obj["details_submitted"].as_bool().unwrap_or(false) {
+        return Ok(());
+    }
+    let req = &obj["requirements"];
+    let mut items: Vec<&str> = ["currently_due", "past_due"]
+        .iter()
+        .filter_map(|k| req[*k].as_array())
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    items.sort_unstable();
+    items.dedup();
+    let reason = req["disabled_reason"].as_str().filter(|r| !r.is_empty());
+    if items.is_empty() && reason.is_none() {
+        return Ok(());
+    }
+    let key = format!("{}|{}", items.join(","), reason.unwrap_or_default());
+    let digest = hex::encode(&Sha256::digest(key.as_bytes())[..12]);
+    let mut detail = items.join(", ");
+    if let Some(r) = reason {
+        if !detail.is_empty() {
+            detail.push_str("; ");
+        }
+        detail.push_str("disabled: ");
+        detail.push_str(r);
+    }
+    crate::notices::to_staff(
+        tx,
+        clock,
+        aqueduct_notify::Kind::StripeAttention,
+        format!("stripe_requirements:{row}:{digest}"),
+        serde_json::json!({
+            "detail": detail,
+            "at": clock.now().to_rfc3339(),
+        }),
+    )
+    .await
 }
 
 /// Looks up which association owns a connected account (platform path,

@@ -30,6 +30,7 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/disputes/{id}/win", post(win))
         .route("/disputes/{id}/lose", post(lose))
         .route("/payouts", post(payout))
+        .route("/accounts/{id}/requirements", post(require))
 }
 
 /// A JSON or form body as a JSON object.
@@ -142,6 +143,36 @@ async fn flush(State(shared): State<Arc<Shared>>, Query(q): Query<FlushQuery>) -
 
 async fn onboard(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
     match pages::complete_onboarding(&shared, &id) {
+        Some(acct) => Json(acct).into_response(),
+        None => ApiError::no_such("account", &id, "account").into_response(),
+    }
+}
+
+/// `{"currently_due": [...], "past_due": [...], "disabled_reason": "..."}`
+/// (JSON): Stripe asks the account for more and emits `account.updated`.
+async fn require(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    raw: String,
+) -> Response {
+    let b = body(&raw);
+    let list = |k: &str| -> Vec<String> {
+        b[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let reason = str_of(&b, "disabled_reason");
+    match pages::require(
+        &shared,
+        &id,
+        &list("currently_due"),
+        &list("past_due"),
+        reason.as_deref(),
+    ) {
         Some(acct) => Json(acct).into_response(),
         None => ApiError::no_such("account", &id, "account").into_response(),
     }

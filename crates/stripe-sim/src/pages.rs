@@ -237,6 +237,51 @@ pub fn complete_onboarding(shared: &Shared, acct: &str) -> Option<Value> {
     })
 }
 
+/// Stripe asks an (onboarded) account for more: sets its `requirements`
+/// (`currently_due`, `past_due`, `disabled_reason`; a disabled reason also
+/// turns charges and payouts off) and emits `account.updated`.
+pub fn require(
+    shared: &Shared,
+    acct: &str,
+    currently_due: &[String],
+    past_due: &[String],
+    disabled_reason: Option<&str>,
+) -> Option<Value> {
+    shared.with_store(|s| {
+        let before = s.raw(acct)?.json.clone();
+        if before["object"] != "account" {
+            return None;
+        }
+        let enabled = disabled_reason.is_none();
+        let after = s.update(acct, |a| {
+            a.insert(
+                "requirements".into(),
+                json!({
+                    "alternatives": [], "current_deadline": null,
+                    "currently_due": currently_due, "disabled_reason": disabled_reason,
+                    "errors": [], "eventually_due": currently_due, "past_due": past_due,
+                    "pending_verification": [],
+                }),
+            );
+            a.insert("charges_enabled".into(), json!(enabled));
+            a.insert("payouts_enabled".into(), json!(enabled));
+        });
+        let previous = json!({
+            "charges_enabled": before["charges_enabled"],
+            "payouts_enabled": before["payouts_enabled"],
+            "requirements": before["requirements"],
+        });
+        s.emit(
+            Some(acct),
+            "account.updated",
+            &after,
+            Some(previous),
+            &ReqInfo::default(),
+        );
+        Some(after)
+    })
+}
+
 async fn express_page(State(shared): State<Arc<Shared>>, Path(account): Path<String>) -> Response {
     let bal = shared.with_store(|s| domain::available(s, Some(&account)));
     let rows: String = bal
