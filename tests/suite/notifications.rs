@@ -800,3 +800,114 @@ db_test!(stripe_requirements_mail_staff_once_per_set, |db| {
     e.drain().await;
     assert_eq!(to(&smtp.received(), "office@alpha.test").len(), 2);
 });
+
+db_test!(failed_scheduled_backup_mails_the_operator_once, |db| {
+    use aqueduct_core::{ManualClock, Secret};
+    use chrono::{Duration, TimeZone, Utc};
+    let Some(smtp) = SmtpServer::start() else {
+        return;
+    };
+    let pool = db.app_pool(2).await;
+    let mut config = crate::support::db::config_for(&db.app_url);
+    config.schedule.hour_utc = 3;
+    config.schedule.max_attempts = 1;
+    // An unusable key: the backup fails at once, without any storage.
+    config.backup.bucket = "b".into();
+    config.backup.key = Some(Secret::new("not-a-key"));
+    config.notify.operator_address = Some("ops@platform.test".into());
+    let manual = Arc::new(ManualClock::new(
+        Utc.with_ymd_and_hms(2026, 11, 2, 2, 50, 0).unwrap(),
+    ));
+    let clock: Arc<dyn Clock> = manual.clone();
+    let schedules = aqueduct_server::schedule::schedules(&config);
+    let registry = aqueduct_server::schedule::register(
+        aqueduct_server::worker::registry_with(&pool, &clock, Arc::new(smtp.sender())),
+        &config,
+        &pool,
+        &clock,
+    );
+    let w = Worker::new(pool.clone(), clock.clone(), registry, "ops-test");
+    // Before the hour (nothing due), then after it.
+    aqueduct_jobs::tick_schedules(&pool, clock.as_ref(), &schedules)
+        .await
+        .unwrap();
+    manual.advance(Duration::minutes(20));
+    aqueduct_jobs::tick_schedules(&pool, clock.as_ref(), &schedules)
+        .await
+        .unwrap();
+    w.run_until_idle().await.unwrap();
+    w.run_until_idle().await.unwrap();
+    let ops = to(&smtp.received(), "ops@platform.test");
+    let runs = aqueduct_server::schedule::recent(&pool, aqueduct_server::schedule::Job::Backup, 5)
+        .await
+        .unwrap();
+    assert_eq!(ops.len(), 1, "{ops:?} {runs:?}");
+    assert!(
+        ops[0].subject.contains("backup failed"),
+        "{}",
+        ops[0].subject
+    );
+    assert!(
+        ops[0].text.contains("no successful backup on record"),
+        "{}",
+        ops[0].text
+    );
+    assert!(
+        ops[0].message_id.contains("operator."),
+        "{}",
+        ops[0].message_id
+    );
+    // The same failure reported again is not queued again.
+    let runs = aqueduct_server::schedule::recent(&pool, aqueduct_server::schedule::Job::Backup, 5)
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 1);
+    let tx = pool.system("test").await.unwrap();
+    let job_id = {
+        use sea_orm::{ConnectionTrait, Statement};
+        let backend = tx.conn().get_database_backend();
+        let row = tx
+            .conn()
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT dedupe_key FROM jobs WHERE kind = 'notify.operator'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get::<String>("", "dedupe_key").unwrap()
+    };
+    let subject = job_id
+        .strip_prefix("backup_failed:")
+        .and_then(|s| s.strip_suffix(":ops@platform.test"))
+        .expect("dedupe key kind:subject:recipient")
+        .to_owned();
+    let again = aqueduct_notify::operator::record(
+        tx.conn(),
+        clock.as_ref(),
+        Kind::BackupFailed,
+        &subject,
+        "ops@platform.test",
+        json!({}),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(!again, "a second report of the same failure was queued");
+    w.run_until_idle().await.unwrap();
+    assert_eq!(to(&smtp.received(), "ops@platform.test").len(), 1);
+    // The next day's failed run is a new failure: one more mail.
+    manual.advance(Duration::days(1));
+    aqueduct_jobs::tick_schedules(&pool, clock.as_ref(), &schedules)
+        .await
+        .unwrap();
+    w.run_until_idle().await.unwrap();
+    w.run_until_idle().await.unwrap();
+    assert_eq!(to(&smtp.received(), "ops@platform.test").len(), 2);
+    // No association's mail went to the operator, nor theirs to anyone else.
+    assert!(
+        smtp.received()
+            .iter()
+            .all(|m| m.rcpt_tos == ["ops@platform.test"])
+    );
+});

@@ -20,6 +20,7 @@ pub mod deliver;
 pub mod entity;
 pub mod format;
 pub mod kind;
+pub mod operator;
 pub mod outbox;
 pub mod prefs;
 pub mod render;

@@ -31,6 +31,16 @@ pub struct Config {
     pub stripe: StripeConfig,
     /// Outgoing mail; without it mail is only logged (development).
     pub smtp: Option<aqueduct_notify::SmtpConfig>,
+    /// Notifications that belong to no association.
+    pub notify: NotifyConfig,
+}
+
+/// `[notify]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Where operator mail (`backup_failed`) goes; none is sent without it.
+    pub operator_address: Option<String>,
 }
 
 /// `[auth]`

@@ -106,6 +106,9 @@ async fn handle(
             let message = format!("{e:#}");
             tracing::error!(job = job.kind(), attempt = ctx.attempt, error = %message, "scheduled job failed");
             if ctx.attempt >= i32::try_from(config.schedule.max_attempts).unwrap_or(i32::MAX) {
+                if job == Job::Backup {
+                    report_backup_failure(config, db, clock, ctx, &message).await?;
+                }
                 Err(JobError::Permanent(message))
             } else {
                 Err(JobError::RetryAfter {
@@ -115,6 +118,51 @@ async fn handle(
             }
         }
     }
+}
+
+/// The run gave up: mail `backup_failed` to `[notify] operator_address`
+/// (once per failed run: the operator job is deduped by this job's id, so
+/// a handler that runs again reports nothing new).
+async fn report_backup_failure(
+    config: &Config,
+    db: &Db,
+    clock: &dyn Clock,
+    ctx: &JobCtx,
+    message: &str,
+) -> Result<(), JobError> {
+    let Some(to) = config
+        .notify
+        .operator_address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    else {
+        return Ok(());
+    };
+    let last_ok = recent(db, Job::Backup, 100)
+        .await?
+        .into_iter()
+        .find(RunRow::ok)
+        .map(|r| r.updated_at.date_naive().to_string());
+    let mut detail: String = message.chars().take(300).collect();
+    if last_ok.is_none() {
+        detail.push_str(" (no successful backup on record)");
+    }
+    let tx = db.system("notify operators: backup failed").await?;
+    aqueduct_notify::operator::record(
+        tx.conn(),
+        clock,
+        aqueduct_notify::Kind::BackupFailed,
+        &format!("backup:{}", ctx.id),
+        to,
+        serde_json::json!({
+            "detail": detail,
+            "date": last_ok,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Adds the platform job handlers to `registry`.

@@ -28,12 +28,18 @@ pub fn registry_with(db: &Db, clock: &Arc<dyn Clock>, sender: Arc<dyn Sender>) -
     });
     // notifications
     let (ndb, nclock) = (db.clone(), clock.clone());
-    registry.on(aqueduct_notify::DELIVER_JOB, move |job| {
-        let (db, clock, sender) = (ndb.clone(), nclock.clone(), sender.clone());
-        async move {
-            aqueduct_notify::deliver::handle(&db, clock.as_ref(), sender.as_ref(), job).await
-        }
-    })
+    let osender = sender.clone();
+    registry
+        .on(aqueduct_notify::DELIVER_JOB, move |job| {
+            let (db, clock, sender) = (ndb.clone(), nclock.clone(), sender.clone());
+            async move {
+                aqueduct_notify::deliver::handle(&db, clock.as_ref(), sender.as_ref(), job).await
+            }
+        })
+        .on(aqueduct_notify::operator::OPERATOR_JOB, move |job| {
+            let sender = osender.clone();
+            async move { aqueduct_notify::operator::handle(sender.as_ref(), job).await }
+        })
 }
 
 /// The notification sender and identity mailer the configuration asks
