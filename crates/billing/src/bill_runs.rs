@@ -485,11 +485,14 @@ async fn notify_finished(
     else {
         return Ok(());
     };
-    let bills = scoped::<bill::Entity>(tx)
+    let bills: Vec<i64> = scoped::<bill::Entity>(tx)
         .filter(bill::Column::BillRunId.eq(run.id))
+        .select_only()
+        .column(bill::Column::TotalCents)
+        .into_tuple()
         .all(tx.conn())
         .await?;
-    let total: i64 = bills.iter().map(|b| b.total_cents).sum();
+    let total: i64 = bills.iter().sum();
     let usage = if exceptions.is_empty() {
         String::new()
     } else {
