@@ -197,6 +197,8 @@ db_test!(
         .await;
         assert_eq!(mine.status, 200, "{}", mine.text);
         assert!(mine.text.contains("status-pending"));
+        // Reached by URL alone: the account number is masked.
+        assert!(!mine.text.contains("100-1") && mine.text.contains("••••0-1"));
         assert!(mine.text.contains("data-poll=\"3\"") && mine.text.contains("/static/poll."));
         let other = page(&app, &format!("/bravo/pay/{}", a.payment), None).await;
         assert_eq!(other.status, 404);

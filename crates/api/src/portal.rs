@@ -381,6 +381,14 @@ async fn pay(
     }
 }
 
+/// The receipt is reached by its URL alone (Stripe sends the payer back to
+/// it), so it shows only the last characters of the account number.
+fn masked(number: &str) -> String {
+    let keep = number.chars().count().min(3);
+    let tail: String = number.chars().skip(number.chars().count() - keep).collect();
+    format!("••••{tail}")
+}
+
 #[derive(Template)]
 #[template(path = "receipt.html")]
 struct Receipt {
@@ -431,7 +439,7 @@ async fn receipt(
         status_key: key,
         amount: Money::usd(p.amount_cents).to_string(),
         reference: id.to_string(),
-        account_number: acct.account_number,
+        account_number: masked(&acct.account_number),
         balance: due.to_string(),
     }))
 }
