@@ -5,7 +5,8 @@ and lets a test script failures.
 
 (with this directory on PYTHONPATH). Each accepted message is stored in the
 Maildir DIR/maildir and, decoded, as one JSON line in DIR/messages.jsonl
-(to, subject, message_id, from, reply_to, list_unsubscribe, text, html), so
+(to, subject, message_id, from, reply_to, list_unsubscribe, text, html,
+attachments: content type, file name and base64 of the decoded bytes), so
 a test reads it back without a MIME parser of its own.
 
 - a recipient containing "reject" is refused with 550 (permanent);
@@ -17,6 +18,7 @@ a test reads it back without a MIME parser of its own.
   counts its files).
 """
 
+import base64
 import json
 import mailbox
 import os
@@ -70,6 +72,18 @@ class Keeper:
             "text": text.get_content() if text is not None else "",
             "html": html.get_content() if html is not None else "",
             "raw": raw.decode("utf-8", "replace"),
+            "attachments": [
+                {
+                    "content_type": part.get_content_type(),
+                    "filename": part.get_filename() or "",
+                    "data_b64": base64.b64encode(
+                        part.get_payload(decode=True) or b""
+                    ).decode("ascii"),
+                }
+                for part in msg.iter_attachments()
+            ]
+            if msg.is_multipart()
+            else [],
         }
         with open(self.log, "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")

@@ -17,6 +17,7 @@ mod cross_tenant;
 mod customer_imports;
 mod demo;
 mod deploy;
+mod documents;
 mod dsar;
 mod identity;
 mod identity_ops;

@@ -32,6 +32,7 @@ pub use aqueduct_tenant::sso::ProviderSettings as SsoProvider;
 pub use auth::{Caller, Operator};
 pub use error::ApiError;
 pub use registry::{RouteAccess, RouteSpec};
+pub use resources::BillPdfAttachments;
 pub use session::{COOKIE, CSRF_HEADER, DEV_COOKIE};
 pub use sso::CALLBACK_PATH as SSO_CALLBACK_PATH;
 pub use state::{AppState, AuthSettings, Settings};

@@ -3,6 +3,7 @@
 mod accounts;
 mod association;
 mod bill_document;
+mod bill_pdf;
 mod bill_runs;
 mod imports;
 mod late_fees;
@@ -14,6 +15,8 @@ mod rates;
 mod reads;
 mod reports;
 mod staff;
+
+pub use bill_pdf::BillPdfAttachments;
 
 use crate::registry::Routes;
 
@@ -32,7 +35,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = bill_document::routes(r);
     let r = staff::routes(r);
     let r = notifications::routes(r);
-    notifications::print_routes(r)
+    let r = notifications::print_routes(r);
+    bill_pdf::routes(r)
 }
 
 /// Parses a path id, answering 404 (not 400) for malformed ones so a probe

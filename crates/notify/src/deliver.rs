@@ -17,11 +17,50 @@ use crate::render::{self, Brand};
 pub use crate::smtp::{LogSender, Outgoing, SendError, Sender};
 use aqueduct_core::Clock;
 use aqueduct_jobs::{JobCtx, JobError};
-use aqueduct_tenant::{Db, directory};
+use aqueduct_tenant::{Db, TenantCtx, directory};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use std::future::Future;
+use std::pin::Pin;
 use uuid::Uuid;
 
 pub use crate::outbox::DELIVER_JOB;
+pub use crate::smtp::Attachment;
+
+/// What [`Attachments::for_notification`] returns.
+pub type AttachFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<Attachment>, String>> + Send + 'a>>;
+
+/// Files to attach to a notification, made by the area that owns its
+/// subject (the bill's PDF for a "bill ready" mail). This crate never
+/// reads billing's tables, so the worker hands one in.
+pub trait Attachments: Send + Sync + std::fmt::Debug {
+    /// The attachments for a `kind` notification about `subject_id`
+    /// (e.g. `bill:<uuid>`) of `tenant`, in `locale`. An error is retried
+    /// like a temporary SMTP failure: the mail is not sent without them.
+    fn for_notification<'a>(
+        &'a self,
+        tenant: &'a TenantCtx,
+        kind: Kind,
+        subject_id: &'a str,
+        locale: &'a str,
+    ) -> AttachFuture<'a>;
+}
+
+/// Attaches nothing.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoAttachments;
+
+impl Attachments for NoAttachments {
+    fn for_notification<'a>(
+        &'a self,
+        _: &'a TenantCtx,
+        _: Kind,
+        _: &'a str,
+        _: &'a str,
+    ) -> AttachFuture<'a> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+}
 
 fn sql(backend: DbBackend, s: &str) -> String {
     if backend != DbBackend::Postgres {
@@ -41,11 +80,23 @@ fn sql(backend: DbBackend, s: &str) -> String {
     out
 }
 
-/// Runs one `notify.deliver` job.
+/// Runs one `notify.deliver` job, without attachments.
 pub async fn handle(
     db: &Db,
     clock: &dyn Clock,
     sender: &dyn Sender,
+    job: JobCtx,
+) -> Result<(), JobError> {
+    handle_with(db, clock, sender, &NoAttachments, job).await
+}
+
+/// Runs one `notify.deliver` job; a "bill ready" mail of an association
+/// that chose to attach the PDF carries what `attachments` makes.
+pub async fn handle_with(
+    db: &Db,
+    clock: &dyn Clock,
+    sender: &dyn Sender,
+    attachments: &dyn Attachments,
     job: JobCtx,
 ) -> Result<(), JobError> {
     let id: Uuid = serde_json::from_value(job.payload["notification"].clone())
@@ -105,6 +156,19 @@ pub async fn handle(
             return Ok(());
         }
     };
+    let attached = if kind == Kind::BillReady
+        && prefs::BillPdf::of(settings.as_ref()) == prefs::BillPdf::Attach
+    {
+        match attachments
+            .for_notification(&ctx, kind, &row.subject_id, &row.locale)
+            .await
+        {
+            Ok(a) => a,
+            Err(e) => return temporary(db, &ctx, clock, &row, job.attempt, e).await,
+        }
+    } else {
+        Vec::new()
+    };
     let from_name = settings
         .as_ref()
         .and_then(|s| s.from_name.clone())
@@ -118,6 +182,7 @@ pub async fn handle(
         html: rendered.html,
         message_local_id: format!("notification.{}", row.id),
         unsubscribe: !kind.essential(),
+        attachments: attached,
     };
     match sender.send(mail).await {
         Ok(message_id) => {
@@ -139,38 +204,30 @@ pub async fn handle(
             .await?;
             Ok(())
         }
-        Err(SendError::Temporary(e)) => {
-            if job.attempt >= MAX_ATTEMPTS {
-                mark(
-                    db,
-                    &ctx,
-                    clock,
-                    &row,
-                    Status::FailedPermanent,
-                    None,
-                    Some(&e),
-                )
-                .await?;
-                return Err(JobError::Permanent(format!("gave up: {e}")));
-            }
-            mark(
-                db,
-                &ctx,
-                clock,
-                &row,
-                Status::FailedTemporary,
-                None,
-                Some(&e),
-            )
-            .await?;
-            Err(JobError::Retry(e))
-        }
+        Err(SendError::Temporary(e)) => temporary(db, &ctx, clock, &row, job.attempt, e).await,
     }
+}
+
+/// A failure worth retrying: marked, and retried until the last attempt.
+async fn temporary(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    row: &notification::Model,
+    attempt: i32,
+    e: String,
+) -> Result<(), JobError> {
+    if attempt >= MAX_ATTEMPTS {
+        mark(db, ctx, clock, row, Status::FailedPermanent, None, Some(&e)).await?;
+        return Err(JobError::Permanent(format!("gave up: {e}")));
+    }
+    mark(db, ctx, clock, row, Status::FailedTemporary, None, Some(&e)).await?;
+    Err(JobError::Retry(e))
 }
 
 async fn mark(
     db: &Db,
-    ctx: &aqueduct_tenant::TenantCtx,
+    ctx: &TenantCtx,
     clock: &dyn Clock,
     row: &notification::Model,
     status: Status,

@@ -104,6 +104,9 @@ pub mod setting {
         pub staff_address: Option<String>,
         /// Language for customers who chose none.
         pub default_locale: String,
+        /// Bill-ready mail: `attach` the bill as a PDF or send the `link`
+        /// only.
+        pub bill_pdf: String,
         /// Last changed (UTC).
         pub updated_at: DateTimeUtc,
     }

@@ -26,10 +26,10 @@ pub mod prefs;
 pub mod render;
 pub mod smtp;
 
-pub use deliver::{LogSender, Sender};
+pub use deliver::{Attachments, LogSender, NoAttachments, Sender};
 pub use kind::{Audience, Kind, Status};
 pub use outbox::{DELIVER_JOB, NewNotification, Recorded, record, record_many};
-pub use smtp::{Outgoing, SendError};
+pub use smtp::{Attachment, Outgoing, SendError};
 
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]

@@ -72,6 +72,7 @@ pub async fn handle(sender: &dyn Sender, job: JobCtx) -> Result<(), JobError> {
         html: rendered.html,
         message_local_id: format!("operator.{}", job.id),
         unsubscribe: false,
+        attachments: Vec::new(),
     };
     match sender.send(mail).await {
         Ok(_) => {

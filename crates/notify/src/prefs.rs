@@ -137,6 +137,46 @@ pub struct Settings {
     pub staff_address: Option<String>,
     /// Language for customers who chose none (`en`/`es`).
     pub default_locale: Option<String>,
+    /// Bill-ready mail: `attach` (the bill as a PDF attachment) or `link`
+    /// (the default: a link only).
+    #[serde(default)]
+    pub bill_pdf: Option<String>,
+}
+
+/// How bill-ready mail carries the bill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BillPdf {
+    /// A link to the bill only.
+    #[default]
+    Link,
+    /// The bill as a PDF attachment (and the link).
+    Attach,
+}
+
+impl BillPdf {
+    /// `attach` or `link`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillPdf::Link => "link",
+            BillPdf::Attach => "attach",
+        }
+    }
+
+    /// From the stored or given text.
+    pub fn parse(s: &str) -> Option<BillPdf> {
+        match s {
+            "link" => Some(BillPdf::Link),
+            "attach" => Some(BillPdf::Attach),
+            _ => None,
+        }
+    }
+
+    /// The association's choice (link when nothing is stored).
+    pub fn of(stored: Option<&setting::Model>) -> BillPdf {
+        stored
+            .and_then(|s| BillPdf::parse(&s.bill_pdf))
+            .unwrap_or_default()
+    }
 }
 
 /// Stores the association's sender settings.
@@ -157,6 +197,11 @@ pub async fn set_settings(
         Some("es") => "es",
         Some(_) => return Err(NotifyError::Invalid("locale must be en or es".into())),
     };
+    let bill_pdf = match s.bill_pdf.as_deref() {
+        None => BillPdf::Link,
+        Some(v) => BillPdf::parse(v)
+            .ok_or_else(|| NotifyError::Invalid("bill_pdf must be attach or link".into()))?,
+    };
     match settings(tx).await? {
         Some(r) => {
             let mut a: setting::ActiveModel = r.into();
@@ -164,6 +209,7 @@ pub async fn set_settings(
             a.reply_to = Set(s.reply_to);
             a.staff_address = Set(s.staff_address);
             a.default_locale = Set(locale.to_owned());
+            a.bill_pdf = Set(bill_pdf.as_str().to_owned());
             a.updated_at = Set(clock.now());
             a.update(tx.conn()).await?;
         }
@@ -175,6 +221,7 @@ pub async fn set_settings(
                 reply_to: Set(s.reply_to),
                 staff_address: Set(s.staff_address),
                 default_locale: Set(locale.to_owned()),
+                bill_pdf: Set(bill_pdf.as_str().to_owned()),
                 updated_at: Set(clock.now()),
             }
             .insert(tx.conn())

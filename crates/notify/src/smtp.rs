@@ -3,8 +3,9 @@
 
 use aqueduct_core::Secret;
 use aqueduct_tenant::mailer::{Mail, MailError, MailFuture, Mailer};
+use lettre::message::header::ContentType;
 use lettre::message::header::{Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::{Attachment as LettreAttachment, Mailbox, MultiPart};
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
@@ -84,6 +85,30 @@ pub struct Outgoing {
     pub message_local_id: String,
     /// Add `List-Unsubscribe` (non-essential kinds).
     pub unsubscribe: bool,
+    /// Files attached (the bill's PDF); none makes a plain
+    /// multipart/alternative message, some a multipart/mixed one.
+    pub attachments: Vec<Attachment>,
+}
+
+/// A file attached to a message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Attachment {
+    /// File name shown to the recipient.
+    pub filename: String,
+    /// MIME type, e.g. `application/pdf`.
+    pub content_type: String,
+    /// The bytes.
+    pub data: Vec<u8>,
+}
+
+impl fmt::Debug for Attachment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Attachment")
+            .field("filename", &self.filename)
+            .field("content_type", &self.content_type)
+            .field("bytes", &self.data.len())
+            .finish()
+    }
 }
 
 impl fmt::Debug for Outgoing {
@@ -227,11 +252,22 @@ impl SmtpSender {
                 mail.message_local_id
             )));
         }
+        let body = MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone());
+        let body = if mail.attachments.is_empty() {
+            body
+        } else {
+            let mut mixed = MultiPart::mixed().multipart(body);
+            for a in &mail.attachments {
+                let content_type = ContentType::parse(&a.content_type)
+                    .map_err(|e| SendError::Permanent(format!("attachment type: {e}")))?;
+                mixed = mixed.singlepart(
+                    LettreAttachment::new(a.filename.clone()).body(a.data.clone(), content_type),
+                );
+            }
+            mixed
+        };
         let msg = b
-            .multipart(MultiPart::alternative_plain_html(
-                mail.text.clone(),
-                mail.html.clone(),
-            ))
+            .multipart(body)
             .map_err(|e| SendError::Permanent(format!("message: {e}")))?;
         Ok((msg, message_id))
     }

@@ -16,9 +16,24 @@ pub fn registry(db: &Db, clock: &Arc<dyn Clock>) -> Registry {
     registry_with(db, clock, Arc::new(LogSender))
 }
 
+/// Where bill PDFs attached to mail link to when no configuration says
+/// (tests and tools that build a registry without one).
+pub const DEFAULT_PUBLIC_URL: &str = "http://localhost:8080";
+
 /// Every job kind the product runs, with its handler, sending
 /// notifications through `sender`. Each area adds its handlers here.
 pub fn registry_with(db: &Db, clock: &Arc<dyn Clock>, sender: Arc<dyn Sender>) -> Registry {
+    registry_for(db, clock, sender, DEFAULT_PUBLIC_URL)
+}
+
+/// [`registry_with`], with bill PDFs (attached to "bill ready" mails)
+/// linking to the pay page under `public_url`.
+pub fn registry_for(
+    db: &Db,
+    clock: &Arc<dyn Clock>,
+    sender: Arc<dyn Sender>,
+    public_url: &str,
+) -> Registry {
     let mut registry = Registry::new();
     // payments
     let (pdb, pclock) = (db.clone(), clock.clone());
@@ -29,11 +44,22 @@ pub fn registry_with(db: &Db, clock: &Arc<dyn Clock>, sender: Arc<dyn Sender>) -
     // notifications
     let (ndb, nclock) = (db.clone(), clock.clone());
     let osender = sender.clone();
+    let attach: Arc<dyn aqueduct_notify::Attachments> = Arc::new(
+        aqueduct_api::BillPdfAttachments::new(db.clone(), public_url),
+    );
     registry
         .on(aqueduct_notify::DELIVER_JOB, move |job| {
             let (db, clock, sender) = (ndb.clone(), nclock.clone(), sender.clone());
+            let attach = attach.clone();
             async move {
-                aqueduct_notify::deliver::handle(&db, clock.as_ref(), sender.as_ref(), job).await
+                aqueduct_notify::deliver::handle_with(
+                    &db,
+                    clock.as_ref(),
+                    sender.as_ref(),
+                    attach.as_ref(),
+                    job,
+                )
+                .await
             }
         })
         .on(aqueduct_notify::operator::OPERATOR_JOB, move |job| {
@@ -74,8 +100,12 @@ pub async fn run(
     name: String,
     shutdown: impl Future<Output = ()>,
 ) {
-    let registry =
-        crate::schedule::register(registry_with(&db, &clock, sender), config, &db, &clock);
+    let registry = crate::schedule::register(
+        registry_for(&db, &clock, sender, &config.server.public_url),
+        config,
+        &db,
+        &clock,
+    );
     let worker = Worker::new(db.clone(), clock.clone(), registry, name);
     let mut schedules = schedules();
     schedules.extend(crate::schedule::schedules(config));

@@ -38,6 +38,8 @@ pub struct TestResponse {
     pub headers: HeaderMap,
     /// Body text.
     pub text: String,
+    /// Body bytes (binary responses such as PDFs).
+    pub bytes: Vec<u8>,
 }
 
 impl TestResponse {
@@ -125,6 +127,7 @@ impl TestApp {
             status,
             headers,
             text: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
         }
     }
 

@@ -37,6 +37,20 @@ pub struct Received {
     pub html: String,
     /// The message as sent.
     pub raw: String,
+    /// Attachments (parts that are not the text or HTML body).
+    #[serde(default)]
+    pub attachments: Vec<ReceivedAttachment>,
+}
+
+/// One attachment of a received message.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReceivedAttachment {
+    /// `Content-Type` without parameters, e.g. `application/pdf`.
+    pub content_type: String,
+    /// File name.
+    pub filename: String,
+    /// The decoded bytes, base64.
+    pub data_b64: String,
 }
 
 /// A running aiosmtpd.

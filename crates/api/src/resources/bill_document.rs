@@ -148,14 +148,16 @@ fn render(association: &str, pay_url: &str, s: &Statement) -> String {
          <tr><td>Payments and credits since</td><td class=\"amount\">−{}</td></tr>\
          <tr><td>This bill</td><td class=\"amount\">{}</td></tr>\
          <tr class=\"total\"><td>Amount due by {}</td><td class=\"amount\">{}</td></tr>\
-         </table><p>Pay online: <a href=\"{}\">{}</a></p></section>",
+         </table><p>Pay online: <a href=\"{}\">{}</a></p>\
+         <p><a class=\"button\" href=\"/api/v1/bills/{}/pdf\" download>Download PDF</a></p></section>",
         money(s.previous_balance),
         money(s.payments_since),
         money(b.total_cents),
         b.due_on,
         money(s.amount_due),
         escape(pay_url),
-        escape(pay_url)
+        escape(pay_url),
+        b.id
     );
     let _ = write!(
         h,

@@ -213,6 +213,7 @@ async fn show_settings(
             reply_to: s.reply_to,
             staff_address: s.staff_address,
             default_locale: Some(s.default_locale),
+            bill_pdf: Some(s.bill_pdf),
         },
         None => prefs::Settings::default(),
     }))
@@ -232,6 +233,7 @@ async fn put_settings(
         reply_to: blank(body.reply_to),
         staff_address: blank(body.staff_address),
         default_locale: blank(body.default_locale),
+        bill_pdf: blank(body.bill_pdf),
     };
     let tx = state.db().tenant(&caller.tenant).await?;
     prefs::set_settings(&tx, state.clock(), body).await?;
@@ -259,47 +261,55 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-async fn print_mail(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(run_id): Path<String>,
-) -> Result<impl axum::response::IntoResponse, ApiError> {
+/// A bill to print, its account and service location.
+pub(crate) type PaperBill = (
+    aqueduct_billing::entity::bill::Model,
+    aqueduct_billing::entity::account::Model,
+    Option<aqueduct_billing::entity::service_location::Model>,
+);
+
+/// The run's bills for accounts that are not paperless, in route order
+/// (route, sequence, then bill number); 404 for an unknown run.
+pub(crate) async fn paper_bills(
+    tx: &aqueduct_tenant::TenantTx,
+    id: aqueduct_core::BillRunId,
+) -> Result<Vec<PaperBill>, ApiError> {
     use aqueduct_billing::entity::{account, bill, meter, service_location};
     use aqueduct_tenant::scoped;
     use sea_orm::{ColumnTrait, QueryFilter};
     use std::collections::HashMap;
-    let id: aqueduct_core::BillRunId = parse_id(&run_id)?;
-    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
-    aqueduct_billing::bill_runs::get(&tx, id).await?;
-    let bills = scoped::<bill::Entity>(&tx)
+    aqueduct_billing::bill_runs::get(tx, id).await?;
+    let bills = scoped::<bill::Entity>(tx)
         .filter(bill::Column::BillRunId.eq(id.uuid()))
         .all(tx.conn())
         .await?;
-    let accounts: HashMap<_, _> = scoped::<account::Entity>(&tx)
+    let accounts: HashMap<_, _> = scoped::<account::Entity>(tx)
         .filter(account::Column::Paperless.eq(false))
         .all(tx.conn())
         .await?
         .into_iter()
         .map(|a| (a.id, a))
         .collect();
-    let meters: HashMap<_, _> = scoped::<meter::Entity>(&tx)
+    let meters: HashMap<_, _> = scoped::<meter::Entity>(tx)
         .all(tx.conn())
         .await?
         .into_iter()
         .map(|m| (m.id, m.location_id))
         .collect();
-    let locations: HashMap<_, _> = scoped::<service_location::Entity>(&tx)
+    let locations: HashMap<_, _> = scoped::<service_location::Entity>(tx)
         .all(tx.conn())
         .await?
         .into_iter()
         .map(|l| (l.id, l))
         .collect();
-    tx.commit().await?;
-    let mut rows: Vec<_> = bills
-        .iter()
+    let mut rows: Vec<PaperBill> = bills
+        .into_iter()
         .filter_map(|b| {
-            let a = accounts.get(&b.account_id)?;
-            let loc = meters.get(&b.meter_id).and_then(|l| locations.get(l));
+            let a = accounts.get(&b.account_id)?.clone();
+            let loc = meters
+                .get(&b.meter_id)
+                .and_then(|l| locations.get(l))
+                .cloned();
             Some((b, a, loc))
         })
         .collect();
@@ -310,13 +320,28 @@ async fn print_mail(
                 l.and_then(|l| l.sequence).unwrap_or(i32::MAX),
             )
         };
-        key(x.2).cmp(&key(y.2)).then(x.0.number.cmp(&y.0.number))
+        key(x.2.as_ref())
+            .cmp(&key(y.2.as_ref()))
+            .then(x.0.number.cmp(&y.0.number))
     });
+    Ok(rows)
+}
+
+async fn print_mail(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(run_id): Path<String>,
+) -> Result<impl axum::response::IntoResponse, ApiError> {
+    let id: aqueduct_core::BillRunId = parse_id(&run_id)?;
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let rows = paper_bills(&tx, id).await?;
+    tx.commit().await?;
     let mut out = String::from(
         "route,sequence,bill_number,account_number,holder_name,mailing_line1,mailing_line2,\
          mailing_city,mailing_state,mailing_postal_code,service_address,total_cents,due_on\n",
     );
-    for (b, a, loc) in rows {
+    for (b, a, loc) in &rows {
+        let loc = loc.as_ref();
         let fields = [
             loc.and_then(|l| l.route.clone()).unwrap_or_default(),
             loc.and_then(|l| l.sequence)
