@@ -1010,6 +1010,10 @@ pub(crate) mod tests {
     fn a_bill_shows_what_the_customer_must_know() {
         let s = statement("100-0042", false);
         let pdf = render_bill_pdf(&s, &branding(), Lang::En);
+        // `AQ_SAMPLE_PDF=/tmp/bill.pdf` keeps the sample to look at.
+        if let Some(path) = std::env::var_os("AQ_SAMPLE_PDF") {
+            std::fs::write(path, &pdf).unwrap_or_else(|e| panic!("{e}"));
+        }
         assert!(check::xref(&pdf).is_ok(), "{:?}", check::xref(&pdf));
         let pages = check::contents(&pdf);
         assert_eq!(pages.len(), 1);
