@@ -133,7 +133,7 @@ const EN: Words = Words {
     previous_balance: "Previous balance",
     payments_since: "Payments and credits since",
     this_bill: "This bill",
-    total_due: "Amount due",
+    total_due: "Amount due by",
     chart: "Water use, last 13 bills",
     pay_online: "Pay online",
     scan: "Scan with your phone's camera, or visit:",
@@ -175,7 +175,7 @@ const ES: Words = Words {
     previous_balance: "Saldo anterior",
     payments_since: "Pagos y créditos desde entonces",
     this_bill: "Esta factura",
-    total_due: "Monto a pagar",
+    total_due: "Total a pagar antes del",
     chart: "Consumo de agua, últimas 13 facturas",
     pay_online: "Pague en línea",
     scan: "Escanee con la cámara de su teléfono o visite:",
@@ -358,13 +358,18 @@ fn bill_page(logo: Option<pdf::ImageRef>, s: &Statement, b: &BillBranding, lang:
             y -= 40;
         }
         None => {
+            // The largest size, 18 down to 12 points, that fits.
+            let size = (12..=18)
+                .rev()
+                .find(|s| pdf::text_width(Font::Bold, *s, &b.association) <= 330)
+                .unwrap_or(12);
             p.fill(accent);
             p.text(
                 LEFT,
                 y,
                 Font::Bold,
-                18,
-                &pdf::fit(Font::Bold, 18, &b.association, 330),
+                size,
+                &pdf::fit(Font::Bold, size, &b.association, 330),
             );
             p.fill(Rgb::BLACK);
             y -= 16;
@@ -1059,6 +1064,9 @@ pub(crate) mod tests {
     fn estimated_reads_are_flagged_and_spanish_is_spanish() {
         let s = statement("7", true);
         let pdf = render_bill_pdf(&s, &branding(), Lang::Es);
+        if let Some(path) = std::env::var_os("AQ_SAMPLE_PDF_ES") {
+            std::fs::write(path, &pdf).unwrap_or_else(|e| panic!("{e}"));
+        }
         let pages = check::contents(&pdf);
         let text = check::texts(&pages[0]);
         let has = |t: &str| text.iter().any(|x| x == t);
