@@ -241,3 +241,87 @@ db_test!(shutdown_returns_claimed_jobs_to_the_queue, |db| {
     assert_eq!(other.run_until_idle().await.unwrap().done, 9);
     assert_eq!(*ran.lock().unwrap(), 10);
 });
+
+db_test!(
+    queue_metrics_by_kind_show_lag_failures_and_last_success,
+    |db| {
+        use aqueduct_api::{AppState, Settings};
+        use aqueduct_core::Clock as _;
+        use tower::ServiceExt;
+        let app = TestApp::new(db).await;
+        let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+        let tx = app.pool.tenant(&a.tenant).await.unwrap();
+        for job in [
+            NewJob::new("test.count", json!({"n": 1})),
+            NewJob::new("test.count", json!({"n": 2})),
+            NewJob::new("test.broken", json!({})),
+            NewJob::new("backup.run", json!({})),
+        ] {
+            enqueue(tx.conn(), app.clock.as_ref(), job.for_tenant(a.tenant.id()))
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        app.clock.advance(chrono::Duration::seconds(90));
+        let kinds = aqueduct_jobs::stats_by_kind(&app.pool, app.clock.as_ref())
+            .await
+            .unwrap();
+        let count = kinds.iter().find(|k| k.kind == "test.count").unwrap();
+        assert_eq!((count.queued, count.dead), (2, 0));
+        assert_eq!(count.oldest_due_age_secs, 90, "waiting since enqueued");
+        assert_eq!(count.last_done_at, None);
+
+        let runs = Runs::default();
+        let registry = counting_registry(runs).on("backup.run", |_| async { Ok(()) });
+        let worker = Worker::new(app.pool.clone(), app.clock.clone(), registry, "w1");
+        worker.run_until_idle().await.unwrap();
+        let finished = app.clock.now();
+        let kinds = aqueduct_jobs::stats_by_kind(&app.pool, app.clock.as_ref())
+            .await
+            .unwrap();
+        let by = |k: &str| kinds.iter().find(|s| s.kind == k).unwrap().clone();
+        assert_eq!(by("test.count").queued, 0);
+        assert_eq!(by("test.count").oldest_due_age_secs, 0);
+        assert_eq!(by("test.count").last_done_at, Some(finished));
+        assert_eq!(by("test.broken").dead, 1);
+        assert_eq!(by("test.broken").last_done_at, None);
+
+        // The Prometheus text an operator alerts on.
+        app.clock.advance(chrono::Duration::seconds(3600));
+        let state = AppState::new(
+            app.pool.clone(),
+            app.clock.clone(),
+            Settings {
+                public_url: "http://aqueduct.test".into(),
+                tls: false,
+                trusted_proxy: false,
+            },
+        );
+        let res = aqueduct_api::metrics_app(state)
+            .oneshot(
+                axum::http::Request::get("/metrics")
+                    .body(axum::body::Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let body = http_body_util::BodyExt::collect(res.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(
+            text.contains("aqueduct_job_kind_dead{kind=\"test.broken\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("aqueduct_job_kind_queued{kind=\"test.count\"} 0\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("aqueduct_backup_last_success_age_seconds 3600\n"),
+            "{text}"
+        );
+        assert!(text.contains("aqueduct_webhook_lag_seconds 0\n"), "{text}");
+    }
+);

@@ -30,6 +30,7 @@ mod limits;
 mod log_secrets;
 mod notifications;
 mod openapi;
+mod otel;
 mod payment_plans;
 mod payments;
 mod privacy_routes;

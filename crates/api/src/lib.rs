@@ -85,6 +85,10 @@ async fn metrics_handler(
         }
         Err(e) => tracing::warn!(error = %e, "job statistics unavailable for metrics"),
     }
+    match aqueduct_jobs::stats_by_kind(state.db(), state.clock()).await {
+        Ok(kinds) => kind_metrics(&mut out, &kinds, state.clock().now()),
+        Err(e) => tracing::warn!(error = %e, "job statistics unavailable for metrics"),
+    }
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -92,6 +96,61 @@ async fn metrics_handler(
         )],
         out,
     )
+}
+
+/// Per-kind queue gauges, and the two an operator alerts on by name: the
+/// webhook lag (oldest unprocessed Stripe event) and the backup age.
+fn kind_metrics(
+    out: &mut String,
+    kinds: &[aqueduct_jobs::KindStats],
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    let pick = |f: fn(&aqueduct_jobs::KindStats) -> i64| -> Vec<(&str, i64)> {
+        kinds.iter().map(|k| (k.kind.as_str(), f(k))).collect()
+    };
+    metrics::labelled_gauge(
+        out,
+        "aqueduct_job_kind_queued",
+        "Jobs waiting, by kind.",
+        "kind",
+        &pick(|k| k.queued),
+    );
+    metrics::labelled_gauge(
+        out,
+        "aqueduct_job_kind_dead",
+        "Jobs that gave up, by kind.",
+        "kind",
+        &pick(|k| k.dead),
+    );
+    metrics::labelled_gauge(
+        out,
+        "aqueduct_job_kind_oldest_due_age_seconds",
+        "Age of the oldest due job, by kind.",
+        "kind",
+        &pick(|k| k.oldest_due_age_secs),
+    );
+    let lag = kinds
+        .iter()
+        .find(|k| k.kind == aqueduct_payments::EVENT_JOB)
+        .map_or(0, |k| k.oldest_due_age_secs);
+    metrics::gauge(
+        out,
+        "aqueduct_webhook_lag_seconds",
+        "Age of the oldest received Stripe event not yet processed.",
+        lag,
+    );
+    // -1 until a backup has succeeded, so "never" is not mistaken for "just now".
+    let backup_age = kinds
+        .iter()
+        .find(|k| k.kind == metrics::BACKUP_JOB)
+        .and_then(|k| k.last_done_at)
+        .map_or(-1, |t| (now - t).num_seconds().max(0));
+    metrics::gauge(
+        out,
+        "aqueduct_backup_last_success_age_seconds",
+        "Seconds since the last successful scheduled backup (-1: none yet).",
+        backup_age,
+    );
 }
 
 /// The whole HTTP application and the table of every route it serves

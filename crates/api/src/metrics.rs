@@ -98,9 +98,35 @@ pub fn gauge(out: &mut String, name: &str, help: &str, value: i64) {
     );
 }
 
+/// Job kind of the scheduled backup, whose last success is the backup age.
+pub const BACKUP_JOB: &str = "backup.run";
+
+/// One gauge with a value per label value, e.g. per job kind.
+pub fn labelled_gauge(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    label: &str,
+    values: &[(&str, i64)],
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    for (v, n) in values {
+        let _ = writeln!(out, "{name}{{{label}=\"{}\"}} {n}", escape(v));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn labelled_gauges_escape_their_labels() {
+        let mut out = String::new();
+        labelled_gauge(&mut out, "g", "Help.", "kind", &[("a\"b", 3), ("c", 0)]);
+        assert!(out.contains("# TYPE g gauge\n"), "{out}");
+        assert!(out.contains("g{kind=\"a\\\"b\"} 3\n"), "{out}");
+        assert!(out.contains("g{kind=\"c\"} 0\n"), "{out}");
+    }
 
     #[test]
     fn histogram_buckets_are_cumulative() {

@@ -158,6 +158,58 @@ pub struct QueueStats {
     pub oldest_due_age_secs: i64,
 }
 
+/// Waiting work of one job kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KindStats {
+    /// The job kind, e.g. `stripe.event`.
+    pub kind: String,
+    /// Jobs of this kind waiting (due or not).
+    pub queued: i64,
+    /// Jobs of this kind that gave up.
+    pub dead: i64,
+    /// Age in seconds of the oldest due job of this kind (0 when none).
+    pub oldest_due_age_secs: i64,
+    /// When a job of this kind last finished successfully.
+    pub last_done_at: Option<DateTime<Utc>>,
+}
+
+/// Queue depth, lag, failures and last success per job kind: the webhook
+/// lag is the `stripe.event` lag, the backup age the `backup.run` success.
+pub async fn stats_by_kind(db: &Db, clock: &dyn Clock) -> Result<Vec<KindStats>, DbErr> {
+    let tx = db.system("jobs.stats").await?;
+    let backend = tx.conn().get_database_backend();
+    let now = clock.now();
+    let rows = tx
+        .conn()
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            rewrite(
+                backend,
+                "SELECT kind, \
+                   SUM(CASE WHEN status = 'queued' THEN 1 ELSE 0 END) AS queued, \
+                   SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS dead, \
+                   MIN(CASE WHEN status = 'queued' AND run_at <= ? THEN run_at END) AS oldest, \
+                   MAX(CASE WHEN status = 'done' THEN updated_at END) AS last_done \
+                 FROM jobs GROUP BY kind ORDER BY kind",
+            ),
+            [now.into()],
+        ))
+        .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        let oldest: Option<DateTime<Utc>> = r.try_get("", "oldest")?;
+        out.push(KindStats {
+            kind: r.try_get("", "kind")?,
+            queued: r.try_get::<Option<i64>>("", "queued")?.unwrap_or(0),
+            dead: r.try_get::<Option<i64>>("", "dead")?.unwrap_or(0),
+            oldest_due_age_secs: oldest.map_or(0, |t| (now - t).num_seconds().max(0)),
+            last_done_at: r.try_get("", "last_done")?,
+        });
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
 /// Counts jobs by state.
 pub async fn stats(db: &Db, clock: &dyn Clock) -> Result<QueueStats, DbErr> {
     let tx = db.system("jobs.stats").await?;

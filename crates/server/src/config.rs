@@ -33,7 +33,11 @@ pub struct Config {
     pub smtp: Option<aqueduct_notify::SmtpConfig>,
     /// Notifications that belong to no association.
     pub notify: NotifyConfig,
+    /// OpenTelemetry trace export (off without an endpoint).
+    pub otel: OtelConfig,
 }
+
+pub use crate::otel::OtelConfig;
 
 /// `[notify]`
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -9,6 +9,7 @@ pub mod database;
 pub mod demo;
 pub mod health;
 pub mod limits;
+pub mod otel;
 pub mod restore;
 pub mod retention;
 pub mod schedule;

@@ -15,7 +15,6 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    aqueduct_server::telemetry::init(&config.log);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -23,7 +22,17 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(aqueduct_server::cli::run(cli, config)) {
+    // Trace export sends from the runtime, so it starts inside it and
+    // stops (flushing what is buffered) after the command has finished.
+    let traces = {
+        let _inside = runtime.enter();
+        aqueduct_server::telemetry::init(&config.log, &config.otel)
+    };
+    let outcome = runtime.block_on(aqueduct_server::cli::run(cli, config));
+    if let Some(traces) = traces {
+        traces.shutdown();
+    }
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "command failed");

@@ -19,7 +19,7 @@ use std::sync::Arc;
 /// Job kind of the retention run.
 pub const RETENTION: &str = "retention.run";
 /// Job kind of the backup (then prune).
-pub const BACKUP: &str = "backup.run";
+pub const BACKUP: &str = aqueduct_api::metrics::BACKUP_JOB;
 
 /// A scheduled platform job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
