@@ -14,7 +14,7 @@ LISTEN ?= 127.0.0.1:8080
 # (AQUEDUCT__STRIPE__SECRET_KEY set): see docs/payments.md.
 STRIPE_SIM_LISTEN ?= 127.0.0.1:12111
 
-.PHONY: run build test fmt lint check security clean-data run-s3 bench e2e
+.PHONY: run build test fmt lint check security clean-data run-s3 bench e2e test-stripe-live
 
 build:
 	$(CARGO) build -p aqueduct-server --bin aqueduct -p aqueduct-stripe-sim --bin aqueduct-stripe-sim
@@ -107,8 +107,20 @@ bench:
 	$(CARGO) run --release -p aqueduct-server --example bench_http
 	bash tests/services/smtp.sh >/dev/null
 	BENCH_MAILS=10000 BENCH_DATABASE_URL=$${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres} $(CARGO) run --release -p aqueduct-server --example bench_notify
+	BENCH_EVENTS=$${BENCH_EVENTS:-20000} $(CARGO) run --release -p aqueduct-server --example bench_webhooks
 
 # Browser journeys in headless Chromium (tests/e2e/run.sh): skipped with a
 # message when chromium or node is missing; E2E_REQUIRED=1 makes that fail.
 e2e:
 	bash tests/e2e/run.sh
+
+# The payments journeys against Stripe's real test mode (docs/payments.md):
+# STRIPE_TEST_SECRET_KEY=sk_test_… make test-stripe-live. Without the key
+# it prints why it is skipped and succeeds.
+test-stripe-live:
+	@if [ -z "$$STRIPE_TEST_SECRET_KEY" ]; then \
+	  echo "Stripe live suite skipped: STRIPE_TEST_SECRET_KEY is not set (e.g. STRIPE_TEST_SECRET_KEY=sk_test_... make test-stripe-live)."; \
+	else \
+	  case "$$STRIPE_TEST_SECRET_KEY" in sk_test_*|rk_test_*) ;; *) echo "STRIPE_TEST_SECRET_KEY must be a test-mode key (sk_test_/rk_test_)"; exit 1;; esac; \
+	  $(CARGO) test -p aqueduct-server --test suite -- --nocapture live_stripe_test_mode_journeys; \
+	fi

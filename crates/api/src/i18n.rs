@@ -198,6 +198,16 @@ const EN: &[(&str, &str)] = &[
         "On the next page you pay by card or bank account on Stripe's secure payment page. We never see your card or bank details.",
     ),
     ("pay.submit", "Continue to secure payment"),
+    ("autopay.title", "Autopay"),
+    (
+        "autopay.how",
+        "Save a card or bank account on Stripe's secure page and each bill is paid automatically on its due date. We never see your card or bank details. To change the card or bank, set it up again; to stop, call the office.",
+    ),
+    ("autopay.submit", "Set up autopay"),
+    (
+        "autopay.failed",
+        "We could not start autopay. Please try again in a moment.",
+    ),
     (
         "pay.bad_amount",
         "Enter an amount of at least $1.00, like 25.00.",
@@ -340,6 +350,16 @@ const ES: &[(&str, &str)] = &[
         "En la página siguiente paga con tarjeta o cuenta bancaria en la página de pago segura de Stripe. Nunca vemos los datos de su tarjeta ni de su banco.",
     ),
     ("pay.submit", "Continuar al pago seguro"),
+    ("autopay.title", "Pago automático"),
+    (
+        "autopay.how",
+        "Guarde una tarjeta o cuenta bancaria en la página segura de Stripe y cada factura se pagará automáticamente en su fecha de vencimiento. Nunca vemos los datos de su tarjeta o cuenta. Para cambiar la tarjeta o la cuenta, configúrelo de nuevo; para dejarlo, llame a la oficina.",
+    ),
+    ("autopay.submit", "Configurar el pago automático"),
+    (
+        "autopay.failed",
+        "No pudimos iniciar el pago automático. Inténtelo de nuevo en un momento.",
+    ),
     (
         "pay.bad_amount",
         "Escriba una cantidad de al menos $1.00, por ejemplo 25.00.",

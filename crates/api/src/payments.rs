@@ -1,9 +1,11 @@
 //! Payments through Stripe Connect: onboarding, "Pay", refunds and the
 //! Stripe webhook. The Stripe work itself is in `aqueduct-payments`.
 
+mod autopay;
 mod checkout;
 mod connect;
 mod fees;
+mod payouts;
 mod refunds;
 mod webhook;
 
@@ -18,7 +20,9 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = checkout::routes(r);
     let r = refunds::routes(r);
     let r = webhook::routes(r);
-    fees::routes(r)
+    let r = fees::routes(r);
+    let r = autopay::routes(r);
+    payouts::routes(r)
 }
 
 impl From<PaymentsError> for ApiError {

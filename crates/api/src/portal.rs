@@ -39,6 +39,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
     r.public(Method::GET, "/{slug}", get(home))
         .public(Method::POST, "/{slug}/find", post(find))
         .public(Method::POST, "/{slug}/pay", post(pay))
+        .public(Method::POST, "/{slug}/autopay", post(autopay_start))
         .public(Method::GET, "/{slug}/pay/{payment_id}", get(receipt))
         .public(Method::GET, "/{slug}/pay/{payment_id}/done", get(receipt))
         .public(Method::GET, "/{slug}/contact", get(contact))
@@ -377,6 +378,66 @@ async fn pay(
         Err(e) => {
             tracing::warn!(error = %e, "portal payment could not start");
             Ok(again("pay.failed"))
+        }
+    }
+}
+
+/// Autopay from the bill page: the account is found by number + ZIP (as
+/// for paying), then Stripe's setup page saves a card or bank account.
+async fn autopay_start(
+    State(state): State<AppState>,
+    lang: Lang,
+    Path(slug): Path<String>,
+    s: Option<Extension<CurrentSession>>,
+    ext: axum::http::Extensions,
+    Form(form): Form<FindForm>,
+) -> Result<Response, ApiError> {
+    let (tenant, b) = web::association(&state, &slug).await?;
+    let csrf = csrf_input(s.as_ref());
+    if tenant.status() != TenantStatus::Active {
+        return Ok(home_page(lang, &tenant, &b, csrf, None, None));
+    }
+    let ip = session::client_ip(&ext);
+    let (account, number, due) =
+        match lookup(&state, &tenant, &ip, &form.account_number, &form.zip).await? {
+            Found::Account(id, number, due) => (id, number, due),
+            Found::NoMatch | Found::Throttled => {
+                return Ok(home_page(
+                    lang,
+                    &tenant,
+                    &b,
+                    csrf,
+                    Some(lang.t("home.no_match")),
+                    Some(&form),
+                ));
+            }
+        };
+    let again = |error: &'static str| {
+        bill_page(
+            lang,
+            &tenant,
+            &b,
+            csrf.clone(),
+            number.clone(),
+            form.zip.trim().to_owned(),
+            due,
+            Some(lang.t(error)),
+            String::new(),
+        )
+    };
+    let Some(stripe) = state.stripe() else {
+        return Ok(again("home.unavailable"));
+    };
+    match aqueduct_payments::autopay::start(state.db(), &tenant, state.clock(), stripe, account)
+        .await
+    {
+        Ok(link) => Ok(Redirect::to(&link.url).into_response()),
+        Err(PaymentsError::PaymentsDisabled(_) | PaymentsError::NotConfigured) => {
+            Ok(again("home.unavailable"))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "portal autopay could not start");
+            Ok(again("autopay.failed"))
         }
     }
 }

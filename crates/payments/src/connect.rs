@@ -440,3 +440,20 @@ pub(crate) async fn tenant_of(
         .await?
         .map(|m| TenantId::from_uuid(m.tenant_id)))
 }
+
+/// Every association with a connected account (platform path, for the
+/// daily autopay run and the reconciliation sweep).
+pub async fn connected_tenants(db: &Db) -> Result<Vec<TenantCtx>, PaymentsError> {
+    let tx = db.system("stripe.connected_tenants").await?;
+    let rows = stripe_account::Entity::find().all(tx.conn()).await?;
+    tx.commit().await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        if let Some(ctx) =
+            aqueduct_tenant::directory::by_id(db, TenantId::from_uuid(r.tenant_id)).await?
+        {
+            out.push(ctx);
+        }
+    }
+    Ok(out)
+}

@@ -28,13 +28,29 @@ pub async fn handle(db: &Db, clock: &dyn Clock, job: JobCtx) -> Result<(), JobEr
     let event = event.ok_or_else(|| JobError::Permanent("event row missing".into()))?;
     match process(db, clock, tenant, &event).await {
         Ok(()) => Ok(()),
-        Err(PaymentsError::NotFound) => Err(JobError::Retry(format!(
-            "{} {}: object not known yet",
-            event.event_type, event.event_id
-        ))),
+        // The object may not be ours yet (its session is being created, an
+        // earlier event is late): try again later, backing off from 30 s
+        // to an hour; the reconciliation sweep repairs what never converges.
+        Err(PaymentsError::NotFound) => Err(JobError::RetryAfter {
+            after: unknown_object_backoff(job.attempt),
+            message: format!(
+                "{} {}: object not known yet",
+                event.event_type, event.event_id
+            ),
+        }),
         Err(PaymentsError::Db(e)) => Err(JobError::Retry(e.to_string())),
         Err(e) => Err(JobError::Permanent(e.to_string())),
     }
+}
+
+/// Attempts for one event before its job is dead (about five hours of
+/// backoff for an object we do not know yet).
+pub const EVENT_MAX_ATTEMPTS: i32 = 12;
+
+/// The wait before retrying an event about an unknown object.
+pub fn unknown_object_backoff(attempt: i32) -> chrono::Duration {
+    let shift = u32::try_from((attempt - 1).clamp(0, 7)).unwrap_or(0);
+    (chrono::Duration::seconds(30) * (1 << shift)).min(chrono::Duration::hours(1))
 }
 
 #[tracing::instrument(skip_all, fields(event_id = %event.event_id, event_type = %event.event_type))]
@@ -58,65 +74,90 @@ async fn process(
             "the event's connected account is not this association's".into(),
         ));
     }
-    match event.event_type.as_str() {
-        "account.updated" => connect::apply_account_updated(&tx, clock, obj, event.created).await?,
+    apply(&tx, clock, &event.event_type, obj, event.created).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies one Stripe object as the event `kind` says (webhooks, and the
+/// reconciliation sweep with the kind the object's state implies).
+pub(crate) async fn apply(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    kind: &str,
+    obj: &Value,
+    created: i64,
+) -> Result<(), PaymentsError> {
+    match kind {
+        "account.updated" => connect::apply_account_updated(tx, clock, obj, created).await?,
+        "checkout.session.completed" | "checkout.session.expired" if obj["mode"] == "setup" => {
+            crate::autopay::apply_setup_session(tx, clock, obj).await?;
+        }
+        "setup_intent.succeeded" => {
+            let at = chrono::DateTime::from_timestamp(created, 0).unwrap_or_else(|| clock.now());
+            crate::autopay::apply_setup_intent(tx, clock, obj, at).await?;
+        }
+        kind if kind.starts_with("payout.") => {
+            crate::payouts::apply(tx, clock, obj).await?;
+        }
         "checkout.session.completed" => {
-            let p = find(&tx, obj).await?;
+            let p = find(tx, obj).await?;
             if obj["payment_status"] == "paid" {
-                succeed(&tx, clock, &p, obj, obj["amount_total"].as_i64()).await?;
+                succeed(tx, clock, &p, obj, obj["amount_total"].as_i64()).await?;
             } else {
-                processing(&tx, clock, &p, obj).await?;
+                processing(tx, clock, &p, obj).await?;
             }
         }
         "checkout.session.async_payment_succeeded" => {
-            let p = find(&tx, obj).await?;
-            succeed(&tx, clock, &p, obj, obj["amount_total"].as_i64()).await?;
+            let p = find(tx, obj).await?;
+            succeed(tx, clock, &p, obj, obj["amount_total"].as_i64()).await?;
         }
         "checkout.session.async_payment_failed" => {
-            let p = find(&tx, obj).await?;
-            fail(&tx, clock, &p, "The bank payment failed.").await?;
+            let p = find(tx, obj).await?;
+            fail(tx, clock, &p, "The bank payment failed.").await?;
         }
         "checkout.session.expired" => {
-            let p = find(&tx, obj).await?;
+            let p = find(tx, obj).await?;
             if p.status == status::PENDING {
-                fail(&tx, clock, &p, "The payment page expired.").await?;
+                fail(tx, clock, &p, "The payment page expired.").await?;
             }
         }
         "payment_intent.succeeded" => {
-            let p = find(&tx, obj).await?;
-            succeed(&tx, clock, &p, obj, obj["amount_received"].as_i64()).await?;
+            let p = find(tx, obj).await?;
+            succeed(tx, clock, &p, obj, obj["amount_received"].as_i64()).await?;
         }
         "payment_intent.processing" => {
-            let p = find(&tx, obj).await?;
-            processing(&tx, clock, &p, obj).await?;
+            let p = find(tx, obj).await?;
+            processing(tx, clock, &p, obj).await?;
         }
         "payment_intent.payment_failed" => {
-            let p = find(&tx, obj).await?;
+            let p = find(tx, obj).await?;
             let error = &obj["last_payment_error"];
             let bank = error["payment_method"]["type"] == "us_bank_account"
                 || p.status == status::PROCESSING;
             let reason = error["message"].as_str().unwrap_or("The payment failed.");
             if bank {
-                fail(&tx, clock, &p, reason).await?;
+                fail(tx, clock, &p, reason).await?;
             } else {
                 // A declined card: the customer may try again on the same page.
-                note_failure(&tx, clock, &p, reason).await?;
+                note_failure(tx, clock, &p, reason).await?;
+            }
+            if crate::autopay::is_autopay(&p) {
+                let code = error["code"].as_str().unwrap_or("payment_failed");
+                crate::autopay::failed(tx, clock, &p, code, reason).await?;
             }
         }
-        "refund.created" | "refund.updated" => {
-            refunds::apply_refund_object(&tx, clock, obj).await?
-        }
+        "refund.created" | "refund.updated" => refunds::apply_refund_object(tx, clock, obj).await?,
         "charge.refunded" => {
             for r in obj["refunds"]["data"].as_array().into_iter().flatten() {
-                refunds::apply_refund_object(&tx, clock, r).await?;
+                refunds::apply_refund_object(tx, clock, r).await?;
             }
         }
         kind if kind.starts_with("charge.dispute.") => {
-            disputes::apply(&tx, clock, obj).await?;
+            disputes::apply(tx, clock, obj).await?;
         }
         other => tracing::debug!(event_type = other, "event not used"),
     }
-    tx.commit().await?;
     Ok(())
 }
 

@@ -61,6 +61,8 @@ pub async fn set_platform_fee(
         card_fee_fixed_cents: Set(0),
         bank_fee_basis_points: Set(0),
         bank_fee_fixed_cents: Set(0),
+        autopay_days_before: sea_orm::ActiveValue::NotSet,
+        autopay_notice_days: sea_orm::ActiveValue::NotSet,
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -222,6 +224,8 @@ pub async fn set_convenience_fees(
         card_fee_fixed_cents: Set(fees.card.fixed_cents),
         bank_fee_basis_points: Set(fees.us_bank_account.basis_points),
         bank_fee_fixed_cents: Set(fees.us_bank_account.fixed_cents),
+        autopay_days_before: sea_orm::ActiveValue::NotSet,
+        autopay_notice_days: sea_orm::ActiveValue::NotSet,
         created_at: Set(now),
         updated_at: Set(now),
     })

@@ -62,6 +62,50 @@ pub(crate) async fn to_customer(
     Ok(())
 }
 
+/// Queues `kind` to the holder of `account` (when it has an email), with
+/// `extra` merged over the account's facts (`amount_cents`, `date`, `detail`…).
+pub(crate) async fn to_account(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    kind: Kind,
+    subject: String,
+    account: AccountId,
+    extra: serde_json::Value,
+) -> Result<(), PaymentsError> {
+    let Some(acct) = scoped::<account::Entity>(tx)
+        .filter(account::Column::Id.eq(account.uuid()))
+        .one(tx.conn())
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(email) = acct.email.clone().filter(|e| !e.trim().is_empty()) else {
+        return Ok(());
+    };
+    let mut data = json!({
+        "holder": acct.holder_name,
+        "account": acct.account_number,
+        "at": clock.now().to_rfc3339(),
+    });
+    if let (Some(d), serde_json::Value::Object(x)) = (data.as_object_mut(), extra) {
+        d.extend(x);
+    }
+    aqueduct_notify::record(
+        tx,
+        clock,
+        NewNotification {
+            kind,
+            subject_id: subject,
+            recipient: email,
+            account: Some(account),
+            data,
+        },
+    )
+    .await
+    .map_err(err)?;
+    Ok(())
+}
+
 /// Queues `kind` to the association's staff address, if one is set.
 pub(crate) async fn to_staff(
     tx: &TenantTx,

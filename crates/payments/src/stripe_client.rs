@@ -120,3 +120,62 @@ fn origin_of(url: &str) -> String {
         None => url.to_owned(),
     }
 }
+
+/// GETs `path` (under `/v1`, e.g. `/checkout/sessions`) with a raw query
+/// string on connected account `account`, as JSON: reconciliation reads
+/// the same fields webhooks route on, through one code path.
+pub(crate) async fn get_json(
+    stripe: &Stripe,
+    account: &str,
+    path: &str,
+    query: &str,
+) -> Result<serde_json::Value, crate::PaymentsError> {
+    let mut req =
+        stripe_client_core::RequestBuilder::new(stripe_client_core::StripeMethod::Get, path);
+    if !query.is_empty() {
+        req.query = Some(query.to_owned());
+    }
+    let v: miniserde::json::Value = req
+        .customize()
+        .account_id(account.into())
+        .send(&stripe.client)
+        .await
+        .map_err(stripe_err)?;
+    serde_json::from_str(&miniserde::json::to_string(&v))
+        .map_err(|e| crate::PaymentsError::Stripe(format!("response is not JSON: {e}")))
+}
+
+/// Every item of a Stripe list at `path` (newest first), following
+/// `has_more` up to `max` items.
+pub(crate) async fn list_all(
+    stripe: &Stripe,
+    account: &str,
+    path: &str,
+    query: &str,
+    max: usize,
+) -> Result<Vec<serde_json::Value>, crate::PaymentsError> {
+    let mut out: Vec<serde_json::Value> = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut q = format!(
+            "limit=100{}{query}",
+            if query.is_empty() { "" } else { "&" }
+        );
+        if let Some(a) = &after {
+            q.push_str("&starting_after=");
+            q.push_str(a);
+        }
+        let page = get_json(stripe, account, path, &q).await?;
+        let items = page["data"].as_array().cloned().unwrap_or_default();
+        after = items
+            .last()
+            .and_then(|i| i["id"].as_str())
+            .map(str::to_owned);
+        out.extend(items);
+        if page["has_more"] != true || after.is_none() || out.len() >= max {
+            break;
+        }
+    }
+    out.truncate(max);
+    Ok(out)
+}

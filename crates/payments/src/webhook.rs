@@ -114,15 +114,13 @@ pub async fn ingest(
         tx.commit().await.map_err(PaymentsError::from)?;
         return Ok(Ingested::Duplicate);
     }
-    enqueue(
-        tx.conn(),
-        clock,
-        NewJob::new(EVENT_JOB, serde_json::json!({ "event_row": row_id }))
-            .for_tenant(tenant)
-            .dedupe(env.id.clone()),
-    )
-    .await
-    .map_err(PaymentsError::from)?;
+    let mut job = NewJob::new(EVENT_JOB, serde_json::json!({ "event_row": row_id }))
+        .for_tenant(tenant)
+        .dedupe(env.id.clone());
+    job.max_attempts = crate::events::EVENT_MAX_ATTEMPTS;
+    enqueue(tx.conn(), clock, job)
+        .await
+        .map_err(PaymentsError::from)?;
     tx.commit().await.map_err(PaymentsError::from)?;
     Ok(Ingested::Queued)
 }

@@ -86,9 +86,91 @@ pub fn mail_from_config(
     }
 }
 
+/// The payments jobs that talk to Stripe: the daily autopay run, the
+/// reconciliation sweep and payout reconciliation. Without Stripe
+/// configured they finish at once and do nothing.
+pub fn with_payments(
+    registry: Registry,
+    db: &Db,
+    clock: &Arc<dyn Clock>,
+    stripe: Option<aqueduct_payments::Stripe>,
+) -> Registry {
+    use aqueduct_jobs::JobError;
+    let stripe = Arc::new(stripe);
+    let (adb, aclock, astripe) = (db.clone(), clock.clone(), stripe.clone());
+    let (sdb, sclock, sstripe) = (db.clone(), clock.clone(), stripe.clone());
+    let (pdb, pclock, pstripe) = (db.clone(), clock.clone(), stripe);
+    registry
+        .on(aqueduct_payments::AUTOPAY_JOB, move |_job| {
+            let (db, clock, stripe) = (adb.clone(), aclock.clone(), astripe.clone());
+            async move {
+                let Some(stripe) = stripe.as_ref() else {
+                    tracing::info!("autopay: Stripe is not configured, nothing to do");
+                    return Ok(());
+                };
+                let report = aqueduct_payments::autopay::run(&db, clock.as_ref(), stripe)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                tracing::info!(?report, "autopay run done");
+                Ok(())
+            }
+        })
+        .on(aqueduct_payments::SWEEP_JOB, move |_job| {
+            let (db, clock, stripe) = (sdb.clone(), sclock.clone(), sstripe.clone());
+            async move {
+                let Some(stripe) = stripe.as_ref() else {
+                    return Ok(());
+                };
+                let report = aqueduct_payments::sweep::run(&db, clock.as_ref(), stripe)
+                    .await
+                    .map_err(|e| JobError::Retry(e.to_string()))?;
+                tracing::info!(?report, "reconciliation sweep done");
+                Ok(())
+            }
+        })
+        .on(aqueduct_payments::PAYOUT_JOB, move |job| {
+            let (db, clock, stripe) = (pdb.clone(), pclock.clone(), pstripe.clone());
+            async move {
+                let Some(stripe) = stripe.as_ref() else {
+                    return Err(JobError::Retry("Stripe is not configured".into()));
+                };
+                aqueduct_payments::payouts::handle(&db, clock.as_ref(), stripe, job).await
+            }
+        })
+}
+
+/// Stripe from the configuration, when a secret key is set.
+pub fn stripe_from(config: &Config) -> Option<aqueduct_payments::Stripe> {
+    let settings = config.stripe.settings(&config.server.public_url)?;
+    match aqueduct_payments::Stripe::new(settings) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!(error = %e, "Stripe is configured but the client failed to build");
+            None
+        }
+    }
+}
+
 /// Every recurring job. Each area adds its schedules here.
 pub fn schedules() -> Vec<Schedule> {
-    Vec::new()
+    vec![
+        // Autopay: daily at 13:00 UTC (morning in the US).
+        Schedule {
+            name: "payments.autopay",
+            every: chrono::Duration::days(1),
+            job: || {
+                aqueduct_jobs::NewJob::new(aqueduct_payments::AUTOPAY_JOB, serde_json::json!({}))
+            },
+            offset: Some(chrono::Duration::hours(13)),
+        },
+        // The reconciliation sweep: hourly.
+        Schedule {
+            name: "payments.sweep",
+            every: chrono::Duration::hours(1),
+            job: || aqueduct_jobs::NewJob::new(aqueduct_payments::SWEEP_JOB, serde_json::json!({})),
+            offset: Some(chrono::Duration::minutes(17)),
+        },
+    ]
 }
 
 /// Runs the worker loop and the schedule ticker until `shutdown` resolves.
@@ -106,6 +188,7 @@ pub async fn run(
         &db,
         &clock,
     );
+    let registry = with_payments(registry, &db, &clock, stripe_from(config));
     let worker = Worker::new(db.clone(), clock.clone(), registry, name);
     let mut schedules = schedules();
     schedules.extend(crate::schedule::schedules(config));

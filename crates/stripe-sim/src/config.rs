@@ -26,6 +26,20 @@ pub struct DeliveryOptions {
     pub retry_backoff_ms: u64,
     /// Per-attempt timeout.
     pub timeout_ms: u64,
+    /// Events of these types are recorded (`/v1/events` lists them) but never
+    /// delivered, as when a webhook is lost for good: `payment_intent.succeeded`,
+    /// a prefix `checkout.session.*`, or `*` for all.
+    pub drop_types: Vec<String>,
+}
+
+impl DeliveryOptions {
+    /// Whether an event of type `kind` is dropped.
+    pub fn drops(&self, kind: &str) -> bool {
+        self.drop_types.iter().any(|t| match t.strip_suffix('*') {
+            Some(prefix) => kind.starts_with(prefix),
+            None => t == kind,
+        })
+    }
 }
 
 impl Default for DeliveryOptions {
@@ -38,6 +52,7 @@ impl Default for DeliveryOptions {
             max_attempts: 4,
             retry_backoff_ms: 200,
             timeout_ms: 10_000,
+            drop_types: Vec::new(),
         }
     }
 }

@@ -31,6 +31,10 @@ pub fn router() -> Router<Arc<Shared>> {
         .route("/disputes/{id}/lose", post(lose))
         .route("/payouts", post(payout))
         .route("/accounts/{id}/requirements", post(require))
+        .route(
+            "/accounts/{id}/fail_next_off_session",
+            post(fail_next_off_session),
+        )
 }
 
 /// A JSON or form body as a JSON object.
@@ -192,9 +196,10 @@ async fn complete_session(
             Some("bank_fail") => Action::BankFail,
             Some("save") => Action::Save,
             Some("save_declining") => Action::SaveDeclining,
+            Some("save_bank") => Action::SaveBank,
             _ => return ApiError::invalid(
                 None,
-                "action must be one of pay, decline, bank_succeed, bank_fail, save, save_declining",
+                "action must be one of pay, decline, bank_succeed, bank_fail, save, save_declining, save_bank",
                 Some("action"),
             )
             .into_response(),
@@ -262,6 +267,32 @@ async fn payout(State(shared): State<Arc<Shared>>, raw: String) -> Response {
             s.get(None, "account", a, "account", "account")?;
         }
         domain::payout(s, account.as_deref(), amount, fail)
+    }))
+}
+
+/// `code=card_declined|insufficient_funds|authentication_required`: the
+/// next off-session PaymentIntent confirmed on connected account `id` fails
+/// with that code (Stripe's 402), whatever payment method it uses.
+async fn fail_next_off_session(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    raw: String,
+) -> Response {
+    let b = body(&raw);
+    let code = str_of(&b, "code").unwrap_or_else(|| "card_declined".into());
+    if domain::Behavior::forced_failure(&code).is_none() {
+        return ApiError::invalid(
+            None,
+            "code must be one of card_declined, insufficient_funds, authentication_required",
+            Some("code"),
+        )
+        .into_response();
+    }
+    respond(shared.with_store(|s| {
+        s.get(None, "account", &id, "account", "account")?;
+        s.internal
+            .insert(domain::fail_next_key(Some(&id)), json!(code.clone()));
+        Ok(json!({"account": id, "fail_next_off_session": code}))
     }))
 }
 

@@ -64,13 +64,19 @@ impl Shared {
 
     /// Runs `f` on the store, then queues the events it emitted for delivery.
     fn with_store<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
-        let deliver = self.config().webhook_url.is_some();
-        let (result, batch) = {
+        let config = self.config();
+        let deliver = config.webhook_url.is_some();
+        let (result, mut batch) = {
             let mut store = lock(&self.store);
             store.webhook_enabled = deliver;
             let result = f(&mut store);
             (result, std::mem::take(&mut store.outbox))
         };
+        batch.retain(|e| {
+            !config
+                .delivery
+                .drops(e["type"].as_str().unwrap_or_default())
+        });
         if deliver && !batch.is_empty() {
             self.delivery.enqueue(batch);
         }

@@ -99,6 +99,7 @@ fn render_checkout(shared: &Shared, id: &str, message: Option<&str>) -> Response
             "save_declining",
             "Save card (later charges are declined)",
         ));
+        body.push_str(&button("action", "save_bank", "Save bank account"));
     } else {
         body.push_str(&button("action", "pay", "Pay successfully"));
         body.push_str(&button("action", "decline", "Decline"));
@@ -133,6 +134,7 @@ async fn checkout_action(
         "bank_fail" => Action::BankFail,
         "save" => Action::Save,
         "save_declining" => Action::SaveDeclining,
+        "save_bank" => Action::SaveBank,
         "cancel" => {
             let url = lock(&shared.store)
                 .raw(&id)

@@ -2,11 +2,15 @@
 //! the real router served on a loopback port (the simulator posts signed
 //! webhooks to it) and the real job handlers run in the foreground.
 
+mod autopay;
 mod checkout;
 mod fees;
+mod live;
 mod no_card_data;
 mod onboarding;
+mod payouts;
 mod refunds;
+mod sweep;
 mod webhooks;
 
 use crate::support::seed::{self, Seeded};
@@ -29,8 +33,10 @@ pub struct PayEnv {
     pub app: TestApp,
     /// The local Stripe.
     pub sim: Sim,
-    /// Runs `stripe.event` jobs.
+    /// Runs `stripe.event` jobs (and the payments jobs that call Stripe).
     pub worker: Worker,
+    /// The app's Stripe client (for calling the payments core directly).
+    pub stripe: Stripe,
     /// Association A.
     pub a: Seeded,
     /// Association B.
@@ -66,19 +72,25 @@ pub async fn env(db: TestDb, delivery: DeliveryOptions) -> PayEnv {
             trusted_proxy: false,
         },
     )
-    .with_stripe(stripe);
+    .with_stripe(stripe.clone());
     let (router, routes) = aqueduct_api::app(state);
     app.router = router.clone();
     app.routes = routes;
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
-    let registry = aqueduct_server::worker::registry(&app.pool, &clock);
+    let registry = aqueduct_server::worker::with_payments(
+        aqueduct_server::worker::registry(&app.pool, &clock),
+        &app.pool,
+        &clock,
+        Some(stripe.clone()),
+    );
     let worker = Worker::new(app.pool.clone(), clock, registry, "test-worker");
     PayEnv {
         app,
         sim,
         worker,
+        stripe,
         a,
         b,
     }
@@ -238,6 +250,11 @@ impl PayEnv {
             .unwrap()
             .unwrap();
         row.try_get::<i64>("", "n").unwrap()
+    }
+
+    /// Rows of `table` matching the SQL condition `cond` (as the schema owner).
+    pub async fn count_where(&self, table: &str, cond: &str) -> i64 {
+        self.count(&format!("{table} WHERE {cond}")).await
     }
 
     /// A correctly signed webhook delivery of `payload` at Unix time `t`.

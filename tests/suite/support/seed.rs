@@ -50,6 +50,8 @@ pub struct Seeded {
     pub invitation: InvitationId,
     /// A queued notification to the account's holder (carries `marker`).
     pub notification: uuid::Uuid,
+    /// A payout (in transit) on the association's Stripe account.
+    pub payout: uuid::Uuid,
 }
 
 impl Seeded {
@@ -69,6 +71,7 @@ impl Seeded {
             "user_id" => self.staff_user.to_string(),
             "invitation_id" => self.invitation.to_string(),
             "notification_id" => self.notification.to_string(),
+            "payout_id" => self.payout.to_string(),
             other => panic!(
                 "route parameter {{{other}}} has no fixture: add one to tests/suite/support/seed.rs"
             ),
@@ -235,6 +238,22 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
     )
     .await
     .unwrap();
+    let payout = aqueduct_payments::payouts::record(
+        db,
+        &ctx,
+        clock,
+        &serde_json::json!({
+            "id": format!("po_seed_{}", marker.to_lowercase().replace('-', "_")),
+            "object": "payout",
+            "amount": 4_200,
+            "currency": "usd",
+            "status": "in_transit",
+            "arrival_date": 1_800_000_000,
+        }),
+    )
+    .await
+    .unwrap()
+    .id;
     let notification = {
         let tx = db.tenant(&ctx).await.unwrap();
         let recorded = aqueduct_notify::record(
@@ -271,6 +290,7 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
     };
     Seeded {
         notification,
+        payout,
         payment,
         tenant: ctx,
         admin_key,

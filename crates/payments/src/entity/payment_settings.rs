@@ -24,6 +24,10 @@ pub struct Model {
     pub bank_fee_basis_points: i32,
     /// Convenience fee on bank (ACH) payments: fixed cents.
     pub bank_fee_fixed_cents: i64,
+    /// Autopay charges this many days before the due date (0: on it).
+    pub autopay_days_before: i32,
+    /// The upcoming-autopay notice goes this many days before the charge.
+    pub autopay_notice_days: i32,
     /// Created (UTC).
     pub created_at: DateTimeUtc,
     /// Last changed (UTC).

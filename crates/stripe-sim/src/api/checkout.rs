@@ -70,7 +70,11 @@ pub async fn create(State(shared): State<Arc<Shared>>, ctx: Ctx) -> ApiResult {
             .and_then(|x| x.checked_add(total))
             .ok_or_else(|| ApiError::invalid(None, "Amount too large.", Some("line_items")))?;
     }
-    if mode == "setup" && currency.is_none() && ctx.strings("payment_method_types").is_empty() {
+    if mode == "setup"
+        && currency.is_none()
+        && ctx.strings("payment_method_types").is_empty()
+        && ctx.strings("allowed_payment_method_types").is_empty()
+    {
         return Err(ApiError::missing("currency"));
     }
     let currency = currency.unwrap_or_else(|| "usd".into());
@@ -243,6 +247,8 @@ pub enum Action {
     Save,
     /// Setup mode: save a card whose later off-session charges are declined.
     SaveDeclining,
+    /// Setup mode: save a US bank account (later debits process, then succeed).
+    SaveBank,
 }
 
 /// What the hosted page should do next.
@@ -291,12 +297,12 @@ fn complete_locked(s: &mut Store, cs_id: &str, action: Action) -> Done {
     let req = ReqInfo::default();
     let setup = cs["mode"] == "setup";
     match (setup, action) {
-        (true, Action::Save | Action::SaveDeclining) => {
+        (true, Action::Save | Action::SaveDeclining | Action::SaveBank) => {
             let customer = ensure_customer(s, owner, &cs, &req);
-            let behavior = if action == Action::Save {
-                Behavior::Succeed
-            } else {
-                Behavior::Decline
+            let behavior = match action {
+                Action::Save => Behavior::Succeed,
+                Action::SaveBank => Behavior::BankSucceed,
+                _ => Behavior::Decline,
             };
             let pm = domain::new_payment_method(s, owner, Some(&customer), behavior);
             s.emit(owner, "payment_method.attached", &pm, None, &req);
@@ -305,7 +311,7 @@ fn complete_locked(s: &mut Store, cs_id: &str, action: Action) -> Done {
                 "cancellation_reason": null, "client_secret": null, "created": now(), "customer": customer,
                 "description": null, "flow_directions": null, "last_setup_error": null, "latest_attempt": null,
                 "livemode": false, "mandate": null, "metadata": extra["si_metadata"].clone(), "next_action": null,
-                "on_behalf_of": null, "payment_method": pm["id"], "payment_method_types": ["card"],
+                "on_behalf_of": null, "payment_method": pm["id"], "payment_method_types": [pm["type"].clone()],
                 "single_use_mandate": null, "status": "succeeded", "usage": "off_session",
             });
             let si = s.insert(owner, si);

@@ -263,7 +263,15 @@ pub async fn create_intent(State(shared): State<Arc<Shared>>, ctx: Ctx) -> ApiRe
         }, &req);
         if confirm {
             let id = pi["id"].as_str().unwrap_or_default().to_owned();
-            domain::confirm(s, owner.as_deref(), &id, &req)
+            // A test asked for the next off-session charge on this account to fail.
+            let forced = if off_session {
+                s.internal
+                    .remove(&domain::fail_next_key(owner.as_deref()))
+                    .and_then(|v| v.as_str().and_then(domain::Behavior::forced_failure))
+            } else {
+                None
+            };
+            domain::confirm_as(s, owner.as_deref(), &id, forced, &req)
         } else {
             Ok(pi)
         }

@@ -114,6 +114,18 @@ pub fn confirm(
     pi_id: &str,
     req: &ReqInfo,
 ) -> Result<Value, ApiError> {
+    confirm_as(store, owner, pi_id, None, req)
+}
+
+/// [`confirm`], with the payment method behaving as `forced` (when given)
+/// instead of as it was saved.
+pub fn confirm_as(
+    store: &mut Store,
+    owner: Option<&str>,
+    pi_id: &str,
+    forced: Option<Behavior>,
+    req: &ReqInfo,
+) -> Result<Value, ApiError> {
     let pi = store.get(owner, "payment_intent", pi_id, "payment_intent", "intent")?;
     let status = text(&pi["status"]);
     if status != "requires_payment_method" && status != "requires_confirmation" {
@@ -128,17 +140,17 @@ pub fn confirm(
         e.extra.insert("payment_intent".into(), pi);
         return Err(e);
     };
-    let behavior = behavior_of(store, &pm);
+    let behavior = forced.unwrap_or_else(|| behavior_of(store, &pm));
     match behavior {
         Behavior::Succeed => Ok(succeed(store, owner, pi_id, req)),
         Behavior::BankSucceed | Behavior::BankFail => Ok(processing(store, owner, pi_id, req)),
-        Behavior::Decline | Behavior::InsufficientFunds => {
+        Behavior::Decline | Behavior::InsufficientFunds | Behavior::AuthenticationRequired => {
             let pi = fail(store, owner, pi_id, behavior, req);
             let lpe = pi["last_payment_error"].clone();
             let mut e = ApiError {
                 status: StatusCode::PAYMENT_REQUIRED,
                 kind: "card_error",
-                code: Some("card_declined".into()),
+                code: Some(text(&lpe["code"])),
                 message: text(&lpe["message"]),
                 param: None,
                 extra: Map::new(),
@@ -347,6 +359,12 @@ pub fn fail(
             "card_declined",
             Some("insufficient_funds"),
             "Your card has insufficient funds.",
+        ),
+        Behavior::AuthenticationRequired => (
+            "card_error",
+            "authentication_required",
+            Some("authentication_required"),
+            "Your card was declined. This transaction requires authentication.",
         ),
         Behavior::BankFail => (
             "invalid_request_error",

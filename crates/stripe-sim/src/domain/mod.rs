@@ -13,9 +13,14 @@ mod payouts;
 mod refunds;
 
 pub use disputes::{close_dispute, open_dispute};
-pub use intents::{NewIntent, confirm, new_intent, schedule_settle, settle};
+pub use intents::{NewIntent, confirm, confirm_as, new_intent, schedule_settle, settle};
 pub use payouts::{available, payout};
 pub use refunds::{charge_for, refund};
+
+/// Where a pending "fail the next off-session charge" control is kept.
+pub fn fail_next_key(owner: Option<&str>) -> String {
+    format!("fail_next_off_session:{}", owner.unwrap_or("platform"))
+}
 
 /// Stripe's card fee: 2.9% + 30¢, rounded half up, in minor units.
 pub fn card_fee(amount: i64) -> i64 {
@@ -44,6 +49,8 @@ pub enum Behavior {
     Decline,
     /// Declined: `insufficient_funds`.
     InsufficientFunds,
+    /// Declined off-session: `authentication_required` (the bank wants 3-D Secure).
+    AuthenticationRequired,
     /// Bank debit: processing, then succeeds.
     BankSucceed,
     /// Bank debit: processing, then fails.
@@ -56,8 +63,19 @@ impl Behavior {
             Self::Succeed => "succeed",
             Self::Decline => "decline",
             Self::InsufficientFunds => "insufficient_funds",
+            Self::AuthenticationRequired => "authentication_required",
             Self::BankSucceed => "bank_succeed",
             Self::BankFail => "bank_fail",
+        }
+    }
+
+    /// The failure a `/_sim/accounts/{id}/fail_next_off_session` control asks for.
+    pub fn forced_failure(code: &str) -> Option<Self> {
+        match code {
+            "card_declined" | "generic_decline" => Some(Self::Decline),
+            "insufficient_funds" => Some(Self::InsufficientFunds),
+            "authentication_required" => Some(Self::AuthenticationRequired),
+            _ => None,
         }
     }
 
@@ -65,6 +83,7 @@ impl Behavior {
         match s {
             "decline" => Self::Decline,
             "insufficient_funds" => Self::InsufficientFunds,
+            "authentication_required" => Self::AuthenticationRequired,
             "bank_succeed" => Self::BankSucceed,
             "bank_fail" => Self::BankFail,
             _ => Self::Succeed,

@@ -280,7 +280,7 @@ async fn every_object_and_event_parses_with_async_stripe() {
 
     // Setup mode, then off-session charges (success and decline).
     let mut saved = Vec::new();
-    for action in ["save", "save_declining"] {
+    for action in ["save", "save_declining", "save_bank"] {
         let setup = api
             .post(
                 "/v1/checkout/sessions",
@@ -319,6 +319,22 @@ async fn every_object_and_event_parses_with_async_stripe() {
             .await
             .ok();
         let si: SetupIntent = parse(&seti);
+        if action == "save_bank" {
+            assert_eq!(seti["payment_method_types"][0], "us_bank_account");
+        }
+        // What the reconciliation sweep asks for: the session with its SetupIntent.
+        let expanded = api
+            .get(
+                &format!(
+                    "/v1/checkout/sessions/{}?expand[]=setup_intent",
+                    setup["id"].as_str().unwrap()
+                ),
+                on,
+            )
+            .await
+            .ok();
+        let _: CheckoutSession = parse(&expanded);
+        assert_eq!(expanded["setup_intent"]["id"], seti["id"]);
         let pm = api
             .get(
                 &format!(
@@ -371,6 +387,28 @@ async fn every_object_and_event_parses_with_async_stripe() {
         err.error.payment_intent.as_ref().unwrap().status,
         PaymentIntentStatus::RequiresPaymentMethod
     );
+    // The next off-session charge needs authentication (a test control).
+    let forced = api
+        .submit(
+            &format!("/_sim/accounts/{acct_id}/fail_next_off_session"),
+            "code=authentication_required",
+        )
+        .await;
+    assert_eq!(forced.status, 200);
+    let auth = off(saved[0].clone()).await;
+    assert_eq!(auth.status, 402);
+    let err: stripe_shared::Error = parse(&auth.json);
+    assert_eq!(
+        err.error.code,
+        Some(stripe_shared::ApiErrorsCode::AuthenticationRequired)
+    );
+    assert_eq!(
+        err.error.payment_intent.as_ref().unwrap().status,
+        PaymentIntentStatus::RequiresPaymentMethod
+    );
+    // Only the next one: the card works again.
+    let again: PaymentIntent = parse(&off(saved[0].clone()).await.ok());
+    assert_eq!(again.status, PaymentIntentStatus::Succeeded);
 
     // Dispute (opened, won), payout, balance transactions.
     let du = api
@@ -417,6 +455,27 @@ async fn every_object_and_event_parses_with_async_stripe() {
         .await
         .ok();
     let list: List<BalanceTransaction> = parse(&txns);
+    // As payout reconciliation asks for them: sources expanded.
+    let expanded = api
+        .get(
+            &format!(
+                "/v1/balance_transactions?payout={}&limit=100&expand[]=data.source",
+                payout.id.as_str()
+            ),
+            on,
+        )
+        .await
+        .ok();
+    let _: List<BalanceTransaction> = parse(&expanded);
+    let sources: Vec<&str> = expanded["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["source"]["object"].as_str())
+        .collect();
+    for k in ["charge", "refund", "dispute", "payout"] {
+        assert!(sources.contains(&k), "{k} source missing from {sources:?}");
+    }
     let net: i64 = list
         .data
         .iter()

@@ -1,0 +1,927 @@
+//! Autopay: the customer saves a payment method through Stripe Checkout in
+//! setup mode on the association's connected account (Stripe keeps it; we
+//! keep only the Customer and PaymentMethod ids and the consent time), and
+//! a daily job charges each bill's amount due with an off-session
+//! PaymentIntent on the due date, or `autopay_days_before` days before it.
+//! Success posts through the webhook like every other payment; a decline
+//! or an authentication request marks the bill's autopay `failed`,
+//! notifies the customer (`autopay_failed`) and leaves the bill to be paid
+//! by hand. `autopay_upcoming` goes out `autopay_notice_days` before the
+//! charge.
+//!
+//! These functions are the core the staff API and the customer pages call.
+
+use crate::checkout::status as pay_status;
+use crate::entity::{autopay_charge, autopay_mandate, payment, payment_settings};
+use crate::stripe_client::key;
+use crate::{PaymentsError, Stripe, connect, fees, ledger};
+use aqueduct_core::{AccountId, BillId, Clock};
+use aqueduct_notify::Kind;
+use aqueduct_tenant::{Db, TenantCtx, TenantTx, scoped};
+use chrono::{Days, NaiveDate};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use stripe::StripeRequest;
+use stripe_checkout::checkout_session::{
+    CreateCheckoutSession, CreateCheckoutSessionAllowedPaymentMethodTypes,
+    CreateCheckoutSessionSetupIntentData,
+};
+use stripe_core::customer::CreateCustomer;
+use stripe_core::payment_intent::{CreatePaymentIntent, CreatePaymentIntentOffSession};
+use stripe_shared::CheckoutSessionMode;
+use stripe_types::Currency;
+
+/// Mandate states.
+pub mod status {
+    /// Created; no payment method saved yet.
+    pub const PENDING: &str = "pending";
+    /// A payment method is saved: bills are charged.
+    pub const ACTIVE: &str = "active";
+    /// Turned off (the saved method is no longer used).
+    pub const OFF: &str = "off";
+}
+
+/// What autopay did about one bill.
+pub mod charge_status {
+    /// The upcoming-charge notice went out.
+    pub const UPCOMING: &str = "upcoming";
+    /// The PaymentIntent was (being) sent; a retry uses the same key.
+    pub const CHARGING: &str = "charging";
+    /// Stripe accepted the charge (the webhook posts it).
+    pub const CHARGED: &str = "charged";
+    /// Declined or authentication required: the bill is paid by hand.
+    pub const FAILED: &str = "failed";
+    /// Nothing was due on the charge date.
+    pub const SKIPPED: &str = "skipped";
+}
+
+/// The hosted page where the customer saves a payment method.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupLink {
+    /// The mandate.
+    pub mandate_id: uuid::Uuid,
+    /// Stripe's hosted Checkout page (setup mode).
+    pub url: String,
+}
+
+/// The staff view of one account's autopay.
+#[derive(Debug, Clone, Serialize)]
+pub struct AutopayView {
+    /// pending | active | off (`none`: never set up).
+    pub status: String,
+    /// `card` or `us_bank_account`.
+    pub method_type: Option<String>,
+    /// When the customer consented.
+    pub consented_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// A setup page is open (the customer is changing the method).
+    pub setup_open: bool,
+    /// The last bills autopay handled, newest first.
+    pub charges: Vec<ChargeView>,
+}
+
+/// One bill autopay handled.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChargeView {
+    /// The bill.
+    pub bill_id: uuid::Uuid,
+    /// When it is (was) charged.
+    pub charge_on: NaiveDate,
+    /// upcoming | charging | charged | failed | skipped.
+    pub status: String,
+    /// Amount charged.
+    pub amount_cents: Option<i64>,
+    /// The payment made.
+    pub payment_id: Option<uuid::Uuid>,
+    /// Stripe's code on failure.
+    pub failure_code: Option<String>,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+}
+
+/// The account's mandate, if any.
+pub async fn mandate(
+    tx: &TenantTx,
+    account: AccountId,
+) -> Result<Option<autopay_mandate::Model>, PaymentsError> {
+    Ok(scoped::<autopay_mandate::Entity>(tx)
+        .filter(autopay_mandate::Column::AccountId.eq(account.uuid()))
+        .one(tx.conn())
+        .await?)
+}
+
+/// The staff view of an account's autopay.
+pub async fn view(tx: &TenantTx, account: AccountId) -> Result<AutopayView, PaymentsError> {
+    aqueduct_billing::accounts::get(tx, account).await?;
+    let m = mandate(tx, account).await?;
+    let charges = scoped::<autopay_charge::Entity>(tx)
+        .filter(autopay_charge::Column::AccountId.eq(account.uuid()))
+        .order_by_desc(autopay_charge::Column::ChargeOn)
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .take(24)
+        .map(|c| ChargeView {
+            bill_id: c.bill_id,
+            charge_on: c.charge_on,
+            status: c.status,
+            amount_cents: c.amount_cents,
+            payment_id: c.payment_id,
+            failure_code: c.failure_code,
+            failure_reason: c.failure_reason,
+        })
+        .collect();
+    Ok(AutopayView {
+        status: m.as_ref().map_or("none".into(), |m| m.status.clone()),
+        method_type: m.as_ref().and_then(|m| m.method_type.clone()),
+        consented_at: m.as_ref().and_then(|m| m.consented_at),
+        setup_open: m.as_ref().is_some_and(|m| m.setup_url.is_some()),
+        charges,
+    })
+}
+
+/// Starts saving (or changing) the account's payment method: a Stripe
+/// Customer for the account (once), then a setup-mode Checkout Session.
+/// While a setup page is open the same link is returned, so two clicks
+/// give one session; the active method (if any) keeps being used until
+/// Stripe confirms the new one.
+#[tracing::instrument(skip_all, fields(tenant = %ctx.slug()))]
+pub async fn start(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+    account: AccountId,
+) -> Result<SetupLink, PaymentsError> {
+    let tx = db.tenant(ctx).await?;
+    let acct_row = aqueduct_billing::accounts::get(&tx, account).await?;
+    let acct = connect::chargeable(&tx).await?;
+    let now = clock.now();
+    autopay_mandate::Entity::insert(autopay_mandate::ActiveModel {
+        tenant_id: Set(ctx.id().uuid()),
+        id: Set(uuid::Uuid::now_v7()),
+        account_id: Set(account.uuid()),
+        status: Set(status::PENDING.into()),
+        setup_session_id: Set(None),
+        setup_url: Set(None),
+        stripe_customer_id: Set(None),
+        stripe_payment_method_id: Set(None),
+        method_type: Set(None),
+        consented_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([
+        autopay_mandate::Column::TenantId,
+        autopay_mandate::Column::AccountId,
+    ])
+    .exec_without_returning(tx.conn())
+    .await?;
+    let m = mandate(&tx, account)
+        .await?
+        .ok_or(PaymentsError::NotFound)?;
+    tx.commit().await?;
+    if let Some(url) = &m.setup_url
+        && (now - m.updated_at) < chrono::Duration::hours(23)
+    {
+        return Ok(SetupLink {
+            mandate_id: m.id,
+            url: url.clone(),
+        });
+    }
+    let meta: HashMap<String, String> = [
+        ("aqueduct_autopay_id".to_owned(), m.id.to_string()),
+        ("aqueduct_account_id".to_owned(), account.to_string()),
+        ("aqueduct_tenant_id".to_owned(), ctx.id().to_string()),
+    ]
+    .into();
+    let customer = match &m.stripe_customer_id {
+        Some(c) => c.clone(),
+        None => {
+            let mut create = CreateCustomer::new().metadata(meta.clone());
+            if let Some(email) = acct_row.email.as_deref().filter(|e| !e.trim().is_empty()) {
+                create = create.email(email);
+            }
+            let cus = create
+                .customize()
+                .account_id(acct.stripe_account_id.as_str().into())
+                .request_strategy(key(&format!("aqueduct-autopay-customer-{}", m.id))?)
+                .send(&stripe.client)
+                .await
+                .map_err(crate::stripe_client::stripe_err)?;
+            let id = cus.id.as_str().to_owned();
+            let tx = db.tenant(ctx).await?;
+            autopay_mandate::Entity::update_many()
+                .col_expr(autopay_mandate::Column::StripeCustomerId, Expr::value(&id))
+                .filter(autopay_mandate::Column::TenantId.eq(m.tenant_id))
+                .filter(autopay_mandate::Column::Id.eq(m.id))
+                .filter(autopay_mandate::Column::StripeCustomerId.is_null())
+                .exec(tx.conn())
+                .await?;
+            tx.commit().await?;
+            id
+        }
+    };
+    // One session per setup attempt, rooted in the previous session: a
+    // retry after a timeout reuses the key, a later change makes a new one.
+    let attempt = m.setup_session_id.clone().unwrap_or_else(|| "first".into());
+    // Back to the association's portal page either way (the state shows
+    // once Stripe's event arrives).
+    let back = format!("{}/{}", stripe.public_url, ctx.slug());
+    let mut si = CreateCheckoutSessionSetupIntentData::new();
+    si.metadata = Some(meta.clone());
+    let session = CreateCheckoutSession::new()
+        .mode(CheckoutSessionMode::Setup)
+        .currency(Currency::USD)
+        .customer(customer.as_str())
+        .allowed_payment_method_types(vec![
+            CreateCheckoutSessionAllowedPaymentMethodTypes::Card,
+            CreateCheckoutSessionAllowedPaymentMethodTypes::UsBankAccount,
+        ])
+        .setup_intent_data(si)
+        .metadata(meta)
+        .client_reference_id(m.id.to_string())
+        .success_url(back.clone())
+        .cancel_url(back)
+        .customize()
+        .account_id(acct.stripe_account_id.as_str().into())
+        .request_strategy(key(&format!("aqueduct-autopay-setup-{}-{attempt}", m.id))?)
+        .send(&stripe.client)
+        .await
+        .map_err(crate::stripe_client::stripe_err)?;
+    let url = session
+        .url
+        .clone()
+        .ok_or_else(|| PaymentsError::Stripe("Checkout Session without a url".into()))?;
+    let tx = db.tenant(ctx).await?;
+    autopay_mandate::Entity::update_many()
+        .col_expr(
+            autopay_mandate::Column::SetupSessionId,
+            Expr::value(session.id.as_str()),
+        )
+        .col_expr(autopay_mandate::Column::SetupUrl, Expr::value(url.as_str()))
+        .col_expr(autopay_mandate::Column::UpdatedAt, Expr::value(clock.now()))
+        .filter(autopay_mandate::Column::TenantId.eq(m.tenant_id))
+        .filter(autopay_mandate::Column::Id.eq(m.id))
+        .exec(tx.conn())
+        .await?;
+    tx.commit().await?;
+    Ok(SetupLink {
+        mandate_id: m.id,
+        url,
+    })
+}
+
+/// Turns autopay off for the account (the saved method is not charged
+/// again; Stripe keeps it on the association's account). Returns whether
+/// it was on or pending.
+pub async fn turn_off(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    account: AccountId,
+) -> Result<bool, PaymentsError> {
+    aqueduct_billing::accounts::get(tx, account).await?;
+    let res = autopay_mandate::Entity::update_many()
+        .col_expr(autopay_mandate::Column::Status, Expr::value(status::OFF))
+        .col_expr(
+            autopay_mandate::Column::SetupUrl,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(autopay_mandate::Column::UpdatedAt, Expr::value(clock.now()))
+        .filter(autopay_mandate::Column::TenantId.eq(tx.tenant_id().uuid()))
+        .filter(autopay_mandate::Column::AccountId.eq(account.uuid()))
+        .filter(autopay_mandate::Column::Status.ne(status::OFF))
+        .exec(tx.conn())
+        .await?;
+    Ok(res.rows_affected > 0)
+}
+
+fn text(v: &Value) -> Option<&str> {
+    v.as_str().or_else(|| v["id"].as_str())
+}
+
+async fn mandate_for(
+    tx: &TenantTx,
+    obj: &Value,
+) -> Result<Option<autopay_mandate::Model>, PaymentsError> {
+    let by_meta = obj["metadata"]["aqueduct_autopay_id"]
+        .as_str()
+        .and_then(|s| s.parse::<uuid::Uuid>().ok());
+    let q = scoped::<autopay_mandate::Entity>(tx);
+    let q = match by_meta {
+        Some(id) => q.filter(autopay_mandate::Column::Id.eq(id)),
+        None if obj["object"] == "checkout.session" => q.filter(
+            autopay_mandate::Column::SetupSessionId.eq(text(&obj["id"]).unwrap_or_default()),
+        ),
+        None => return Ok(None),
+    };
+    Ok(q.one(tx.conn()).await?)
+}
+
+/// A succeeded SetupIntent (webhook or the sweep): the payment method is
+/// saved on Stripe; autopay becomes active with it. `at` is when Stripe
+/// saved it (the consent time).
+pub(crate) async fn apply_setup_intent(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    obj: &Value,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<(), PaymentsError> {
+    if obj["status"] != "succeeded" {
+        return Ok(());
+    }
+    let Some(m) = mandate_for(tx, obj).await? else {
+        // Not one of ours (or made outside Aqueduct): nothing to do.
+        return Ok(());
+    };
+    let Some(pm) = text(&obj["payment_method"]) else {
+        return Err(PaymentsError::Invalid(
+            "succeeded SetupIntent without a payment method".into(),
+        ));
+    };
+    if m.stripe_payment_method_id.as_deref() == Some(pm) && m.status == status::ACTIVE {
+        return Ok(());
+    }
+    if m.consented_at.is_some_and(|c| c > at) {
+        // A newer method was saved already: this event is late.
+        return Ok(());
+    }
+    let method = obj["payment_method_types"][0]
+        .as_str()
+        .or_else(|| obj["payment_method"]["type"].as_str())
+        .unwrap_or("card");
+    let mut q = autopay_mandate::Entity::update_many()
+        .col_expr(autopay_mandate::Column::Status, Expr::value(status::ACTIVE))
+        .col_expr(
+            autopay_mandate::Column::StripePaymentMethodId,
+            Expr::value(pm),
+        )
+        .col_expr(autopay_mandate::Column::MethodType, Expr::value(method))
+        .col_expr(autopay_mandate::Column::ConsentedAt, Expr::value(Some(at)))
+        .col_expr(
+            autopay_mandate::Column::SetupUrl,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(autopay_mandate::Column::UpdatedAt, Expr::value(clock.now()))
+        .filter(autopay_mandate::Column::TenantId.eq(m.tenant_id))
+        .filter(autopay_mandate::Column::Id.eq(m.id));
+    if let Some(c) = text(&obj["customer"]) {
+        q = q.col_expr(autopay_mandate::Column::StripeCustomerId, Expr::value(c));
+    }
+    q.exec(tx.conn()).await?;
+    tracing::info!(mandate = %m.id, method, "autopay payment method saved");
+    Ok(())
+}
+
+/// A setup-mode Checkout Session completed: remember the customer and
+/// close the setup page (the SetupIntent's own event saves the method).
+pub(crate) async fn apply_setup_session(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    obj: &Value,
+) -> Result<(), PaymentsError> {
+    let Some(m) = mandate_for(tx, obj).await? else {
+        return Ok(());
+    };
+    let mut q = autopay_mandate::Entity::update_many()
+        .col_expr(autopay_mandate::Column::UpdatedAt, Expr::value(clock.now()))
+        .filter(autopay_mandate::Column::TenantId.eq(m.tenant_id))
+        .filter(autopay_mandate::Column::Id.eq(m.id));
+    if obj["status"] == "complete" || obj["status"] == "expired" {
+        q = q
+            .col_expr(
+                autopay_mandate::Column::SetupUrl,
+                Expr::value(Option::<String>::None),
+            )
+            .filter(autopay_mandate::Column::SetupSessionId.eq(text(&obj["id"]).unwrap_or("")));
+    }
+    if let Some(c) = text(&obj["customer"])
+        && m.stripe_customer_id.is_none()
+    {
+        q = q.col_expr(autopay_mandate::Column::StripeCustomerId, Expr::value(c));
+    }
+    q.exec(tx.conn()).await?;
+    Ok(())
+}
+
+/// What one autopay run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RunReport {
+    /// Upcoming-charge notices queued.
+    pub notified: u32,
+    /// Charges Stripe accepted.
+    pub charged: u32,
+    /// Charges declined (or needing authentication).
+    pub failed: u32,
+    /// Bills with nothing due on their charge date.
+    pub skipped: u32,
+    /// Charges left for the next run (Stripe unreachable).
+    pub retry: u32,
+}
+
+/// The association's autopay timing: (days before the due date, notice
+/// days before the charge).
+pub async fn timing(tx: &TenantTx) -> Result<(i32, i32), PaymentsError> {
+    Ok(scoped::<payment_settings::Entity>(tx)
+        .one(tx.conn())
+        .await?
+        .map_or((0, 3), |s| {
+            (s.autopay_days_before.max(0), s.autopay_notice_days.max(0))
+        }))
+}
+
+/// Sets when autopay charges (days before the due date, 0–28) and when
+/// the upcoming notice goes out (days before the charge, 0–28).
+pub async fn set_timing(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    days_before: i32,
+    notice_days: i32,
+) -> Result<(), PaymentsError> {
+    if !(0..=28).contains(&days_before) || !(0..=28).contains(&notice_days) {
+        return Err(PaymentsError::Invalid(
+            "autopay days are between 0 and 28".into(),
+        ));
+    }
+    // Creates the settings row if the association has none yet.
+    fees::set_convenience_fees(tx, clock, fees::convenience_fees(tx).await?).await?;
+    payment_settings::Entity::update_many()
+        .col_expr(
+            payment_settings::Column::AutopayDaysBefore,
+            Expr::value(days_before),
+        )
+        .col_expr(
+            payment_settings::Column::AutopayNoticeDays,
+            Expr::value(notice_days),
+        )
+        .col_expr(
+            payment_settings::Column::UpdatedAt,
+            Expr::value(clock.now()),
+        )
+        .filter(payment_settings::Column::TenantId.eq(tx.tenant_id().uuid()))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// How long after the due date a missed run still charges a bill.
+const LATE_DAYS: u64 = 7;
+
+/// The daily run for every association with a connected account.
+pub async fn run(db: &Db, clock: &dyn Clock, stripe: &Stripe) -> Result<RunReport, PaymentsError> {
+    let mut total = RunReport::default();
+    for ctx in connect::connected_tenants(db).await? {
+        if !ctx.status().allows_use() {
+            continue;
+        }
+        match run_tenant(db, &ctx, clock, stripe).await {
+            Ok(r) => {
+                total.notified += r.notified;
+                total.charged += r.charged;
+                total.failed += r.failed;
+                total.skipped += r.skipped;
+                total.retry += r.retry;
+            }
+            Err(e) => {
+                tracing::error!(tenant = %ctx.slug(), error = %e, "autopay run failed for an association");
+                total.retry += 1;
+            }
+        }
+    }
+    Ok(total)
+}
+
+/// The daily run for one association: notices, then charges.
+#[tracing::instrument(skip_all, fields(tenant = %ctx.slug()))]
+pub async fn run_tenant(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+) -> Result<RunReport, PaymentsError> {
+    let mut report = RunReport::default();
+    let today = clock.now().date_naive();
+    let tx = db.tenant(ctx).await?;
+    if !connect::account(&tx)
+        .await?
+        .is_some_and(|a| a.charges_enabled)
+    {
+        tx.commit().await?;
+        return Ok(report);
+    }
+    let (days_before, notice_days) = timing(&tx).await?;
+    let mandates = scoped::<autopay_mandate::Entity>(&tx)
+        .filter(autopay_mandate::Column::Status.eq(status::ACTIVE))
+        .all(tx.conn())
+        .await?;
+    let mut due = Vec::new();
+    for m in mandates {
+        let account = AccountId::from_uuid(m.account_id);
+        let Some(bill) = latest_bill(&tx, account).await? else {
+            continue;
+        };
+        let charge_on = bill
+            .due_on
+            .checked_sub_days(Days::new(u64::try_from(days_before).unwrap_or(0)))
+            .unwrap_or(bill.due_on);
+        let notice_on = charge_on
+            .checked_sub_days(Days::new(u64::try_from(notice_days).unwrap_or(0)))
+            .unwrap_or(charge_on);
+        if today < notice_on || today > bill.due_on + Days::new(LATE_DAYS) {
+            continue;
+        }
+        let row = scoped::<autopay_charge::Entity>(&tx)
+            .filter(autopay_charge::Column::BillId.eq(bill.id))
+            .one(tx.conn())
+            .await?;
+        let state = row.as_ref().map(|r| r.status.as_str());
+        if matches!(
+            state,
+            Some(charge_status::CHARGED | charge_status::FAILED | charge_status::SKIPPED)
+        ) {
+            continue;
+        }
+        if today < charge_on {
+            if row.is_none() && notify_upcoming(&tx, clock, &bill, charge_on).await? {
+                report.notified += 1;
+            }
+            continue;
+        }
+        due.push((m, bill, charge_on));
+    }
+    tx.commit().await?;
+    for (m, bill, charge_on) in due {
+        match charge(db, ctx, clock, stripe, &m, &bill, charge_on).await? {
+            Charged::Accepted => report.charged += 1,
+            Charged::Declined => report.failed += 1,
+            Charged::NothingDue => report.skipped += 1,
+            Charged::Later => report.retry += 1,
+        }
+    }
+    Ok(report)
+}
+
+/// The account's newest bill that stands (not voided).
+async fn latest_bill(
+    tx: &TenantTx,
+    account: AccountId,
+) -> Result<Option<aqueduct_billing::entity::bill::Model>, PaymentsError> {
+    for b in aqueduct_billing::bills::for_account(tx, account).await? {
+        if !aqueduct_billing::bills::is_voided(tx, BillId::from_uuid(b.id)).await? {
+            return Ok(Some(b));
+        }
+    }
+    Ok(None)
+}
+
+async fn notify_upcoming(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    bill: &aqueduct_billing::entity::bill::Model,
+    charge_on: NaiveDate,
+) -> Result<bool, PaymentsError> {
+    let account = AccountId::from_uuid(bill.account_id);
+    let due = ledger::amount_due(tx, account).await?.cents;
+    if due <= 0 {
+        return Ok(false);
+    }
+    let now = clock.now();
+    autopay_charge::Entity::insert(autopay_charge::ActiveModel {
+        tenant_id: Set(tx.tenant_id().uuid()),
+        id: Set(uuid::Uuid::now_v7()),
+        bill_id: Set(bill.id),
+        account_id: Set(bill.account_id),
+        charge_on: Set(charge_on),
+        status: Set(charge_status::UPCOMING.into()),
+        amount_cents: Set(Some(due)),
+        payment_id: Set(None),
+        failure_code: Set(None),
+        failure_reason: Set(None),
+        notified_upcoming_at: Set(Some(now)),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([
+        autopay_charge::Column::TenantId,
+        autopay_charge::Column::BillId,
+    ])
+    .exec_without_returning(tx.conn())
+    .await?;
+    crate::notices::to_account(
+        tx,
+        clock,
+        Kind::AutopayUpcoming,
+        format!("autopay_upcoming:{}", bill.id),
+        account,
+        json!({ "amount_cents": due, "date": charge_on.to_string() }),
+    )
+    .await?;
+    Ok(true)
+}
+
+enum Charged {
+    Accepted,
+    Declined,
+    NothingDue,
+    Later,
+}
+
+/// Charges one bill: claims it (a payment row keyed by the bill), then an
+/// off-session PaymentIntent whose Idempotency-Key is rooted in the bill,
+/// so a run that dies half-way and runs again charges once.
+async fn charge(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+    m: &autopay_mandate::Model,
+    bill: &aqueduct_billing::entity::bill::Model,
+    charge_on: NaiveDate,
+) -> Result<Charged, PaymentsError> {
+    let account = AccountId::from_uuid(bill.account_id);
+    let (Some(customer), Some(pm)) = (&m.stripe_customer_id, &m.stripe_payment_method_id) else {
+        return Ok(Charged::NothingDue);
+    };
+    let tx = db.tenant(ctx).await?;
+    let acct = connect::chargeable(&tx).await?;
+    let existing = scoped::<payment::Entity>(&tx)
+        .filter(payment::Column::IdempotencyKey.eq(payment_key(bill.id)))
+        .one(tx.conn())
+        .await?;
+    let now = clock.now();
+    let pay = match existing {
+        Some(p) => p,
+        None => {
+            let due = ledger::amount_due(&tx, account).await?.cents;
+            let in_flight = crate::checkout::has_processing(&tx, account).await?;
+            if due < crate::checkout::MIN_CENTS || in_flight {
+                // Nothing (or too little) due, or a bank payment is on its way.
+                upsert_charge(
+                    &tx,
+                    clock,
+                    bill,
+                    charge_on,
+                    charge_status::SKIPPED,
+                    Some(due.max(0)),
+                    None,
+                )
+                .await?;
+                tx.commit().await?;
+                return Ok(Charged::NothingDue);
+            }
+            let amount = due.min(crate::checkout::MAX_CENTS);
+            let fee = fees::platform_fee(&tx).await?.on(amount);
+            let row = payment::ActiveModel {
+                tenant_id: Set(ctx.id().uuid()),
+                id: Set(uuid::Uuid::now_v7()),
+                account_id: Set(account.uuid()),
+                idempotency_key: Set(payment_key(bill.id)),
+                amount_cents: Set(amount),
+                application_fee_cents: Set(fee),
+                convenience_fee_cents: Set(0),
+                currency: Set("usd".into()),
+                status: Set(pay_status::PENDING.into()),
+                method: Set(m.method_type.clone()),
+                checkout_session_id: Set(None),
+                checkout_url: Set(None),
+                payment_intent_id: Set(None),
+                charge_id: Set(None),
+                captured_cents: Set(0),
+                refunded_cents: Set(0),
+                failure_reason: Set(None),
+                posted_at: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+            };
+            payment::Entity::insert(row)
+                .exec_with_returning(tx.conn())
+                .await?
+        }
+    };
+    upsert_charge(
+        &tx,
+        clock,
+        bill,
+        charge_on,
+        charge_status::CHARGING,
+        Some(pay.amount_cents),
+        Some(pay.id),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let meta: HashMap<String, String> = [
+        ("aqueduct_payment_id".to_owned(), pay.id.to_string()),
+        ("aqueduct_tenant_id".to_owned(), ctx.id().to_string()),
+        ("aqueduct_bill_id".to_owned(), bill.id.to_string()),
+        ("aqueduct_autopay".to_owned(), "true".to_owned()),
+    ]
+    .into();
+    let mut create = CreatePaymentIntent::new(pay.amount_cents, Currency::USD)
+        .customer(customer.as_str())
+        .payment_method(pm.as_str())
+        .confirm(true)
+        .off_session(CreatePaymentIntentOffSession::Bool(true))
+        .metadata(meta)
+        .description(format!("{}: autopay, bill {}", ctx.name(), bill.number));
+    if pay.application_fee_cents > 0 {
+        create = create.application_fee_amount(pay.application_fee_cents);
+    }
+    let sent = create
+        .customize()
+        .account_id(acct.stripe_account_id.as_str().into())
+        .request_strategy(key(&format!("aqueduct-autopay-{}", bill.id))?)
+        .send(&stripe.client)
+        .await;
+    let tx = db.tenant(ctx).await?;
+    let out = match sent {
+        Ok(pi) => {
+            payment::Entity::update_many()
+                .col_expr(
+                    payment::Column::PaymentIntentId,
+                    Expr::value(pi.id.as_str()),
+                )
+                .col_expr(payment::Column::UpdatedAt, Expr::value(clock.now()))
+                .filter(payment::Column::TenantId.eq(pay.tenant_id))
+                .filter(payment::Column::Id.eq(pay.id))
+                .filter(payment::Column::PaymentIntentId.is_null())
+                .exec(tx.conn())
+                .await?;
+            set_charge_status(&tx, clock, bill.id, charge_status::CHARGED, None, None).await?;
+            tracing::info!(bill = %bill.id, payment = %pay.id, status = %pi.status.as_str(), "autopay charge accepted");
+            Charged::Accepted
+        }
+        Err(stripe::StripeError::Stripe(err, code))
+            if (400..500).contains(&code) && code != 401 && code != 429 =>
+        {
+            let code = err
+                .code
+                .as_ref()
+                .map_or_else(|| "card_declined".to_owned(), |c| c.as_str().to_owned());
+            let reason = err
+                .message
+                .clone()
+                .unwrap_or_else(|| "The payment was declined.".into());
+            if let Some(pi) = err.payment_intent.as_ref() {
+                payment::Entity::update_many()
+                    .col_expr(
+                        payment::Column::PaymentIntentId,
+                        Expr::value(pi.id.as_str()),
+                    )
+                    .filter(payment::Column::TenantId.eq(pay.tenant_id))
+                    .filter(payment::Column::Id.eq(pay.id))
+                    .filter(payment::Column::PaymentIntentId.is_null())
+                    .exec(tx.conn())
+                    .await?;
+            }
+            failed(&tx, clock, &pay, &code, &reason).await?;
+            Charged::Declined
+        }
+        Err(e) => {
+            // Stripe unreachable or erroring: the next run tries again with
+            // the same key (Stripe replays the first answer).
+            tracing::warn!(bill = %bill.id, error = %e, "autopay charge not sent; retried next run");
+            Charged::Later
+        }
+    };
+    tx.commit().await?;
+    Ok(out)
+}
+
+fn payment_key(bill: uuid::Uuid) -> String {
+    format!("autopay:{bill}")
+}
+
+async fn upsert_charge(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    bill: &aqueduct_billing::entity::bill::Model,
+    charge_on: NaiveDate,
+    state: &str,
+    amount: Option<i64>,
+    payment: Option<uuid::Uuid>,
+) -> Result<(), PaymentsError> {
+    let now = clock.now();
+    autopay_charge::Entity::insert(autopay_charge::ActiveModel {
+        tenant_id: Set(tx.tenant_id().uuid()),
+        id: Set(uuid::Uuid::now_v7()),
+        bill_id: Set(bill.id),
+        account_id: Set(bill.account_id),
+        charge_on: Set(charge_on),
+        status: Set(state.into()),
+        amount_cents: Set(amount),
+        payment_id: Set(payment),
+        failure_code: Set(None),
+        failure_reason: Set(None),
+        notified_upcoming_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([
+        autopay_charge::Column::TenantId,
+        autopay_charge::Column::BillId,
+    ])
+    .exec_without_returning(tx.conn())
+    .await?;
+    autopay_charge::Entity::update_many()
+        .col_expr(autopay_charge::Column::Status, Expr::value(state))
+        .col_expr(autopay_charge::Column::AmountCents, Expr::value(amount))
+        .col_expr(autopay_charge::Column::PaymentId, Expr::value(payment))
+        .col_expr(autopay_charge::Column::ChargeOn, Expr::value(charge_on))
+        .col_expr(autopay_charge::Column::UpdatedAt, Expr::value(now))
+        .filter(autopay_charge::Column::TenantId.eq(tx.tenant_id().uuid()))
+        .filter(autopay_charge::Column::BillId.eq(bill.id))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
+async fn set_charge_status(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    bill: uuid::Uuid,
+    state: &str,
+    code: Option<&str>,
+    reason: Option<&str>,
+) -> Result<u64, PaymentsError> {
+    let mut q = autopay_charge::Entity::update_many()
+        .col_expr(autopay_charge::Column::Status, Expr::value(state))
+        .col_expr(autopay_charge::Column::UpdatedAt, Expr::value(clock.now()))
+        .filter(autopay_charge::Column::TenantId.eq(tx.tenant_id().uuid()))
+        .filter(autopay_charge::Column::BillId.eq(bill))
+        .filter(autopay_charge::Column::Status.ne(charge_status::FAILED));
+    if state == charge_status::FAILED {
+        q = q
+            .col_expr(autopay_charge::Column::FailureCode, Expr::value(code))
+            .col_expr(autopay_charge::Column::FailureReason, Expr::value(reason));
+    } else {
+        // A late "accepted" never undoes a failure already recorded.
+        q = q.filter(autopay_charge::Column::Status.ne(charge_status::CHARGED));
+    }
+    Ok(q.exec(tx.conn()).await?.rows_affected)
+}
+
+/// An autopay charge failed (declined at once, or a bank debit returned
+/// later): the bill's autopay is marked failed, the payment attempt is
+/// failed, and the customer is told to pay by hand — once.
+pub(crate) async fn failed(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    pay: &payment::Model,
+    code: &str,
+    reason: &str,
+) -> Result<(), PaymentsError> {
+    let Some(bill) = pay
+        .idempotency_key
+        .strip_prefix("autopay:")
+        .and_then(|b| b.parse::<uuid::Uuid>().ok())
+    else {
+        return Ok(());
+    };
+    payment::Entity::update_many()
+        .col_expr(payment::Column::Status, Expr::value(pay_status::FAILED))
+        .col_expr(payment::Column::FailureReason, Expr::value(reason))
+        .col_expr(payment::Column::UpdatedAt, Expr::value(clock.now()))
+        .filter(payment::Column::TenantId.eq(pay.tenant_id))
+        .filter(payment::Column::Id.eq(pay.id))
+        .filter(payment::Column::Status.eq(pay_status::PENDING))
+        .exec(tx.conn())
+        .await?;
+    if set_charge_status(
+        tx,
+        clock,
+        bill,
+        charge_status::FAILED,
+        Some(code),
+        Some(reason),
+    )
+    .await?
+        == 0
+    {
+        return Ok(());
+    }
+    let due_on = scoped::<aqueduct_billing::entity::bill::Entity>(tx)
+        .filter(aqueduct_billing::entity::bill::Column::Id.eq(bill))
+        .one(tx.conn())
+        .await?
+        .map(|b| b.due_on.to_string())
+        .unwrap_or_default();
+    crate::notices::to_account(
+        tx,
+        clock,
+        Kind::AutopayFailed,
+        format!("autopay_failed:{bill}"),
+        AccountId::from_uuid(pay.account_id),
+        json!({ "amount_cents": pay.amount_cents, "date": due_on, "detail": reason }),
+    )
+    .await?;
+    tracing::warn!(bill = %bill, code, "autopay charge failed; the bill falls back to manual payment");
+    Ok(())
+}
+
+/// The payment is an autopay charge.
+pub(crate) fn is_autopay(p: &payment::Model) -> bool {
+    p.idempotency_key.starts_with("autopay:")
+}

@@ -1,0 +1,41 @@
+//! `autopay_mandates`: a billing account's saved payment method for autopay (Stripe ids only).
+
+use sea_orm::entity::prelude::*;
+
+/// One row.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "autopay_mandates")]
+pub struct Model {
+    /// Association.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub tenant_id: Uuid,
+    /// Row id.
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// The billing account.
+    pub account_id: Uuid,
+    /// pending | active | off.
+    pub status: String,
+    /// The setup-mode Checkout Session last started.
+    pub setup_session_id: Option<String>,
+    /// Its hosted page.
+    pub setup_url: Option<String>,
+    /// `cus_…` on the connected account.
+    pub stripe_customer_id: Option<String>,
+    /// `pm_…` on the connected account.
+    pub stripe_payment_method_id: Option<String>,
+    /// `card` or `us_bank_account`.
+    pub method_type: Option<String>,
+    /// When the customer consented (Stripe saved the method).
+    pub consented_at: Option<DateTimeUtc>,
+    /// Created (UTC).
+    pub created_at: DateTimeUtc,
+    /// Last changed (UTC).
+    pub updated_at: DateTimeUtc,
+}
+
+/// No relations are navigated through the ORM.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
