@@ -76,3 +76,61 @@ async fn requests_over_the_concurrency_limit_are_shed_with_503() {
     release.add_permits(1);
     assert_eq!(fourth.await.unwrap().status(), 200);
 }
+
+/// Dropped when the handler's future is dropped (the timeout fired).
+struct Cancelled(Arc<AtomicUsize>);
+
+impl Drop for Cancelled {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[tokio::test]
+async fn a_request_over_the_time_limit_is_408_and_its_handler_is_dropped() {
+    // The production limit is 30 s; the layer is the same function.
+    assert_eq!(
+        aqueduct_api::REQUEST_TIMEOUT,
+        std::time::Duration::from_secs(30)
+    );
+    let finished = Arc::new(AtomicUsize::new(0));
+    let dropped = Arc::new(AtomicUsize::new(0));
+    let (f, d) = (finished.clone(), dropped.clone());
+    let router = Router::new()
+        .route(
+            "/slow",
+            get(move || {
+                let (finished, guard) = (f.clone(), Cancelled(d.clone()));
+                async move {
+                    let _guard = guard;
+                    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                    finished.fetch_add(1, Ordering::SeqCst);
+                    "done"
+                }
+            }),
+        )
+        .route("/fast", get(|| async { "done" }));
+    let app = aqueduct_api::with_request_timeout(router, std::time::Duration::from_millis(100));
+    let started = std::time::Instant::now();
+    let slow = app
+        .clone()
+        .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(slow.status(), 408);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(2),
+        "answered at the limit, not when the handler finished"
+    );
+    assert_eq!(dropped.load(Ordering::SeqCst), 1, "the handler was dropped");
+    assert_eq!(
+        finished.load(Ordering::SeqCst),
+        0,
+        "the handler never finished"
+    );
+    let fast = app
+        .oneshot(Request::get("/fast").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(fast.status(), 200, "a quick request is untouched");
+}

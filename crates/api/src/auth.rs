@@ -12,7 +12,7 @@ use aqueduct_tenant::api_keys::{self, KeyRejection};
 use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
 use aqueduct_tenant::second_factor;
 use aqueduct_tenant::sessions::Session;
-use aqueduct_tenant::{Access, Role, TenantCtx, credentials, directory};
+use aqueduct_tenant::{Role, TenantCtx, credentials, directory};
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
@@ -60,10 +60,10 @@ async fn session_caller(state: &AppState, s: &Session) -> Result<Caller, ApiErro
     let tenant = directory::by_id(state.db(), tenant_id)
         .await?
         .ok_or(ApiError::Forbidden)?;
-    let tx = state.db().tenant_with(&tenant, Access::Read).await?;
-    let role = credentials::role_in(&tx, s.user).await?;
-    tx.commit().await?;
-    let role = role.ok_or(ApiError::Forbidden)?;
+    // One round trip (see `credentials::role_of`).
+    let role = credentials::role_of(state.db(), tenant.id(), s.user)
+        .await?
+        .ok_or(ApiError::Forbidden)?;
     if !tenant.status().allows_use() {
         return Err(ApiError::TenantUnavailable);
     }

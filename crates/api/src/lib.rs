@@ -31,6 +31,7 @@ mod workspace;
 pub use aqueduct_tenant::sso::ProviderSettings as SsoProvider;
 pub use auth::{Caller, Operator};
 pub use error::ApiError;
+pub use middleware::{REQUEST_TIMEOUT, with_request_timeout};
 pub use registry::{RouteAccess, RouteSpec};
 pub use resources::BillPdfAttachments;
 pub use session::{COOKIE, CSRF_HEADER, DEV_COOKIE};

@@ -35,18 +35,31 @@ fn acceptable_request_id(v: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// How long a request may take before it is answered
+/// `408 Request Timeout` (and its handler is dropped).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The time limit every request meets: after `after`, the handler's
+/// future is dropped and the client gets `408 Request Timeout`.
+/// (Dropping is safe for the database: an unfinished transaction rolls
+/// back, and a commit already under way runs to the end on its own task —
+/// see `TenantTx::commit`.)
+pub fn with_request_timeout(router: Router, after: Duration) -> Router {
+    router.layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        after,
+    ))
+}
+
 /// Wraps the router in the standard layers (outermost last).
 pub(crate) fn wrap(router: Router, state: AppState) -> Router {
-    router
+    let router = router
         .layer(middleware::from_fn_with_state(
             state.clone(),
             security_headers,
         ))
-        .layer(middleware::from_fn(render_errors))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
+        .layer(middleware::from_fn(render_errors));
+    with_request_timeout(router, REQUEST_TIMEOUT)
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");

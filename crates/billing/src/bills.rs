@@ -1,6 +1,7 @@
 //! One account's bill for a cycle: find the reads, derive the use, price it
 //! with the stored rates. Pure reading — nothing is written here.
 
+use crate::bulk;
 use crate::consumption::{self, Consumption};
 use crate::entity::{account, bill, bill_void, meter, meter_read, occupancy};
 use crate::error::BillingError;
@@ -10,7 +11,7 @@ use aqueduct_rates::{
 };
 use aqueduct_tenant::{TenantTx, scoped};
 use chrono::NaiveDate;
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use std::str::FromStr;
@@ -111,6 +112,7 @@ pub async fn draft_batch(
     cycle: Cycle<'_>,
     batch: &[account::Model],
 ) -> Result<Vec<Drafted>, BillingError> {
+    let backend = tx.conn().get_database_backend();
     let ids: Vec<uuid::Uuid> = batch.iter().map(|a| a.id).collect();
     let (Some(first), Some(last)) = (ids.iter().min(), ids.iter().max()) else {
         return Ok(Vec::new());
@@ -132,7 +134,11 @@ pub async fn draft_batch(
         HashSet::new()
     } else {
         scoped::<bill_void::Entity>(tx)
-            .filter(bill_void::Column::BillId.is_in(issued.iter().map(|b| b.id)))
+            .filter(bulk::in_list(
+                backend,
+                bill_void::Column::BillId,
+                issued.iter().map(|b| b.id).collect(),
+            ))
             .all(tx.conn())
             .await?
             .into_iter()
@@ -141,7 +147,7 @@ pub async fn draft_batch(
     };
     // Where each account is served, and the meters there.
     let occupied = scoped::<occupancy::Entity>(tx)
-        .filter(occupancy::Column::AccountId.is_in(ids))
+        .filter(bulk::in_list(backend, occupancy::Column::AccountId, ids))
         .filter(occupancy::Column::EndsOn.is_null())
         .all(tx.conn())
         .await?;
@@ -150,7 +156,7 @@ pub async fn draft_batch(
         Vec::new()
     } else {
         scoped::<meter::Entity>(tx)
-            .filter(meter::Column::LocationId.is_in(locations))
+            .filter(bulk::in_list(backend, meter::Column::LocationId, locations))
             .filter(meter::Column::Status.eq("active"))
             .order_by_asc(meter::Column::Serial)
             .all(tx.conn())
@@ -176,7 +182,11 @@ pub async fn draft_batch(
     let mut reads_of: HashMap<uuid::Uuid, Vec<meter_read::Model>> = HashMap::new();
     if !meter_ids.is_empty() {
         for r in scoped::<meter_read::Entity>(tx)
-            .filter(meter_read::Column::MeterId.is_in(meter_ids))
+            .filter(bulk::in_list(
+                backend,
+                meter_read::Column::MeterId,
+                meter_ids,
+            ))
             .filter(meter_read::Column::ReadOn.lte(cycle.end))
             .order_by_asc(meter_read::Column::ReadOn)
             .all(tx.conn())

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod aging;
 pub mod bill_runs;
 pub mod bills;
+mod bulk;
 pub mod consumption;
 pub mod customer_imports;
 pub mod entity;

@@ -118,6 +118,25 @@ pub async fn restricted_accounts(tx: &TenantTx) -> Result<Vec<AccountId>, Retent
         .collect())
 }
 
+/// One account as staff screens show it: `None` when it does not exist or
+/// an erasure request restricts it (the same rule as
+/// [`hidden_accounts`]), in one query whatever the number of requests.
+pub async fn visible_account(
+    tx: &TenantTx,
+    id: AccountId,
+) -> Result<Option<aqueduct_billing::entity::account::Model>, RetentionError> {
+    use aqueduct_billing::entity::account;
+    Ok(scoped::<account::Entity>(tx)
+        .filter(account::Column::Id.eq(id.uuid()))
+        .filter(sea_orm::sea_query::Expr::cust(
+            "NOT EXISTS (SELECT 1 FROM erasure_requests e WHERE e.tenant_id = accounts.tenant_id \
+             AND e.account_id = accounts.id AND e.status = 'restricted' \
+             AND e.erase_after IS NOT NULL)",
+        ))
+        .one(tx.conn())
+        .await?)
+}
+
 /// Accounts that normal staff views and lists must not show: closed
 /// accounts whose holder asked for erasure inside the retention period
 /// (restricted until `erase_after`). Open accounts with a request stay

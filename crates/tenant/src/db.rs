@@ -17,8 +17,8 @@ use crate::audit::{self, AuditEntry, Outcome};
 use crate::ctx::TenantCtx;
 use aqueduct_core::{Clock, TenantId};
 use sea_orm::{
-    AccessMode, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction,
-    DbBackend, DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 use std::time::Duration;
 
@@ -147,10 +147,8 @@ impl Db {
                 sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
                 ..Default::default()
             },
-            (Backend::Postgres, Access::Read) => TransactionOptions {
-                access_mode: Some(AccessMode::ReadOnly),
-                ..Default::default()
-            },
+            // PostgreSQL read-only: `SET TRANSACTION READ ONLY` travels
+            // with the tenant setting in one round trip (`tenant_with`).
             _ => TransactionOptions::default(),
         };
         self.conn.begin_with_options(options).await
@@ -179,10 +177,26 @@ impl Db {
     }
 
     /// Opens a transaction scoped to one tenant with the given access.
+    ///
+    /// Two round trips on PostgreSQL whatever the access: `BEGIN`, then one
+    /// simple-protocol message carrying `SET TRANSACTION READ ONLY` (for
+    /// reads) and the tenant setting. The tenant id is a UUID printed by
+    /// us (hex digits and dashes only), so writing it into the statement
+    /// text is safe.
     pub async fn tenant_with(&self, ctx: &TenantCtx, access: Access) -> Result<TenantTx, DbErr> {
         let tx = self.begin(access).await?;
-        self.set_local(&tx, "app.tenant_id", &ctx.id().to_string())
+        if self.backend == Backend::Postgres {
+            let read_only = if access == Access::Read {
+                "SET TRANSACTION READ ONLY; "
+            } else {
+                ""
+            };
+            let tenant = ctx.id().uuid().hyphenated().to_string();
+            tx.execute_unprepared(&format!(
+                "{read_only}SELECT set_config('app.tenant_id', '{tenant}', true)"
+            ))
             .await?;
+        }
         Ok(TenantTx {
             tx,
             tenant: ctx.id(),
@@ -260,9 +274,10 @@ impl TenantTx {
     pub fn conn(&self) -> &DatabaseTransaction {
         &self.tx
     }
-    /// Commits.
+    /// Commits; runs to the end even if the caller stops waiting (see
+    /// [`commit_to_the_end`]).
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.tx.commit().await
+        commit_to_the_end(self.tx).await
     }
     /// Rolls back (also happens on drop).
     pub async fn rollback(self) -> Result<(), DbErr> {
@@ -281,8 +296,27 @@ impl PlatformTx {
     pub fn conn(&self) -> &DatabaseTransaction {
         &self.tx
     }
-    /// Commits (the audit entry with it).
+    /// Commits (the audit entry with it); runs to the end even if the
+    /// caller stops waiting (see [`commit_to_the_end`]).
     pub async fn commit(self) -> Result<(), DbErr> {
-        self.tx.commit().await
+        commit_to_the_end(self.tx).await
+    }
+}
+
+/// Commits `tx` on a task of its own, so that the commit finishes even when
+/// the future awaiting it is dropped — hyper drops a request's future when
+/// the client hangs up, the timeout layer drops it at 30 s.
+///
+/// Why: dropped half-way, sea-orm's `commit` leaves the transaction marked
+/// open after `COMMIT` has been sent, so its `Drop` queues a `ROLLBACK`
+/// that the server then runs outside any transaction ("WARNING: there is
+/// no transaction in progress", seen under load), and the caller cannot
+/// know whether its commit happened. On a task of its own the commit
+/// completes, the transaction is closed properly and the connection goes
+/// back to the pool clean.
+async fn commit_to_the_end(tx: DatabaseTransaction) -> Result<(), DbErr> {
+    match tokio::spawn(tx.commit()).await {
+        Ok(result) => result,
+        Err(e) => Err(DbErr::Custom(format!("commit task failed: {e}"))),
     }
 }

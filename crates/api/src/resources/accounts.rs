@@ -145,15 +145,12 @@ async fn show(
 ) -> Result<Json<AccountDto>, ApiError> {
     let id = parse_id(&account_id)?;
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
-    let account = accounts::get(&tx, id).await?;
-    // Restricted by an erasure request inside the retention period: hidden.
-    if aqueduct_retention::erasure::hidden_accounts(&tx)
+    // Restricted by an erasure request inside the retention period: hidden
+    // (checked in the same query).
+    let account = aqueduct_retention::erasure::visible_account(&tx, id)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
-        .contains(&id)
-    {
-        return Err(ApiError::NotFound);
-    }
+        .ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(Json(account.into()))
 }
