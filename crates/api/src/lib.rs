@@ -27,6 +27,14 @@ mod sso;
 mod state;
 mod web;
 mod workspace;
+mod multipart;
+mod setup;
+mod signup_page;
+mod settings_pages;
+mod ops_pages;
+mod rates_pages;
+mod reads_pages;
+mod reports_pages;
 
 pub use aqueduct_tenant::sso::ProviderSettings as SsoProvider;
 pub use auth::{Caller, Operator};
@@ -114,6 +122,13 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = workspace::routes(routes);
     let routes = sso::routes(routes);
     let routes = audit_view::routes(routes);
+    let routes = setup::routes(routes);
+    let routes = signup_page::routes(routes);
+    let routes = settings_pages::routes(routes);
+    let routes = ops_pages::routes(routes);
+    let routes = rates_pages::routes(routes);
+    let routes = reads_pages::routes(routes);
+    let routes = reports_pages::routes(routes);
     let (router, mut specs) = routes.finish(state.clone());
     specs.push(RouteSpec {
         method: axum::http::Method::GET,
