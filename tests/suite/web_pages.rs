@@ -158,7 +158,10 @@ db_test!(web_sign_up_page_registers_an_onboarding_association, |db| {
     let bad = post("association_name=Mesa+Water&slug=Not+A+Slug%21&time_zone=America%2FDenver&admin_email=ana%40mesa.test").await;
     assert_eq!(bad.status, 200);
     assert!(bad.text.contains("class=\"error\""), "{}", bad.text);
-    assert!(bad.text.contains("value=\"Mesa Water\""), "the form keeps what was typed");
+    assert!(
+        bad.text.contains("value=\"Mesa Water\""),
+        "the form keeps what was typed"
+    );
     let ok = post("association_name=Mesa+Water&slug=mesa-water&time_zone=America%2FDenver&admin_email=ana%40mesa.test").await;
     assert_eq!(ok.status, 200, "{}", ok.text);
     assert!(ok.text.contains("id=\"signed-up\""), "{}", ok.text);
@@ -195,9 +198,17 @@ db_test!(web_imports_preview_then_import_with_row_errors, |db| {
     )
     .await;
     assert_eq!(preview.status, 200, "{}", preview.text);
-    assert!(preview.text.contains("Preview: nothing was saved"), "{}", preview.text);
+    assert!(
+        preview.text.contains("Preview: nothing was saved"),
+        "{}",
+        preview.text
+    );
     assert!(preview.text.contains("id=\"row-errors\""));
-    assert!(preview.text.contains("<td class=\"num\">3</td>"), "line 3 is reported: {}", preview.text);
+    assert!(
+        preview.text.contains("<td class=\"num\">3</td>"),
+        "line 3 is reported: {}",
+        preview.text
+    );
     let count = || async {
         let tx = app.pool.tenant(&a.tenant).await.unwrap();
         let n = aqueduct_billing::accounts::count(&tx).await.unwrap();
@@ -213,19 +224,36 @@ db_test!(web_imports_preview_then_import_with_row_errors, |db| {
     )
     .await;
     assert!(imported.text.contains(">Imported<"), "{}", imported.text);
-    assert_eq!(count().await, 2, "the good row is imported, the bad one is not");
+    assert_eq!(
+        count().await,
+        2,
+        "the good row is imported, the bad one is not"
+    );
     // Reads: pasted rather than a file; an unknown meter is a row error.
     let reads = "meter_serial,read_on,value\nM-2001,2026-10-28,1000\nNOPE,2026-10-28,5\n";
     let r = upload(
         &app,
         key,
         "/app/imports/reads",
-        multipart(&[("pasted", reads), ("mapping", "aqueduct"), ("action", "import")], None),
+        multipart(
+            &[
+                ("pasted", reads),
+                ("mapping", "aqueduct"),
+                ("action", "import"),
+            ],
+            None,
+        ),
     )
     .await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert!(r.text.contains("id=\"error-count\">1<"), "{}", r.text);
-    let empty = upload(&app, key, "/app/imports/reads", multipart(&[("action", "import")], None)).await;
+    let empty = upload(
+        &app,
+        key,
+        "/app/imports/reads",
+        multipart(&[("action", "import")], None),
+    )
+    .await;
     assert!(empty.text.contains("Choose a CSV file"));
     // A viewer may not import.
     let viewer = upload(
@@ -259,9 +287,22 @@ db_test!(web_upload_forms_carry_the_csrf_token_as_a_part, |db| {
     let without = post(&bare, multipart(&[("pasted", reads)], None));
     let res = bare.send(&app, without).await;
     assert_eq!(res.status, 403, "no token, no upload: {}", res.text);
-    let wrong = post(&bare, multipart(&[("csrf_token", "nope"), ("pasted", reads)], None));
+    let wrong = post(
+        &bare,
+        multipart(&[("csrf_token", "nope"), ("pasted", reads)], None),
+    );
     assert_eq!(bare.send(&app, wrong).await.status, 403);
-    let good = post(&bare, multipart(&[("csrf_token", &token), ("pasted", reads), ("action", "preview")], None));
+    let good = post(
+        &bare,
+        multipart(
+            &[
+                ("csrf_token", &token),
+                ("pasted", reads),
+                ("action", "preview"),
+            ],
+            None,
+        ),
+    );
     let res = bare.send(&app, good).await;
     assert_eq!(res.status, 200, "{}", res.text);
     assert!(res.text.contains("Preview: nothing was saved"));
@@ -274,18 +315,46 @@ db_test!(web_reads_by_route_and_exceptions, |db| {
     let route = app.get("/app/reads?route=R1", key).await;
     assert_eq!(route.status, 200, "{}", route.text);
     let field = format!("v_{}", a.meter);
-    assert!(route.text.contains(&format!("name=\"{field}\"")), "{}", route.text);
-    assert!(route.text.contains("125500 on 2026-10-28"), "the last read is shown");
-    let bad = send(&app, key, Method::POST, "/app/reads", &format!("route=R1&read_on=2026-11-01&{field}=12x")).await;
+    assert!(
+        route.text.contains(&format!("name=\"{field}\"")),
+        "{}",
+        route.text
+    );
+    assert!(
+        route.text.contains("125500 on 2026-10-28"),
+        "the last read is shown"
+    );
+    let bad = send(
+        &app,
+        key,
+        Method::POST,
+        "/app/reads",
+        &format!("route=R1&read_on=2026-11-01&{field}=12x"),
+    )
+    .await;
     assert!(bad.text.contains("aria-invalid=\"true\""), "{}", bad.text);
     assert!(bad.text.contains("not a whole number"));
-    let ok = send(&app, key, Method::POST, "/app/reads", &format!("route=R1&read_on=2026-11-01&{field}=125500")).await;
+    let ok = send(
+        &app,
+        key,
+        Method::POST,
+        "/app/reads",
+        &format!("route=R1&read_on=2026-11-01&{field}=125500"),
+    )
+    .await;
     assert!(ok.text.contains("1 read(s) saved"), "{}", ok.text);
     // No use since the last read: an exception.
     let exc = app.get("/app/reads/exceptions", key).await;
     assert_eq!(exc.status, 200);
     assert!(exc.text.contains("no use"), "{}", exc.text);
-    let viewer = send(&app, a.viewer_key.expose(), Method::POST, "/app/reads", "route=R1").await;
+    let viewer = send(
+        &app,
+        a.viewer_key.expose(),
+        Method::POST,
+        "/app/reads",
+        "route=R1",
+    )
+    .await;
     assert_eq!(viewer.status, 403);
 });
 
@@ -329,20 +398,64 @@ db_test!(web_rates_calculator_editor_and_impact, |db| {
         .replace("&#39;", "'")
         .replace("&amp;", "&");
     let enc: String = url::form_urlencoded::byte_serialize(json.as_bytes()).collect();
-    let impact = send(&app, key, Method::POST, "/app/rates/impact", &format!("schedule={enc}")).await;
+    let impact = send(
+        &app,
+        key,
+        Method::POST,
+        "/app/rates/impact",
+        &format!("schedule={enc}"),
+    )
+    .await;
     assert_eq!(impact.status, 200);
-    assert!(impact.text.contains("id=\"impact-summary\""), "{}", impact.text);
-    let csv = send(&app, key, Method::POST, "/app/rates/impact", &format!("schedule={enc}&format=csv")).await;
-    assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+    assert!(
+        impact.text.contains("id=\"impact-summary\""),
+        "{}",
+        impact.text
+    );
+    let csv = send(
+        &app,
+        key,
+        Method::POST,
+        "/app/rates/impact",
+        &format!("schedule={enc}&format=csv"),
+    )
+    .await;
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
     assert!(csv.text.starts_with("meter_size"), "{}", csv.text);
     let nonsense = send(&app, key, Method::POST, "/app/rates/impact", "schedule=%7B").await;
     assert!(nonsense.text.contains("not valid"));
     // The editor: a new schedule from the JSON, refused for a viewer.
-    let created = send(&app, key, Method::POST, "/app/rates", &format!("name=Second&schedule={enc}")).await;
+    let created = send(
+        &app,
+        key,
+        Method::POST,
+        "/app/rates",
+        &format!("name=Second&schedule={enc}"),
+    )
+    .await;
     assert_eq!(created.status, 303, "{}", created.text);
-    let dup = send(&app, key, Method::POST, "/app/rates", &format!("name=Second&schedule={enc}")).await;
+    let dup = send(
+        &app,
+        key,
+        Method::POST,
+        "/app/rates",
+        &format!("name=Second&schedule={enc}"),
+    )
+    .await;
     assert!(dup.text.contains("class=\"error\""));
-    let viewer = send(&app, a.viewer_key.expose(), Method::POST, "/app/rates", "name=x").await;
+    let viewer = send(
+        &app,
+        a.viewer_key.expose(),
+        Method::POST,
+        "/app/rates",
+        "name=x",
+    )
+    .await;
     assert_eq!(viewer.status, 403);
 });
 
@@ -352,27 +465,69 @@ db_test!(web_reports_settings_and_audit_pages, |db| {
     let key = a.admin_key.expose();
     let reports = app.get("/app/reports", key).await;
     assert_eq!(reports.status, 200);
-    for link in ["aging.csv", "general-ledger.csv", "payments.csv", "consumption.csv"] {
+    for link in [
+        "aging.csv",
+        "general-ledger.csv",
+        "payments.csv",
+        "consumption.csv",
+    ] {
         assert!(reports.text.contains(link), "{link}");
     }
-    assert!(reports.text.contains(&format!("/api/v1/bill-runs/{}/register.csv", a.run)));
+    assert!(
+        reports
+            .text
+            .contains(&format!("/api/v1/bill-runs/{}/register.csv", a.run))
+    );
     let settings = app.get("/app/settings", key).await;
     assert_eq!(settings.status, 200, "{}", settings.text);
     assert!(settings.text.contains("Users and roles") && settings.text.contains("API keys"));
-    let bad = send(&app, key, Method::POST, "/app/settings/late-fee", "flat=abc").await;
+    let bad = send(
+        &app,
+        key,
+        Method::POST,
+        "/app/settings/late-fee",
+        "flat=abc",
+    )
+    .await;
     assert!(bad.text.contains("class=\"error\""));
-    let ok = send(&app, key, Method::POST, "/app/settings/late-fee", "flat=7.50&percent=1.5&grace_days=10&min_balance=20").await;
+    let ok = send(
+        &app,
+        key,
+        Method::POST,
+        "/app/settings/late-fee",
+        "flat=7.50&percent=1.5&grace_days=10&min_balance=20",
+    )
+    .await;
     assert_eq!(ok.status, 303, "{}", ok.text);
     let shown = app.get("/app/settings?saved=late+fee", key).await;
     assert!(shown.text.contains("$7.50 plus 1.50 %"), "{}", shown.text);
-    let fees = send(&app, key, Method::POST, "/app/settings/fees", "card_percent=2.5&card_fixed=0.30&bank_percent=0&bank_fixed=1").await;
+    let fees = send(
+        &app,
+        key,
+        Method::POST,
+        "/app/settings/fees",
+        "card_percent=2.5&card_fixed=0.30&bank_percent=0&bank_fixed=1",
+    )
+    .await;
     assert_eq!(fees.status, 303, "{}", fees.text);
-    let too_much = send(&app, key, Method::POST, "/app/settings/fees", "card_percent=50").await;
+    let too_much = send(
+        &app,
+        key,
+        Method::POST,
+        "/app/settings/fees",
+        "card_percent=50",
+    )
+    .await;
     assert!(too_much.text.contains("class=\"error\""));
-    let log = app.get("/app/audit?action=late_fee_rule.updated", key).await;
+    let log = app
+        .get("/app/audit?action=late_fee_rule.updated", key)
+        .await;
     assert_eq!(log.status, 200);
     assert!(log.text.contains("late_fee_rule.updated"), "{}", log.text);
-    assert_eq!(app.get("/app/settings", a.viewer_key.expose()).await.status, 403);
+    assert_eq!(
+        app.get("/app/settings", a.viewer_key.expose()).await.status,
+        403
+    );
 });
 
 db_test!(web_operator_console_pages, |db| {
@@ -383,7 +538,8 @@ db_test!(web_operator_console_pages, |db| {
     aqueduct_jobs::enqueue(
         tx.conn(),
         app.clock.as_ref(),
-        aqueduct_jobs::NewJob::new("test.unknown_kind", serde_json::json!({})).for_tenant(a.tenant.id()),
+        aqueduct_jobs::NewJob::new("test.unknown_kind", serde_json::json!({}))
+            .for_tenant(a.tenant.id()),
     )
     .await
     .unwrap();
@@ -406,5 +562,9 @@ db_test!(web_operator_console_pages, |db| {
     assert!(settings.text.contains("http://aqueduct.test"));
     // Staff are refused the console.
     let staff = app.get("/ops/jobs", a.admin_key.expose()).await;
-    assert!(staff.status == 401 || staff.status == 403, "{}", staff.status);
+    assert!(
+        staff.status == 401 || staff.status == 403,
+        "{}",
+        staff.status
+    );
 });

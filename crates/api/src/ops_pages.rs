@@ -227,7 +227,10 @@ async fn backups(
             newest = Some((status.clone(), err.clone()));
         }
         if last_ok.is_none() && status == "done" {
-            last_ok = Some((updated.format("%Y-%m-%d %H:%M UTC").to_string(), age(now, updated)));
+            last_ok = Some((
+                updated.format("%Y-%m-%d %H:%M UTC").to_string(),
+                age(now, updated),
+            ));
         }
         runs.push([
             created.format("%Y-%m-%d %H:%M UTC").to_string(),
@@ -259,18 +262,16 @@ async fn backups(
     }))
 }
 
+/// `1.5 MiB`: one decimal, integers only (no floats in this codebase).
 fn human_bytes(n: i64) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let f = n as f64;
-    if n >= 1 << 30 {
-        format!("{:.1} GiB", f / f64::from(1u32 << 30))
-    } else if n >= 1 << 20 {
-        format!("{:.1} MiB", f / f64::from(1u32 << 20))
-    } else if n >= 1 << 10 {
-        format!("{:.1} KiB", f / 1024.0)
-    } else {
-        format!("{n} bytes")
-    }
+    let (unit, size) = match n {
+        n if n >= 1 << 30 => ("GiB", 1_i64 << 30),
+        n if n >= 1 << 20 => ("MiB", 1 << 20),
+        n if n >= 1 << 10 => ("KiB", 1 << 10),
+        _ => return format!("{n} bytes"),
+    };
+    let tenths = n * 10 / size;
+    format!("{}.{} {unit}", tenths / 10, tenths % 10)
 }
 
 #[derive(Deserialize)]
@@ -373,10 +374,7 @@ async fn settings(
             "Session absolute limit",
             format!("{} hours", a.sessions.absolute.num_hours()),
         ),
-        (
-            "Insecure development cookie",
-            yes(a.dev_insecure_cookie),
-        ),
+        ("Insecure development cookie", yes(a.dev_insecure_cookie)),
     ];
     Ok(web::render(&SettingsPage {
         page: ops_chrome(&ctx, "Platform settings", "ops-settings"),

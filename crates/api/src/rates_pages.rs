@@ -105,7 +105,10 @@ async fn list_page(
     Ok(web::render(&ListPage {
         page: chrome(caller, s, "Rates", "rates"),
         csrf: csrf_input(s),
-        rows: rows.into_iter().map(|r| (r.id.to_string(), r.name)).collect(),
+        rows: rows
+            .into_iter()
+            .map(|r| (r.id.to_string(), r.name))
+            .collect(),
         can_edit: caller.role >= Role::Admin,
         name,
         json,
@@ -118,11 +121,20 @@ async fn list(
     caller: Caller,
     s: Option<Extension<CurrentSession>>,
 ) -> Result<Response, ApiError> {
-    list_page(&state, &caller, s.as_ref(), String::new(), STARTER.into(), None).await
+    list_page(
+        &state,
+        &caller,
+        s.as_ref(),
+        String::new(),
+        STARTER.into(),
+        None,
+    )
+    .await
 }
 
 fn parse_schedule(json: &str) -> Result<RateSchedule, String> {
-    serde_json::from_str::<RateSchedule>(json).map_err(|e| format!("The schedule is not valid: {e}."))
+    serde_json::from_str::<RateSchedule>(json)
+        .map_err(|e| format!("The schedule is not valid: {e}."))
 }
 
 async fn create(
@@ -131,9 +143,21 @@ async fn create(
     s: Option<Extension<CurrentSession>>,
     body: String,
 ) -> Result<Response, ApiError> {
-    let name = form_value(&body, "name").unwrap_or_default().trim().to_owned();
+    let name = form_value(&body, "name")
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     let json = form_value(&body, "schedule").unwrap_or_default();
-    let again = |e: String| list_page(&state, &caller, s.as_ref(), name.clone(), json.clone(), Some(e));
+    let again = |e: String| {
+        list_page(
+            &state,
+            &caller,
+            s.as_ref(),
+            name.clone(),
+            json.clone(),
+            Some(e),
+        )
+    };
     let version = match parse_schedule(&json) {
         Ok(v) => v,
         Err(e) => return again(e).await,
@@ -335,7 +359,9 @@ async fn calculate(
                         .map(|l| {
                             (
                                 l.description.clone(),
-                                l.quantity.map(|q| q.normalize().to_string()).unwrap_or_default(),
+                                l.quantity
+                                    .map(|q| q.normalize().to_string())
+                                    .unwrap_or_default(),
                                 l.amount.to_string(),
                             )
                         })

@@ -74,9 +74,7 @@ async fn stops(tx: &TenantTx) -> Result<Vec<Stop>, ApiError> {
             }
         })
         .collect();
-    out.sort_by(|a, b| {
-        (&a.route, a.sequence, &a.address).cmp(&(&b.route, b.sequence, &b.address))
-    });
+    out.sort_by(|a, b| (&a.route, a.sequence, &a.address).cmp(&(&b.route, b.sequence, &b.address)));
     Ok(out)
 }
 
@@ -124,21 +122,36 @@ struct EntryPage {
     error: Option<String>,
 }
 
+/// What was typed and what happened to it.
 struct Typed {
+    route: String,
+    read_on: String,
     values: HashMap<String, String>,
     notes: HashMap<String, (String, bool)>,
+    saved: Option<String>,
+    error: Option<String>,
+}
+
+impl Typed {
+    fn new(route: String, read_on: String) -> Self {
+        Self {
+            route,
+            read_on,
+            values: HashMap::new(),
+            notes: HashMap::new(),
+            saved: None,
+            error: None,
+        }
+    }
 }
 
 async fn render_entry(
     state: &AppState,
     caller: &Caller,
     s: Option<&Extension<CurrentSession>>,
-    route: String,
-    read_on: String,
     typed: Typed,
-    saved: Option<String>,
-    error: Option<String>,
 ) -> Result<Response, ApiError> {
+    let route = typed.route.clone();
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     let all = stops(&tx).await?;
     let last = last_reads(&tx).await?;
@@ -175,11 +188,11 @@ async fn render_entry(
         csrf: csrf_input(s),
         routes,
         route,
-        read_on,
+        read_on: typed.read_on,
         rows,
         can_enter: caller.role >= Role::Clerk,
-        saved,
-        error,
+        saved: typed.saved,
+        error: typed.error,
     }))
 }
 
@@ -190,11 +203,8 @@ async fn entry_page(
     Query(q): Query<RouteQuery>,
 ) -> Result<Response, ApiError> {
     let today = state.clock().now().date_naive().to_string();
-    let typed = Typed {
-        values: HashMap::new(),
-        notes: HashMap::new(),
-    };
-    render_entry(&state, &caller, s.as_ref(), q.route.unwrap_or_default(), today, typed, None, None).await
+    let typed = Typed::new(q.route.unwrap_or_default(), today);
+    render_entry(&state, &caller, s.as_ref(), typed).await
 }
 
 /// Records every value typed on the route's form (empty ones are skipped);
@@ -208,20 +218,25 @@ async fn entry_save(
 ) -> Result<Response, ApiError> {
     let route = form_value(&body, "route").unwrap_or_default();
     let read_on_text = form_value(&body, "read_on").unwrap_or_default();
-    let mut typed = Typed {
-        values: HashMap::new(),
-        notes: HashMap::new(),
-    };
+    let mut typed = Typed::new(route.clone(), read_on_text.clone());
     let Ok(read_on) = NaiveDate::parse_from_str(read_on_text.trim(), "%Y-%m-%d") else {
         for (k, v) in body.split('&').filter_map(|p| p.split_once('=')) {
             if let Some(id) = k.strip_prefix("v_") {
-                typed.values.insert(id.to_owned(), form_value(&format!("x={v}"), "x").unwrap_or_default());
+                typed.values.insert(
+                    id.to_owned(),
+                    form_value(&format!("x={v}"), "x").unwrap_or_default(),
+                );
             }
         }
-        return render_entry(&state, &caller, s.as_ref(), route, read_on_text, typed, None, Some("Give the day of the reads (YYYY-MM-DD).".into())).await;
+        typed.error = Some("Give the day of the reads (YYYY-MM-DD).".into());
+        return render_entry(&state, &caller, s.as_ref(), typed).await;
     };
     let tx = state.db().tenant(&caller.tenant).await?;
-    let route_stops: Vec<Stop> = stops(&tx).await?.into_iter().filter(|s| s.route == route).collect();
+    let route_stops: Vec<Stop> = stops(&tx)
+        .await?
+        .into_iter()
+        .filter(|s| s.route == route)
+        .collect();
     let (mut stored, mut problems) = (0, 0);
     for stop in &route_stops {
         let id = stop.meter.id.to_string();
@@ -243,10 +258,18 @@ async fn entry_save(
             source: ReadSource::Manual,
         };
         match reads::record(&tx, state.clock(), &stop.meter, read).await {
-            Ok(Recorded::Created { consumption, flags, .. }) => {
+            Ok(Recorded::Created {
+                consumption, flags, ..
+            }) => {
                 stored += 1;
-                let used = consumption.map(|c| format!("saved; used {}", c.units)).unwrap_or_else(|| "saved (first read)".into());
-                let note = if flags.is_empty() { used } else { format!("{used}; check: {}", flags.join(", ")) };
+                let used = consumption
+                    .map(|c| format!("saved; used {}", c.units))
+                    .unwrap_or_else(|| "saved (first read)".into());
+                let note = if flags.is_empty() {
+                    used
+                } else {
+                    format!("{used}; check: {}", flags.join(", "))
+                };
                 typed.notes.insert(id, (note, false));
             }
             Ok(Recorded::Duplicate { .. }) => {
@@ -266,8 +289,15 @@ async fn entry_save(
         }
     }
     tx.commit().await?;
-    let saved = Some(format!("{stored} read(s) saved{}.", if problems > 0 { format!("; {problems} need a look (marked below)") } else { String::new() }));
-    render_entry(&state, &caller, s.as_ref(), route, read_on.to_string(), typed, saved, None).await
+    typed.saved = Some(format!(
+        "{stored} read(s) saved{}.",
+        if problems > 0 {
+            format!("; {problems} need a look (marked below)")
+        } else {
+            String::new()
+        }
+    ));
+    render_entry(&state, &caller, s.as_ref(), typed).await
 }
 
 #[derive(Template)]
@@ -307,7 +337,13 @@ async fn exceptions(
         let with = reads::with_use(&stop.meter, &history);
         let place = format!("{} {}", stop.route, stop.address).trim().to_owned();
         let Some(last) = with.last() else {
-            rows.push([stop.meter.serial.clone(), place, String::new(), "no reads".into(), "never read".into()]);
+            rows.push([
+                stop.meter.serial.clone(),
+                place,
+                String::new(),
+                "no reads".into(),
+                "never read".into(),
+            ]);
             continue;
         };
         let mut kinds = Vec::new();
@@ -328,7 +364,11 @@ async fn exceptions(
                 .iter()
                 .filter_map(|r| r.consumption.map(|c| c.units))
                 .collect();
-            let avg = if earlier.is_empty() { 0 } else { earlier.iter().sum::<i64>() / i64::try_from(earlier.len()).unwrap_or(1) };
+            let avg = if earlier.is_empty() {
+                0
+            } else {
+                earlier.iter().sum::<i64>() / i64::try_from(earlier.len()).unwrap_or(1)
+            };
             if c.units == 0 && !c.negative {
                 kinds.push("no use".into());
             } else if avg > 0 && c.units > avg * 3 {
@@ -340,7 +380,9 @@ async fn exceptions(
                 stop.meter.serial.clone(),
                 place,
                 format!("{} on {}", last.value, last.read_on),
-                last.consumption.map(|c| c.units.to_string()).unwrap_or_default(),
+                last.consumption
+                    .map(|c| c.units.to_string())
+                    .unwrap_or_default(),
                 kinds.join("; "),
             ]);
         }

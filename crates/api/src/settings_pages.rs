@@ -146,7 +146,13 @@ async fn settings_page(
             .collect(),
         invitations: pending
             .into_iter()
-            .map(|i| [i.email, i.role.to_string(), i.expires_at.format("%Y-%m-%d").to_string()])
+            .map(|i| {
+                [
+                    i.email,
+                    i.role.to_string(),
+                    i.expires_at.format("%Y-%m-%d").to_string(),
+                ]
+            })
             .collect(),
         keys: keys
             .into_iter()

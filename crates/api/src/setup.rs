@@ -283,10 +283,15 @@ struct ImportPage {
 
 const CUSTOMER_COLUMNS: &str = "account_number, holder_name, service_address, service_city, service_state, service_zip (required); email, phone, opened_on, mailing_line1, mailing_city, mailing_state, mailing_postal_code, service_unit, route, sequence, meter_serial, meter_size, meter_unit, register_digits, multiplier, installed_on";
 const CUSTOMER_SAMPLE: &str = "account_number,holder_name,service_address,service_city,service_state,service_zip,route,sequence,meter_serial,meter_size,meter_unit\n1001,Ana Reyes,12 Mesa Rd,Alamosa,CO,81101,A,1,M-1001,5/8,gallons";
-const READ_COLUMNS: &str = "meter_serial, read_on, value (required); estimated, unit, account_number";
+const READ_COLUMNS: &str =
+    "meter_serial, read_on, value (required); estimated, unit, account_number";
 const READ_SAMPLE: &str = "meter_serial,read_on,value\nM-1001,2026-11-25,120345";
 
-async fn mapping_names(state: &AppState, caller: &Caller, kind: &str) -> Result<Vec<String>, ApiError> {
+async fn mapping_names(
+    state: &AppState,
+    caller: &Caller,
+    kind: &str,
+) -> Result<Vec<String>, ApiError> {
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     let saved = if kind == "customers" {
         mappings::list_customers(&tx).await?
@@ -313,12 +318,25 @@ async fn import_page(
     result: Option<ImportResult>,
 ) -> Result<Response, ApiError> {
     let (title, columns, sample) = if kind == "customers" {
-        ("Import customers and meters", CUSTOMER_COLUMNS, CUSTOMER_SAMPLE)
+        (
+            "Import customers and meters",
+            CUSTOMER_COLUMNS,
+            CUSTOMER_SAMPLE,
+        )
     } else {
         ("Import meter reads", READ_COLUMNS, READ_SAMPLE)
     };
     Ok(web::render(&ImportPage {
-        page: chrome(caller, s, title, if kind == "customers" { "accounts" } else { "reads" }),
+        page: chrome(
+            caller,
+            s,
+            title,
+            if kind == "customers" {
+                "accounts"
+            } else {
+                "reads"
+            },
+        ),
         csrf: csrf_input(s),
         kind,
         title,
@@ -336,7 +354,16 @@ async fn customers_page(
     caller: Caller,
     s: Option<Extension<CurrentSession>>,
 ) -> Result<Response, ApiError> {
-    import_page(&state, &caller, s.as_ref(), "customers", "aqueduct".into(), None, None).await
+    import_page(
+        &state,
+        &caller,
+        s.as_ref(),
+        "customers",
+        "aqueduct".into(),
+        None,
+        None,
+    )
+    .await
 }
 
 async fn reads_page(
@@ -344,7 +371,16 @@ async fn reads_page(
     caller: Caller,
     s: Option<Extension<CurrentSession>>,
 ) -> Result<Response, ApiError> {
-    import_page(&state, &caller, s.as_ref(), "reads", "aqueduct".into(), None, None).await
+    import_page(
+        &state,
+        &caller,
+        s.as_ref(),
+        "reads",
+        "aqueduct".into(),
+        None,
+        None,
+    )
+    .await
 }
 
 /// The upload form's fields: the file, the mapping and which button.
@@ -370,7 +406,10 @@ fn upload(headers: &HeaderMap, body: &[u8]) -> Result<Upload, String> {
         .unwrap_or_default();
     if csv.iter().all(u8::is_ascii_whitespace) {
         // No file: the pasted text, if any.
-        csv = multipart::text(&parts, "pasted").unwrap_or_default().as_bytes().to_vec();
+        csv = multipart::text(&parts, "pasted")
+            .unwrap_or_default()
+            .as_bytes()
+            .to_vec();
     }
     if csv.iter().all(u8::is_ascii_whitespace) {
         return Err("Choose a CSV file (or paste its contents).".into());
@@ -398,8 +437,16 @@ async fn customers_upload(
     let up = match upload(&headers, &body) {
         Ok(u) => u,
         Err(m) => {
-            return import_page(&state, &caller, s.as_ref(), "customers", "aqueduct".into(), Some(m), None)
-                .await;
+            return import_page(
+                &state,
+                &caller,
+                s.as_ref(),
+                "customers",
+                "aqueduct".into(),
+                Some(m),
+                None,
+            )
+            .await;
         }
     };
     let tx = state.db().tenant(&caller.tenant).await?;
@@ -412,8 +459,16 @@ async fn customers_upload(
         Err(e) => {
             tx.rollback().await?;
             let msg = ApiError::from(e).to_string();
-            return import_page(&state, &caller, s.as_ref(), "customers", up.mapping, Some(msg), None)
-                .await;
+            return import_page(
+                &state,
+                &caller,
+                s.as_ref(),
+                "customers",
+                up.mapping,
+                Some(msg),
+                None,
+            )
+            .await;
         }
     };
     if up.commit {
@@ -430,10 +485,23 @@ async fn customers_upload(
             ("Meters installed".into(), report.meters_created),
             ("Rows already stored".into(), report.unchanged),
         ],
-        errors: report.errors.into_iter().map(|e| (e.line, e.reason)).collect(),
+        errors: report
+            .errors
+            .into_iter()
+            .map(|e| (e.line, e.reason))
+            .collect(),
         exceptions: Vec::new(),
     };
-    import_page(&state, &caller, s.as_ref(), "customers", up.mapping, None, Some(out)).await
+    import_page(
+        &state,
+        &caller,
+        s.as_ref(),
+        "customers",
+        up.mapping,
+        None,
+        Some(out),
+    )
+    .await
 }
 
 /// Preview or import of reads: the same `imports::import_reads` as
@@ -448,8 +516,16 @@ async fn reads_upload(
     let up = match upload(&headers, &body) {
         Ok(u) => u,
         Err(m) => {
-            return import_page(&state, &caller, s.as_ref(), "reads", "aqueduct".into(), Some(m), None)
-                .await;
+            return import_page(
+                &state,
+                &caller,
+                s.as_ref(),
+                "reads",
+                "aqueduct".into(),
+                Some(m),
+                None,
+            )
+            .await;
         }
     };
     let tx = state.db().tenant(&caller.tenant).await?;
@@ -463,7 +539,16 @@ async fn reads_upload(
         Err(e) => {
             tx.rollback().await?;
             let msg = ApiError::from(e).to_string();
-            return import_page(&state, &caller, s.as_ref(), "reads", up.mapping, Some(msg), None).await;
+            return import_page(
+                &state,
+                &caller,
+                s.as_ref(),
+                "reads",
+                up.mapping,
+                Some(msg),
+                None,
+            )
+            .await;
         }
     };
     if up.commit {
@@ -478,12 +563,25 @@ async fn reads_upload(
             ("New reads".into(), report.imported),
             ("Rows already stored".into(), report.unchanged),
         ],
-        errors: report.errors.into_iter().map(|e| (e.line, e.reason)).collect(),
+        errors: report
+            .errors
+            .into_iter()
+            .map(|e| (e.line, e.reason))
+            .collect(),
         exceptions: report
             .exceptions
             .into_iter()
             .map(|e| [e.line.to_string(), e.meter, e.kind.to_owned(), e.detail])
             .collect(),
     };
-    import_page(&state, &caller, s.as_ref(), "reads", up.mapping, None, Some(out)).await
+    import_page(
+        &state,
+        &caller,
+        s.as_ref(),
+        "reads",
+        up.mapping,
+        None,
+        Some(out),
+    )
+    .await
 }
