@@ -170,6 +170,162 @@ async function refundJourney(browser) {
   await ctx.close();
 }
 
+function isoDay(offset) {
+  const d = new Date(Date.now() + offset * 86400000);
+  return d.toISOString().slice(0, 10);
+}
+
+/// The newest mail to `to` whose body has `needle` (the SMTP sink's log).
+async function mailTo(to, needle) {
+  for (let i = 0; i < 100; i++) {
+    if (fs.existsSync(process.env.E2E_MAIL)) {
+      const found = fs.readFileSync(process.env.E2E_MAIL, 'utf8').split('\n').filter(Boolean)
+        .map((l) => JSON.parse(l))
+        .filter((m) => JSON.stringify(m.to).includes(to) && (m.text || '').includes(needle));
+      if (found.length) return found[found.length - 1];
+    }
+    await sleep(200);
+  }
+  throw new Error(`no mail to ${to}`);
+}
+
+/// Journey 3: a new association signs up, confirms its admin by the mailed
+/// link, works through the onboarding checklist (profile, Stripe Connect
+/// in the stand-in, rates, a CSV of customers, a CSV of reads, a bill run
+/// finalized by the worker) and goes live.
+async function onboardingJourney(browser) {
+  const ctx = await browser.newContext({ viewport: SIZES.desktop });
+  const page = await ctx.newPage();
+  const slug = `mesa-${Date.now().toString(36)}`;
+  const email = `admin@${slug}.example.org`;
+  const password = `mesa-e2e-${Date.now()}-pass`;
+  await page.goto(`${BASE}/sign-up`);
+  await check(page, '30-sign-up');
+  await page.fill('#association_name', 'Mesa Verde Water Users');
+  await page.fill('#slug', slug);
+  await page.fill('#admin_email', email);
+  await page.click('button[type=submit]');
+  await page.locator('#signed-up').waitFor();
+  await check(page, '31-signed-up');
+
+  const mail = await mailTo(email, '/invite?token=');
+  const link = mail.text.match(/https?:\/\/\S+\/invite\?token=\S+/)[0];
+  await page.goto(link);
+  await page.fill('input[name=display_name]', 'Ana Reyes');
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.getByRole('heading', { name: 'Welcome' }).waitFor();
+  await page.goto(`${BASE}/login`);
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForLoadState();
+  await page.goto(`${BASE}/app`);
+  await page.locator('#onboarding').waitFor();
+  assert.ok((await page.textContent('#ob-h')).includes('0 of 6'), await page.textContent('#ob-h'));
+  await check(page, '32-checklist-start');
+
+  // 1. Profile.
+  await page.click('#onboarding a[href="/app/settings/branding"]');
+  await page.fill('#contact_phone', '(970) 555-0142');
+  await page.fill('#contact_email', `office@${slug}.example.org`);
+  await check(page, '33-profile');
+  await page.click('form[action="/app/settings/branding"] button[type=submit]');
+  await page.locator('.status-paid').waitFor();
+
+  // 2. Stripe Connect onboarding in the stand-in.
+  await page.goto(`${BASE}/app/stripe`);
+  await check(page, '34-stripe');
+  await page.click('form[action="/app/stripe/connect"] button[type=submit]');
+  await page.waitForURL((u) => u.toString().startsWith(SIM));
+  await page.screenshot({ path: `${OUT}/35-stripe-onboarding.png` });
+  await page.click('button[value=complete]');
+  await page.waitForURL((u) => u.toString().startsWith(`${BASE}/app/stripe`));
+  for (let i = 0; i < 50 && (await page.textContent('#charges-enabled')).trim() !== 'yes'; i++) {
+    await sleep(300);
+    await page.reload();
+  }
+  assert.equal((await page.textContent('#charges-enabled')).trim(), 'yes');
+  await check(page, '36-stripe-done');
+
+  // 3. Rates: the starter schedule, then the calculator.
+  await page.goto(`${BASE}/app/rates`);
+  await page.fill('#name', 'Residential');
+  await check(page, '37-rates');
+  await page.click('form[action="/app/rates"] button[type=submit]');
+  await page.locator('#calculator').waitFor();
+  await page.fill('#usage', '9');
+  await page.click('#calculator button[type=submit]');
+  await page.locator('#calc-total').waitFor();
+  assert.ok(dollars(await page.textContent('#calc-total')) > 0);
+  await check(page, '38-calculator');
+
+  // 4. Customers and meters from a CSV: preview (one bad row), then import.
+  const customers = [
+    'account_number,holder_name,service_address,service_city,service_state,service_zip,route,sequence,meter_serial,meter_size,meter_unit',
+    '1001,Ana Reyes,12 Mesa Rd,Cortez,CO,81321,A,10,MV-1001,5/8,gallons',
+    '1002,Luis Ortega,14 Mesa Rd,Cortez,CO,81321,A,20,MV-1002,5/8,gallons',
+    '1003,Dana Whitehorse,2 Canyon Ln,Cortez,CO,81321,B,10,MV-1003,1,gallons',
+    '1004,,9 Canyon Ln,Cortez,CO,81321,B,20,MV-1004,5/8,gallons',
+  ].join('\n') + '\n';
+  await page.goto(`${BASE}/app/imports/customers`);
+  await page.setInputFiles('#file', { name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(customers) });
+  await page.click('button[value=preview]');
+  await page.locator('#import-result').waitFor();
+  assert.equal((await page.textContent('#error-count')).trim(), '1');
+  assert.ok((await page.textContent('#row-errors')).includes('5'), 'line 5 is reported');
+  await check(page, '39-import-preview');
+  const good = customers.split('\n').filter((l) => !l.startsWith('1004')).join('\n');
+  await page.setInputFiles('#file', { name: 'customers.csv', mimeType: 'text/csv', buffer: Buffer.from(good) });
+  await page.click('button[value=import]');
+  await page.locator('#import-result h2', { hasText: 'Imported' }).waitFor();
+  assert.equal((await page.textContent('#error-count')).trim(), '0');
+
+  // 5. Reads from a CSV: last month's and this week's.
+  const [prev, cur] = [isoDay(-30), isoDay(-1)];
+  const readsCsv = ['meter_serial,read_on,value',
+    `MV-1001,${prev},10000`, `MV-1002,${prev},20000`, `MV-1003,${prev},30000`,
+    `MV-1001,${cur},16500`, `MV-1002,${cur},24100`, `MV-1003,${cur},52000`].join('\n') + '\n';
+  await page.goto(`${BASE}/app/imports/reads`);
+  await page.setInputFiles('#file', { name: 'reads.csv', mimeType: 'text/csv', buffer: Buffer.from(readsCsv) });
+  await page.click('button[value=import]');
+  await page.locator('#import-result h2', { hasText: 'Imported' }).waitFor();
+  await check(page, '40-reads-imported');
+  await page.goto(`${BASE}/app/reads?route=A`);
+  await page.locator('#route-reads').waitFor();
+  await check(page, '41-reads-by-route');
+
+  // 6. A bill run, previewed and finalized by the worker.
+  await page.goto(`${BASE}/app/bill-runs`);
+  await page.fill('#period_start', isoDay(-5));
+  await page.fill('#period_end', isoDay(0));
+  await page.fill('#due_on', isoDay(20));
+  await page.click('form[action="/app/bill-runs"] button[type=submit]');
+  await page.locator('#run-status').waitFor();
+  await check(page, '42-run-preview');
+  await page.click('form[action$="/finalize"] button[type=submit]');
+  await page.locator('#run-status', { hasText: 'finalized' }).waitFor({ timeout: 30000 });
+  assert.equal((await page.textContent('#issued')).trim(), '3');
+  await check(page, '43-run-finalized');
+
+  // Every step done: go live.
+  await page.goto(`${BASE}/app`);
+  assert.ok((await page.textContent('#ob-h')).includes('6 of 6'), await page.textContent('#ob-h'));
+  await check(page, '44-checklist-done');
+  await page.click('form[action="/app/go-live"] button[type=submit]');
+  await page.locator('.status-paid', { hasText: 'live' }).waitFor();
+  assert.equal(await page.locator('#onboarding').count(), 0);
+  for (const [path, name] of [['/app/reports', '45-reports'], ['/app/settings', '46-settings'],
+    ['/app/reads/exceptions', '47-read-exceptions'], ['/app/audit', '48-audit']]) {
+    await page.goto(BASE + path);
+    await check(page, name);
+  }
+  await page.setViewportSize(SIZES.phone);
+  await page.goto(`${BASE}/app`);
+  await page.screenshot({ path: `${OUT}/49-dashboard-live-phone.png`, fullPage: true });
+  await ctx.close();
+}
+
 function base32(s) {
   const abc = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
   let bits = '';
@@ -225,6 +381,11 @@ async function suspendJourney(browser) {
 
   await page.click('#tenant-demo button:has-text("Reactivate")');
   await page.locator('#tenant-demo .tenant-status', { hasText: 'active' }).waitFor();
+  for (const [path, name] of [['/ops/jobs', '23-ops-jobs'], ['/ops/backups', '24-ops-backups'],
+    ['/ops/audit', '25-ops-audit'], ['/ops/settings', '26-ops-settings']]) {
+    await page.goto(BASE + path);
+    await check(page, name);
+  }
   await ctx.close();
 }
 
@@ -242,6 +403,7 @@ try {
     ['1 customer pays (English)', () => payJourney(browser, list[0], 'en')],
     ['6 customer pays (Spanish)', () => payJourney(browser, list[1], 'es')],
     ['4 staff refunds a payment', () => refundJourney(browser)],
+    ['3 a new association signs up and onboards', () => onboardingJourney(browser)],
     ['5 operator suspends a tenant', () => suspendJourney(browser)],
     ['privacy, security and contact pages', async () => {
       const ctx = await browser.newContext({ viewport: SIZES.desktop });

@@ -31,6 +31,17 @@ export AQUEDUCT__STRIPE__SECRET_KEY=sk_test_aqueduct_sim
 export AQUEDUCT__STRIPE__WEBHOOK_SECRET=whsec_aqueduct_sim
 export AQUEDUCT__STRIPE__API_BASE="$SIM"
 
+# A local SMTP server keeps the mail (journey 3 opens the sign-up link).
+SMTP_PORT="$(free_port)"
+SMTP_PY="$(bash tests/services/smtp.sh)"
+PYTHONPATH="$ROOT/tests/services" "$SMTP_PY" -m aiosmtpd -n -l "127.0.0.1:$SMTP_PORT" \
+  -c aqueduct_smtp.Keeper "$WORK/mail" >"$WORK/smtp.log" 2>&1 &
+PIDS+=($!)
+export AQUEDUCT__SMTP__HOST=127.0.0.1
+export AQUEDUCT__SMTP__PORT="$SMTP_PORT"
+export AQUEDUCT__SMTP__TLS=none
+export AQUEDUCT__SMTP__FROM_ADDRESS=billing@e2e.example.org
+
 "$TARGET/debug/aqueduct-stripe-sim" --listen "127.0.0.1:$SIM_PORT" \
   --webhook-url "$BASE/webhooks/stripe" --ach-settle-delay-ms 8000 >"$WORK/sim.log" 2>&1 &
 PIDS+=($!)
@@ -50,7 +61,7 @@ mkdir -p target/e2e
 status=0
 E2E_OPERATOR_EMAIL="$OPERATOR_EMAIL" E2E_OPERATOR_PASSWORD="$OPERATOR_PASSWORD" \
   E2E_BASE="$BASE" E2E_SIM="$SIM" E2E_API_KEY="$API_KEY" \
-  E2E_STAFF_PASSWORD="$(grep -o 'password "[^"]*"' "$WORK/demo.txt" | cut -d'"' -f2)" E2E_DB="$WORK/e2e.db" \
+  E2E_STAFF_PASSWORD="$(grep -o 'password "[^"]*"' "$WORK/demo.txt" | cut -d'"' -f2)" E2E_DB="$WORK/e2e.db" E2E_MAIL="$WORK/mail/messages.jsonl" \
   E2E_OUT="$ROOT/target/e2e" CHROMIUM="$CHROMIUM" node tests/e2e/journeys.mjs || status=$?
 if [[ $status -ne 0 ]]; then
   echo "--- app log (tail)"; tail -40 "$WORK/app.log"; echo "--- sim log (tail)"; tail -20 "$WORK/sim.log"

@@ -49,3 +49,4 @@ mod tenant_admin;
 mod tls;
 mod totp_at_rest;
 mod web;
+mod web_pages;

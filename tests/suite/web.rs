@@ -333,19 +333,145 @@ db_test!(
         assert_eq!(shown.status, 200, "{}", shown.text);
         assert!(shown.text.contains("id=\"run-status\" data-live>draft"));
         assert!(shown.text.contains("/finalize\""));
-        let fin = send(Method::POST, format!("{run_page}/finalize"), "").await;
+        let attempt = "0123456789abcdef0123456789abcdef";
+        let fin = send(
+            Method::POST,
+            format!("{run_page}/finalize"),
+            &format!("attempt={attempt}"),
+        )
+        .await;
         assert_eq!(fin.status, 303);
-        // Finalizing runs in the background; the page shows it until done.
-        let mut status = String::new();
-        for _ in 0..100 {
-            let p = send(Method::GET, run_page.clone(), "").await;
-            if p.text.contains("id=\"run-status\" data-live>finalized") {
-                status = "finalized".into();
-                assert!(!p.text.contains("/finalize\""), "no second finalize");
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
-        assert_eq!(status, "finalized");
+        // The request only enqueues a durable job: the run shows the
+        // progress bar until a worker has finalized it.
+        let waiting = send(Method::GET, run_page.clone(), "").await;
+        assert!(
+            waiting
+                .text
+                .contains("id=\"run-status\" data-live>finalizing"),
+            "{}",
+            waiting.text
+        );
+        assert!(waiting.text.contains("<progress"));
+        // A double submit of the same form is one job.
+        let again = send(
+            Method::POST,
+            format!("{run_page}/finalize"),
+            &format!("attempt={attempt}"),
+        )
+        .await;
+        assert_eq!(again.status, 303);
+        let stats = aqueduct_jobs::stats(&app.pool, app.clock.as_ref())
+            .await
+            .unwrap();
+        assert_eq!(stats.queued, 1, "one finalize job waits");
+        let clock: std::sync::Arc<dyn aqueduct_core::Clock> = app.clock.clone();
+        let worker = aqueduct_jobs::Worker::new(
+            app.pool.clone(),
+            clock.clone(),
+            aqueduct_server::worker::registry(&app.pool, &clock),
+            "web-test",
+        );
+        let ran = worker.run_until_idle().await.unwrap();
+        assert_eq!((ran.done, ran.dead), (1, 0), "{ran:?}");
+        let p = send(Method::GET, run_page.clone(), "").await;
+        assert!(
+            p.text.contains("id=\"run-status\" data-live>finalized"),
+            "{}",
+            p.text
+        );
+        assert!(!p.text.contains("/finalize\""), "no second finalize");
+        assert!(!p.text.contains("<progress"));
     }
 );
+
+db_test!(web_finalize_job_resumes_an_interrupted_run, |db| {
+    use aqueduct_billing::bill_runs::{self, FinalizeOptions, NewRun};
+    use aqueduct_billing::entity::bill;
+    use aqueduct_tenant::scoped;
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    // November's read, so the run has a bill to issue.
+    let meter = aqueduct_billing::meters::get(&tx, a.meter).await.unwrap();
+    aqueduct_billing::reads::record(
+        &tx,
+        app.clock.as_ref(),
+        &meter,
+        aqueduct_billing::reads::NewRead {
+            read_on: chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+            value: 130_000,
+            estimated: false,
+            source: aqueduct_billing::reads::ReadSource::Manual,
+        },
+    )
+    .await
+    .unwrap();
+    let run = bill_runs::create(
+        &tx,
+        app.clock.as_ref(),
+        NewRun {
+            schedule: a.schedule,
+            period_start: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+            period_end: chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+            due_on: chrono::NaiveDate::from_ymd_opt(2026, 12, 20).unwrap(),
+        },
+    )
+    .await
+    .unwrap();
+    let id = aqueduct_core::BillRunId::from_uuid(run.id);
+    aqueduct_billing::finalize_job::enqueue(&tx, app.clock.as_ref(), id, "k1")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    // The process that was finalizing died before its first batch
+    // committed (the job row is all that is left of the request).
+    let stopped = bill_runs::finalize(
+        &app.pool,
+        &a.tenant,
+        app.clock.as_ref(),
+        id,
+        &FinalizeOptions {
+            batch_size: 1,
+            stop_after_batches: Some(0),
+            ..FinalizeOptions::default()
+        },
+    )
+    .await;
+    assert!(matches!(
+        stopped,
+        Err(aqueduct_billing::BillingError::Interrupted)
+    ));
+    let count = || async {
+        let tx = app.pool.tenant(&a.tenant).await.unwrap();
+        let n = scoped::<bill::Entity>(&tx)
+            .filter(bill::Column::BillRunId.eq(run.id))
+            .count(tx.conn())
+            .await
+            .unwrap();
+        let status = bill_runs::get(&tx, id).await.unwrap().status;
+        tx.commit().await.unwrap();
+        (n, status)
+    };
+    let (partial, status) = count().await;
+    assert_eq!(status, "finalizing");
+    // A worker started after the restart picks the durable job up.
+    let clock: std::sync::Arc<dyn aqueduct_core::Clock> = app.clock.clone();
+    let worker = aqueduct_jobs::Worker::new(
+        app.pool.clone(),
+        clock.clone(),
+        aqueduct_server::worker::registry(&app.pool, &clock),
+        "after-restart",
+    );
+    let ran = worker.run_until_idle().await.unwrap();
+    assert_eq!((ran.claimed, ran.done), (1, 1), "{ran:?}");
+    let (all, status) = count().await;
+    assert_eq!(status, "finalized");
+    assert_eq!(partial, 0);
+    assert_eq!(all, 1, "the worker issued the bill");
+    // The job is done, not waiting or dead.
+    let stats = aqueduct_jobs::stats(&app.pool, app.clock.as_ref())
+        .await
+        .unwrap();
+    assert_eq!((stats.queued, stats.running, stats.dead), (0, 0, 0));
+});

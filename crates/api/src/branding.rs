@@ -223,6 +223,16 @@ async fn update(
     caller: Caller,
     Json(body): Json<Branding>,
 ) -> Result<Json<Branding>, ApiError> {
+    Ok(Json(save(&state, &caller, body).await?))
+}
+
+/// Validates and stores the branding (the JSON route and the settings
+/// page share this), audited.
+pub(crate) async fn save(
+    state: &AppState,
+    caller: &Caller,
+    body: Branding,
+) -> Result<Branding, ApiError> {
     let b = validate(body)?;
     let tx = state.db().tenant(&caller.tenant).await?;
     let tenant = tx.tenant_id().uuid();
@@ -272,7 +282,7 @@ async fn update(
     .await?;
     let saved = load(&tx).await?;
     tx.commit().await?;
-    Ok(Json(saved))
+    Ok(saved)
 }
 
 #[cfg(test)]

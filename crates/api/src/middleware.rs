@@ -27,7 +27,7 @@ pub struct RequestId(pub String);
 pub struct ClientIp(pub String);
 
 const REQUEST_ID: &str = "x-request-id";
-const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 fn acceptable_request_id(v: &str) -> bool {
     (1..=64).contains(&v.len())

@@ -7,7 +7,8 @@
 //!    `same-origin`/`none`, or whose `Origin` is not our public origin, is
 //!    refused (this also stops login CSRF, before any session exists).
 //! 2. Token: with a live session, the request must echo the session's CSRF
-//!    token in `X-CSRF-Token` or, for HTML forms, a `csrf_token` field.
+//!    token in `X-CSRF-Token` or, for HTML forms, a `csrf_token` field
+//!    (a part of a `multipart/form-data` upload form).
 
 use crate::error::ApiError;
 use crate::middleware::RequestId;
@@ -142,20 +143,32 @@ async fn check_token(req: Request, expected: &str) -> Option<Request> {
             .is_ok_and(|v| tokens_match(v, expected))
             .then_some(req);
     }
-    let is_form = req
+    let content_type = req
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if !is_form {
+        .unwrap_or_default();
+    let is_form = content_type.starts_with("application/x-www-form-urlencoded");
+    // Upload forms (a CSV file): the token is one of the parts.
+    let boundary = crate::multipart::boundary(content_type).map(str::to_owned);
+    if !is_form && boundary.is_none() {
         return None;
     }
     let (parts, body) = req.into_parts();
-    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES).await.ok()?;
-    let ok = std::str::from_utf8(&bytes)
-        .ok()
-        .and_then(|b| form_field(b, CSRF_FIELD))
-        .is_some_and(|v| tokens_match(v, expected));
+    let limit = if is_form {
+        MAX_FORM_BYTES
+    } else {
+        crate::middleware::MAX_BODY_BYTES
+    };
+    let bytes = axum::body::to_bytes(body, limit).await.ok()?;
+    let ok = match &boundary {
+        None => std::str::from_utf8(&bytes)
+            .ok()
+            .and_then(|b| form_field(b, CSRF_FIELD))
+            .is_some_and(|v| tokens_match(v, expected)),
+        Some(b) => crate::multipart::text(&crate::multipart::parts(&bytes, b), CSRF_FIELD)
+            .is_some_and(|v| tokens_match(v, expected)),
+    };
     ok.then(|| Request::from_parts(parts, Body::from(bytes)))
 }
 

@@ -22,14 +22,14 @@ pub(crate) fn routes(r: Routes) -> Routes {
     r.public(Method::POST, "/api/v1/sign-up", post(sign_up))
 }
 
-/// `POST /api/v1/sign-up` body.
+/// `POST /api/v1/sign-up` body (and the sign-up page's form).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SignUpBody {
-    association_name: String,
-    slug: String,
-    time_zone: String,
-    admin_email: String,
+pub(crate) struct SignUpBody {
+    pub association_name: String,
+    pub slug: String,
+    pub time_zone: String,
+    pub admin_email: String,
 }
 
 /// A validated sign-up.
@@ -56,11 +56,13 @@ impl TryFrom<SignUpBody> for SignUp {
     }
 }
 
-async fn sign_up(
-    State(state): State<AppState>,
-    ctx: Ctx,
-    Json(body): Json<SignUpBody>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+/// Registers the association and mails its first admin the link (the
+/// JSON route and the sign-up page share this).
+pub(crate) async fn register(
+    state: &AppState,
+    ctx: &Ctx,
+    body: SignUpBody,
+) -> Result<aqueduct_tenant::TenantCtx, ApiError> {
     let (db, clock) = (state.db(), state.clock());
     let ip_key = throttle::ip_key("sign_up", &ctx.ip);
     if let Some(secs) = throttle::blocked_for(db, clock, &ip_key, SIGN_UP_IP).await? {
@@ -106,6 +108,15 @@ async fn sign_up(
     if let Err(e) = state.mailer().send(mail).await {
         tracing::warn!(error = %e, "sign-up mail not sent");
     }
+    Ok(tenant)
+}
+
+async fn sign_up(
+    State(state): State<AppState>,
+    ctx: Ctx,
+    Json(body): Json<SignUpBody>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+    let tenant = register(&state, &ctx, body).await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(serde_json::json!({

@@ -85,7 +85,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
         )
 }
 
-fn chrome(
+pub(crate) fn chrome(
     caller: &Caller,
     s: Option<&Extension<CurrentSession>>,
     title: &str,
@@ -101,7 +101,7 @@ fn chrome(
     }
 }
 
-fn csrf_input(s: Option<&Extension<CurrentSession>>) -> String {
+pub(crate) fn csrf_input(s: Option<&Extension<CurrentSession>>) -> String {
     s.map_or_else(String::new, |Extension(CurrentSession(s))| {
         format!(
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
@@ -111,7 +111,7 @@ fn csrf_input(s: Option<&Extension<CurrentSession>>) -> String {
     })
 }
 
-fn usd(cents: i64) -> String {
+pub(crate) fn usd(cents: i64) -> String {
     Money::usd(cents).to_string()
 }
 
@@ -130,6 +130,14 @@ struct Dashboard {
     month_total: String,
     last_run: Option<RunRow>,
     accounts: u64,
+    onboarding: Option<crate::setup::Checklist>,
+    csrf: String,
+    live: bool,
+}
+
+#[derive(Deserialize)]
+struct DashboardQuery {
+    live: Option<String>,
 }
 
 struct RunRow {
@@ -156,7 +164,9 @@ async fn dashboard(
     State(state): State<AppState>,
     caller: Caller,
     s: Option<Extension<CurrentSession>>,
+    Query(q): Query<DashboardQuery>,
 ) -> Result<Response, ApiError> {
+    let onboarding = crate::setup::checklist(&state, &caller).await?;
     let now = state.clock().now();
     let today = now.date_naive();
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
@@ -195,6 +205,9 @@ async fn dashboard(
         month_total: usd(paid.iter().map(|p| p.amount_cents).sum()),
         last_run: last_run.map(RunRow::from),
         accounts: count,
+        onboarding,
+        csrf: csrf_input(s.as_ref()),
+        live: q.live.is_some(),
     }))
 }
 
@@ -474,7 +487,7 @@ async fn payment_page(
 }
 
 /// Decodes one `application/x-www-form-urlencoded` value.
-fn form_value(body: &str, name: &str) -> Option<String> {
+pub(crate) fn form_value(body: &str, name: &str) -> Option<String> {
     let raw = body
         .split('&')
         .filter_map(|p| p.split_once('='))
@@ -692,6 +705,7 @@ struct RunDetail {
     working: bool,
     can_finalize: bool,
     csrf: String,
+    attempt: String,
 }
 
 /// One run: the preview (bills, total, exceptions) and, while it is being
@@ -740,42 +754,27 @@ async fn run_detail(
             .collect(),
         working,
         csrf: csrf_input(s.as_ref()),
+        attempt: uuid::Uuid::new_v4().simple().to_string(),
     }))
 }
 
-/// Finalize: runs in the background in small batches (the run page shows
-/// the progress). Finalizing is resumable, so a restart mid-run loses
-/// nothing: finalize again and it continues.
+/// Finalize: marks the run `finalizing` and enqueues a durable
+/// [`aqueduct_billing::finalize_job`] job in one transaction; a worker
+/// finalizes it in small batches while the run page shows the progress.
+/// A restart loses nothing: the job is picked up again and resumes.
 async fn run_finalize(
     State(state): State<AppState>,
     caller: Caller,
     Path(run_id): Path<String>,
+    body: String,
 ) -> Result<Response, ApiError> {
     let id: aqueduct_core::BillRunId = parse_id(&run_id)?;
-    {
-        let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
-        aqueduct_billing::bill_runs::get(&tx, id).await?;
-        tx.commit().await?;
-    }
-    let task_state = state.clone();
-    let tenant = caller.tenant.clone();
-    tokio::spawn(async move {
-        let options = aqueduct_billing::bill_runs::FinalizeOptions {
-            batch_size: 25,
-            ..Default::default()
-        };
-        if let Err(e) = aqueduct_billing::bill_runs::finalize(
-            task_state.db(),
-            &tenant,
-            task_state.clock(),
-            id,
-            &options,
-        )
-        .await
-        {
-            tracing::warn!(error = %e, run = %id, "finalizing from the workspace failed");
-        }
-    });
+    let attempt = form_value(&body, "attempt")
+        .filter(|a| a.len() == 32 && a.bytes().all(|b| b.is_ascii_hexdigit()))
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let tx = state.db().tenant(&caller.tenant).await?;
+    aqueduct_billing::finalize_job::enqueue(&tx, state.clock(), id, &attempt).await?;
+    tx.commit().await?;
     Ok(Redirect::to(&format!("/app/bill-runs/{id}")).into_response())
 }
 

@@ -9,6 +9,7 @@ pub mod consumption;
 pub mod customer_imports;
 pub mod entity;
 mod error;
+pub mod finalize_job;
 pub mod impact;
 pub mod imports;
 pub mod late_fees;

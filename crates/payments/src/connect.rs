@@ -269,8 +269,20 @@ pub async fn onboarding_link(
     clock: &dyn Clock,
     stripe: &Stripe,
 ) -> Result<String, PaymentsError> {
+    onboarding_link_back_to(db, ctx, clock, stripe, "/api/v1/stripe/account").await
+}
+
+/// A fresh onboarding link whose return and refresh URLs lead to `path`
+/// on this server (the workspace's Stripe page, for people in a browser).
+pub async fn onboarding_link_back_to(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+    path: &str,
+) -> Result<String, PaymentsError> {
     let acct = ensure_account(db, ctx, clock, stripe).await?;
-    let back = format!("{}/api/v1/stripe/account", stripe.public_url);
+    let back = format!("{}{path}", stripe.public_url);
     let link = CreateAccountLink::new(
         acct.stripe_account_id.as_str(),
         CreateAccountLinkType::AccountOnboarding,

@@ -104,7 +104,11 @@ fn source_url(config: &Config) -> String {
 }
 
 /// The scheduled backup: take one, then prune by the rule.
-pub async fn scheduled(config: &Config, clock: &dyn Clock) -> anyhow::Result<String> {
+pub async fn scheduled(
+    config: &Config,
+    db: &aqueduct_tenant::Db,
+    clock: &dyn Clock,
+) -> anyhow::Result<String> {
     let keys = keyring(config)?;
     let store = store(config).await?;
     let m = backup::create(
@@ -116,6 +120,11 @@ pub async fn scheduled(config: &Config, clock: &dyn Clock) -> anyhow::Result<Str
         &|_| {},
     )
     .await?;
+    // For the operator console (last good backup, age, size); the bucket
+    // stays the truth, so a failure here does not fail the backup.
+    if let Err(e) = backup::records::record(db, &m, clock.now()).await {
+        tracing::warn!(error = %e, backup = %m.id, "backup stored but not recorded for the console");
+    }
     let rule = PruneRule {
         keep_daily: config.backup.keep_daily,
         keep_monthly: config.backup.keep_monthly,
@@ -154,6 +163,14 @@ pub async fn run(args: BackupArgs, config: &Config, clock: &dyn Clock) -> anyhow
             let m = backup::create(&url, &keys, &store, clock, &work_dir(config), &progress)
                 .await
                 .context("backup failed; nothing was listed as good")?;
+            match crate::database::connect(config).await {
+                Ok(db) => {
+                    if let Err(e) = backup::records::record(&db, &m, clock.now()).await {
+                        out!("  (not recorded for the operator console: {e})");
+                    }
+                }
+                Err(e) => out!("  (not recorded for the operator console: {e})"),
+            }
             out!(
                 "backup {} stored: {} bytes ({} before compression), key {}, schema {}",
                 m.id,

@@ -86,7 +86,7 @@ pub async fn run_job(
                 reports.len()
             ))
         }
-        Job::Backup => crate::backup::scheduled(config, clock).await,
+        Job::Backup => crate::backup::scheduled(config, db, clock).await,
     }
 }
 

@@ -41,6 +41,12 @@ pub fn registry_for(
         let (db, clock) = (pdb.clone(), pclock.clone());
         async move { aqueduct_payments::events::handle(&db, clock.as_ref(), job).await }
     });
+    // billing
+    let (bdb, bclock) = (db.clone(), clock.clone());
+    registry = registry.on(aqueduct_billing::finalize_job::FINALIZE_JOB, move |job| {
+        let (db, clock) = (bdb.clone(), bclock.clone());
+        async move { aqueduct_billing::finalize_job::handle(&db, clock.as_ref(), job).await }
+    });
     // notifications
     let (ndb, nclock) = (db.clone(), clock.clone());
     let osender = sender.clone();

@@ -8,6 +8,7 @@
 
 pub mod crypto;
 pub mod prune;
+pub mod records;
 pub mod snapshot;
 pub mod store;
 
