@@ -7,6 +7,7 @@ mod bill_runs;
 mod imports;
 mod late_fees;
 mod ledger;
+mod lifecycle;
 mod locations;
 mod meters;
 mod notifications;
@@ -32,7 +33,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = bill_document::routes(r);
     let r = staff::routes(r);
     let r = notifications::routes(r);
-    notifications::print_routes(r)
+    let r = notifications::print_routes(r);
+    lifecycle::routes(r)
 }
 
 /// Parses a path id, answering 404 (not 400) for malformed ones so a probe
