@@ -354,6 +354,7 @@ async fn account_page(
     }
     tx.commit().await?;
     let deposit = usd(aqueduct_billing::ledger::deposit_held(&entries));
+    let open = a.status != "closed";
     let closed_note = closure.map(|c| {
         format!(
             "Closed on {} ({}), final read {}; deposit applied {}, refunded {}.",
@@ -402,7 +403,7 @@ async fn account_page(
         payments: pays.into_iter().map(PaymentRow::from).collect(),
         meters: meter_views,
         id: id.to_string(),
-        open: a.status != "closed",
+        open,
         deposit,
         closed_note,
         error,
