@@ -556,3 +556,69 @@ db_test!(
 async fn run_december(app: &TestApp, s: &Seeded) -> BillRunId {
     run(app, s, "2026-12-01", "2026-12-31", false).await
 }
+
+db_test!(
+    the_account_page_moves_out_and_takes_deposits_without_javascript,
+    |db| {
+        let app = TestApp::new(db).await;
+        let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+        let page = format!("/app/accounts/{}", s.account);
+        let html = app.get(&page, s.admin_key.expose()).await;
+        assert_eq!(html.status, 200, "{}", html.text);
+        assert!(
+            html.text.contains(&format!("action=\"{page}/move-out\"")),
+            "{}",
+            html.text
+        );
+        assert!(html.text.contains(&format!("action=\"{page}/deposits\"")));
+        let form = |path: String, body: &str| {
+            http::Request::builder()
+                .method(Method::POST)
+                .uri(path)
+                .header("authorization", format!("Bearer {}", s.admin_key.expose()))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(axum::body::Body::from(body.to_owned()))
+                .unwrap()
+        };
+        let attempt = "0123456789abcdef0123456789abcdef";
+        for _ in 0..2 {
+            let res = app
+                .send(form(
+                    format!("{page}/deposits"),
+                    &format!("amount=75.00&attempt={attempt}"),
+                ))
+                .await;
+            assert_eq!(res.status, 303, "{}", res.text);
+        }
+        let dep = app
+            .get(
+                &format!("/api/v1/accounts/{}/deposits", s.account),
+                s.viewer_key.expose(),
+            )
+            .await
+            .json();
+        assert_eq!(
+            dep["held_cents"], 7_500,
+            "a double submit posted twice: {dep}"
+        );
+        // A bad read is answered on the page, nothing changes.
+        let res = app
+            .send(form(
+                format!("{page}/move-out"),
+                "read_on=2026-11-15&value=abc",
+            ))
+            .await;
+        assert_eq!(res.status, 200);
+        assert!(res.text.contains("role=\"alert\""), "{}", res.text);
+        let res = app
+            .send(form(
+                format!("{page}/move-out"),
+                "read_on=2026-11-15&value=128500",
+            ))
+            .await;
+        assert_eq!(res.status, 303, "{}", res.text);
+        let html = app.get(&page, s.admin_key.expose()).await;
+        assert!(html.text.contains("Closed on 2026-11-15"), "{}", html.text);
+        assert!(!html.text.contains("/move-out\""));
+    }
+);

@@ -561,7 +561,7 @@ pub async fn move_out(
 #[derive(Debug, Clone)]
 pub enum Occupant {
     /// A new account.
-    New(NewAccount),
+    New(Box<NewAccount>),
     /// An active account not served anywhere yet.
     Existing(AccountId),
 }
@@ -606,7 +606,7 @@ pub async fn move_in(
         )));
     }
     let acct = match req.occupant {
-        Occupant::New(new) => accounts::create(tx, clock, new).await?,
+        Occupant::New(new) => accounts::create(tx, clock, *new).await?,
         Occupant::Existing(id) => {
             let a = accounts::get(tx, id).await?;
             if a.status != AccountStatus::Active.as_str() {
@@ -712,7 +712,7 @@ pub async fn transfer(
         clock,
         req.to,
         MoveIn {
-            occupant: Occupant::New(NewAccount {
+            occupant: Occupant::New(Box::new(NewAccount {
                 number: req.new_number,
                 holder_name: old.holder_name.clone(),
                 email: old.email.clone(),
@@ -720,7 +720,7 @@ pub async fn transfer(
                 mailing,
                 opened_on: req.on,
                 paperless: old.paperless,
-            }),
+            })),
             on: req.on,
             read: req.read,
             deposit_cents: None,

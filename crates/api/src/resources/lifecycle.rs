@@ -218,7 +218,7 @@ async fn move_in(
     locations::get(&tx, id).await?;
     let b: MoveInBody = body(&bytes)?;
     let occupant = match (b.account, b.account_id) {
-        (Some(new), None) => Occupant::New(NewAccount::try_from(new)?),
+        (Some(new), None) => Occupant::New(Box::new(NewAccount::try_from(new)?)),
         (None, Some(raw)) => {
             let a: AccountId = raw
                 .parse()
