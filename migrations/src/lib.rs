@@ -26,6 +26,7 @@ mod m20261127_000601_drop_scheduled_runs;
 mod m20261128_02_bill_pdf_setting;
 mod m20261128_04_autopay_payouts;
 mod m20261128_070001_backup_records;
+mod m20261128_03_lifecycle;
 pub mod rls;
 pub mod schema;
 
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_02_bill_pdf_setting::Migration),
             Box::new(m20261128_04_autopay_payouts::Migration),
             Box::new(m20261128_070001_backup_records::Migration),
+            Box::new(m20261128_03_lifecycle::Migration),
         ]
     }
 }

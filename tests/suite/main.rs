@@ -28,6 +28,7 @@ mod isolation;
 mod jobs;
 mod late_fees;
 mod ledger;
+mod lifecycle;
 mod limits;
 mod log_secrets;
 mod notifications;

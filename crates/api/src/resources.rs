@@ -8,6 +8,7 @@ mod bill_runs;
 mod imports;
 mod late_fees;
 mod ledger;
+mod lifecycle;
 mod locations;
 mod meters;
 mod notifications;
@@ -36,7 +37,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = staff::routes(r);
     let r = notifications::routes(r);
     let r = notifications::print_routes(r);
-    bill_pdf::routes(r)
+    let r = bill_pdf::routes(r);
+    lifecycle::routes(r)
 }
 
 /// Parses a path id, answering 404 (not 400) for malformed ones so a probe

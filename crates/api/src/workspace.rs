@@ -47,6 +47,18 @@ pub(crate) fn routes(r: Routes) -> Routes {
             get(account_detail),
         )
         .tenant(
+            Method::POST,
+            "/app/accounts/{account_id}/move-out",
+            Role::Clerk,
+            post(account_move_out),
+        )
+        .tenant(
+            Method::POST,
+            "/app/accounts/{account_id}/deposits",
+            Role::Clerk,
+            post(account_deposit),
+        )
+        .tenant(
             Method::GET,
             "/app/payments",
             Role::Viewer,
@@ -276,6 +288,15 @@ struct AccountDetail {
     bills: Vec<[String; 4]>,
     payments: Vec<PaymentRow>,
     meters: Vec<MeterView>,
+    id: String,
+    open: bool,
+    deposit: String,
+    closed_note: Option<String>,
+    error: Option<String>,
+    notice: Option<String>,
+    csrf: String,
+    today: String,
+    attempt: String,
 }
 
 struct MeterView {
@@ -285,19 +306,44 @@ struct MeterView {
     reads: Vec<[String; 3]>,
 }
 
+#[derive(Deserialize)]
+struct AccountFlash {
+    done: Option<String>,
+}
+
 async fn account_detail(
     State(state): State<AppState>,
     caller: Caller,
     s: Option<Extension<CurrentSession>>,
     Path(account_id): Path<String>,
+    Query(flash): Query<AccountFlash>,
 ) -> Result<Response, ApiError> {
     let id: AccountId = parse_id(&account_id)?;
+    let notice = match flash.done.as_deref() {
+        Some("move_out") => {
+            Some("Moved out: the final bill is issued and the account closed.".into())
+        }
+        Some("deposit") => Some("Deposit recorded.".into()),
+        _ => None,
+    };
+    account_page(&state, &caller, s.as_ref(), id, None, notice).await
+}
+
+async fn account_page(
+    state: &AppState,
+    caller: &Caller,
+    s: Option<&Extension<CurrentSession>>,
+    id: AccountId,
+    error: Option<String>,
+    notice: Option<String>,
+) -> Result<Response, ApiError> {
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     let a = accounts::get(&tx, id).await?;
     let balance = ledger::balance(&tx, id).await?;
     let entries = ledger::for_account(&tx, id).await?;
     let account_bills = bills::for_account(&tx, id).await?;
     let pays = checkout::for_account(&tx, id).await?;
+    let closure = aqueduct_billing::lifecycle::closure(&tx, id).await?;
     let mut meter_views = Vec::new();
     for m in meters::for_account(&tx, id).await? {
         let rs = reads::for_meter(&tx, MeterId::from_uuid(m.id)).await?;
@@ -320,10 +366,22 @@ async fn account_detail(
         });
     }
     tx.commit().await?;
+    let deposit = usd(aqueduct_billing::ledger::deposit_held(&entries));
+    let open = a.status != "closed";
+    let closed_note = closure.map(|c| {
+        format!(
+            "Closed on {} ({}), final read {}; deposit applied {}, refunded {}.",
+            c.closed_on,
+            c.kind.replace('_', "-"),
+            c.final_value,
+            usd(c.deposit_applied_cents),
+            usd(c.deposit_refunded_cents)
+        )
+    });
     Ok(web::render(&AccountDetail {
         page: chrome(
-            &caller,
-            s.as_ref(),
+            caller,
+            s,
             &format!("Account {}", a.account_number),
             "accounts",
         ),
@@ -357,7 +415,115 @@ async fn account_detail(
             .collect(),
         payments: pays.into_iter().map(PaymentRow::from).collect(),
         meters: meter_views,
+        id: id.to_string(),
+        open,
+        deposit,
+        closed_note,
+        error,
+        notice,
+        csrf: csrf_input(s),
+        today: state.clock().now().date_naive().to_string(),
+        attempt: uuid::Uuid::new_v4().simple().to_string(),
     }))
+}
+
+/// The move-out form: final read date and value.
+async fn account_move_out(
+    State(state): State<AppState>,
+    caller: Caller,
+    s: Option<Extension<CurrentSession>>,
+    Path(account_id): Path<String>,
+    body: String,
+) -> Result<Response, ApiError> {
+    let id: AccountId = parse_id(&account_id)?;
+    {
+        let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+        accounts::get(&tx, id).await?;
+        tx.commit().await?;
+    }
+    let field = |n: &str| form_value(&body, n).unwrap_or_default();
+    let read_on = chrono::NaiveDate::parse_from_str(field("read_on").trim(), "%Y-%m-%d").ok();
+    let value = field("value").trim().parse::<i64>().ok();
+    let (Some(read_on), Some(value)) = (read_on, value) else {
+        let msg = "Give the final read's date (YYYY-MM-DD) and register value (whole number).";
+        return account_page(&state, &caller, s.as_ref(), id, Some(msg.into()), None).await;
+    };
+    let tx = state.db().tenant(&caller.tenant).await?;
+    let done = aqueduct_billing::lifecycle::move_out(
+        &tx,
+        state.clock(),
+        id,
+        aqueduct_billing::lifecycle::MoveOut {
+            read_on,
+            value,
+            meter: None,
+            schedule: None,
+            due_on: None,
+        },
+    )
+    .await;
+    match done {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/app/accounts/{id}?done=move_out")).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            let msg = ApiError::from(e).to_string();
+            account_page(&state, &caller, s.as_ref(), id, Some(msg), None).await
+        }
+    }
+}
+
+/// The deposit form: an amount in dollars; `attempt` makes a double
+/// submit post once.
+async fn account_deposit(
+    State(state): State<AppState>,
+    caller: Caller,
+    s: Option<Extension<CurrentSession>>,
+    Path(account_id): Path<String>,
+    body: String,
+) -> Result<Response, ApiError> {
+    let id: AccountId = parse_id(&account_id)?;
+    {
+        let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+        accounts::get(&tx, id).await?;
+        tx.commit().await?;
+    }
+    let amount = form_value(&body, "amount")
+        .and_then(|v| crate::portal::parse_dollars(v.trim()))
+        .filter(|c| *c > 0);
+    let attempt = form_value(&body, "attempt").unwrap_or_default();
+    let Some(cents) = amount else {
+        let msg = "Enter the deposit in dollars, e.g. 75.00.";
+        return account_page(&state, &caller, s.as_ref(), id, Some(msg.into()), None).await;
+    };
+    if attempt.len() != 32 || !attempt.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let msg = "The form expired; try again.";
+        return account_page(&state, &caller, s.as_ref(), id, Some(msg.into()), None).await;
+    }
+    let tx = state.db().tenant(&caller.tenant).await?;
+    let today = state.clock().now().date_naive();
+    let done = aqueduct_billing::lifecycle::post_deposit(
+        &tx,
+        state.clock(),
+        id,
+        cents,
+        today,
+        &format!("app-{attempt}"),
+    )
+    .await;
+    match done {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(Redirect::to(&format!("/app/accounts/{id}?done=deposit")).into_response())
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            let msg = ApiError::from(e).to_string();
+            account_page(&state, &caller, s.as_ref(), id, Some(msg), None).await
+        }
+    }
 }
 
 struct PaymentRow {

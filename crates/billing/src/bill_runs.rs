@@ -107,6 +107,8 @@ pub struct PreviewLine {
     pub total_cents: i64,
     /// Already billed in this cycle.
     pub already_billed: bool,
+    /// Priced from an estimated read.
+    pub estimated: bool,
 }
 
 /// What finalizing would do.
@@ -149,6 +151,7 @@ pub async fn preview(
         end: run.period_end,
         history: &stored.history,
         estimate_missing,
+        estimate: crate::estimates::rule(tx).await?,
     };
     let mut out = Preview::default();
     let mut after = None;
@@ -165,6 +168,7 @@ pub async fn preview(
                         usage_units: draft.consumption.units,
                         total_cents: draft.calculation.total.cents,
                         already_billed: d.standing,
+                        estimated: draft.current.estimated,
                     });
                 }
                 Err(e) => out.exceptions.push(e),
@@ -212,7 +216,7 @@ pub struct FinalizeReport {
     pub status: String,
 }
 
-async fn bump_counter(tx: &TenantTx, n: i64) -> Result<i64, BillingError> {
+pub(crate) async fn bump_counter(tx: &TenantTx, n: i64) -> Result<i64, BillingError> {
     let backend = tx.conn().get_database_backend();
     let tenant = tx.tenant_id().uuid();
     let (insert, update) = if backend == DbBackend::Postgres {
@@ -302,7 +306,10 @@ async fn issue(
             revision,
             period_start: run.period_start,
             period_end: run.period_end,
-            read_from: d.previous.read_on,
+            read_from: d
+                .change_out
+                .as_ref()
+                .map_or(d.previous.read_on, |c| c.old_from_on),
             read_to: d.current.read_on,
             previous_value: d.previous.value,
             current_value: d.current.value,
@@ -560,6 +567,7 @@ pub async fn finalize(
     let tx = db.tenant(tenant).await?;
     let run = get(&tx, id).await?;
     let stored = rates::get(&tx, RateScheduleId::from_uuid(run.schedule_id)).await?;
+    let rule = crate::estimates::rule(&tx).await?;
     if run.status == "draft" {
         let mut active: bill_run::ActiveModel = run.clone().into();
         active.status = Set("finalizing".into());
@@ -571,6 +579,7 @@ pub async fn finalize(
         end: run.period_end,
         history: &stored.history,
         estimate_missing: options.estimate_missing,
+        estimate: rule,
     };
     let mut report = FinalizeReport::default();
     let batch_size = options.batch_size.clamp(1, 10_000);

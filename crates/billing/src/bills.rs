@@ -3,7 +3,7 @@
 
 use crate::bulk;
 use crate::consumption::{self, Consumption};
-use crate::entity::{account, bill, bill_void, meter, meter_read, occupancy};
+use crate::entity::{account, bill, bill_void, meter, meter_change, meter_read, occupancy};
 use crate::error::BillingError;
 use aqueduct_core::{AccountId, BillId};
 use aqueduct_rates::{
@@ -31,6 +31,49 @@ pub struct Draft {
     pub consumption: Consumption,
     /// The priced bill.
     pub calculation: BillCalculation,
+    /// Use of a meter removed since the last bill (a change-out), included
+    /// in `consumption`.
+    pub change_out: Option<ChangeOutUse>,
+}
+
+/// The removed meter's part of a bill after a change-out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChangeOutUse {
+    /// The removed meter's serial.
+    pub old_serial: String,
+    /// Day of its last billed read.
+    pub old_from_on: NaiveDate,
+    /// Its last billed read.
+    pub old_from_value: i64,
+    /// Its final read.
+    pub old_final_value: i64,
+    /// Day of the change.
+    pub changed_on: NaiveDate,
+    /// Its use (after its multiplier, rollover handled).
+    pub units: i64,
+}
+
+/// How a missing read is estimated (the association's setting).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "method")]
+pub enum EstimateRule {
+    /// The last read plus the average daily use of the last `periods`
+    /// periods × the days since.
+    Average {
+        /// Periods averaged (1–12).
+        periods: usize,
+    },
+    /// The last read plus the daily use of the same days a year earlier;
+    /// the average of the last three periods when there is no such year.
+    LastYear,
+}
+
+impl Default for EstimateRule {
+    fn default() -> Self {
+        EstimateRule::Average {
+            periods: ESTIMATE_PERIODS,
+        }
+    }
 }
 
 /// Why an account cannot be billed in a cycle.
@@ -53,8 +96,10 @@ pub struct Cycle<'a> {
     pub end: NaiveDate,
     /// The tariff.
     pub history: &'a ScheduleHistory,
-    /// Estimate a missing read from the meter's average daily use.
+    /// Estimate a missing read (by `estimate`).
     pub estimate_missing: bool,
+    /// How to estimate.
+    pub estimate: EstimateRule,
 }
 
 /// Reads used for an estimate: the last this many periods.
@@ -68,7 +113,90 @@ pub fn estimate(
     before: &[meter_read::Model],
     on: NaiveDate,
 ) -> Option<meter_read::Model> {
-    let recent = &before[before.len().saturating_sub(ESTIMATE_PERIODS + 1)..];
+    estimate_average(meter, before, on, ESTIMATE_PERIODS)
+}
+
+/// An estimated read of `meter` on `on` by `rule` from its earlier reads
+/// (`before`, ascending). None when there is too little history.
+pub fn estimate_with(
+    rule: EstimateRule,
+    meter: &meter::Model,
+    before: &[meter_read::Model],
+    on: NaiveDate,
+) -> Option<meter_read::Model> {
+    match rule {
+        EstimateRule::Average { periods } => {
+            estimate_average(meter, before, on, periods.clamp(1, 12))
+        }
+        EstimateRule::LastYear => estimate_last_year(meter, before, on)
+            .or_else(|| estimate_average(meter, before, on, ESTIMATE_PERIODS)),
+    }
+}
+
+fn estimated_read(
+    meter: &meter::Model,
+    last: &meter_read::Model,
+    on: NaiveDate,
+    used: i64,
+    span: i64,
+) -> meter_read::Model {
+    let days = (on - last.read_on).num_days();
+    let range = consumption::register_range(meter.register_digits);
+    meter_read::Model {
+        tenant_id: meter.tenant_id,
+        id: uuid::Uuid::nil(),
+        meter_id: meter.id,
+        read_on: on,
+        value: (last.value + used * days / span).rem_euclid(range),
+        estimated: true,
+        source: "estimate".into(),
+        created_at: last.created_at,
+    }
+}
+
+/// Same days a year earlier: the reads closest to (last read − 1 year)
+/// and (`on` − 1 year), at least 20 days apart, give the daily use.
+fn estimate_last_year(
+    meter: &meter::Model,
+    before: &[meter_read::Model],
+    on: NaiveDate,
+) -> Option<meter_read::Model> {
+    let last = before.last()?;
+    if on <= last.read_on {
+        return None;
+    }
+    let year_ago = |d: NaiveDate| d.checked_sub_months(chrono::Months::new(12));
+    let (from, to) = (year_ago(last.read_on)?, year_ago(on)?);
+    let nearest = |d: NaiveDate| {
+        before
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| (r.read_on - d).num_days().abs() <= 20)
+            .min_by_key(|(_, r)| (r.read_on - d).num_days().abs())
+            .map(|(i, _)| i)
+    };
+    let (i, j) = (nearest(from)?, nearest(to)?);
+    if j <= i {
+        return None;
+    }
+    let span = (before[j].read_on - before[i].read_on).num_days();
+    if span < 20 {
+        return None;
+    }
+    let used: i64 = before[i..=j]
+        .windows(2)
+        .map(|w| consumption::between(w[0].value, w[1].value, meter.register_digits, 1).units)
+        .sum();
+    Some(estimated_read(meter, last, on, used, span))
+}
+
+fn estimate_average(
+    meter: &meter::Model,
+    before: &[meter_read::Model],
+    on: NaiveDate,
+    periods: usize,
+) -> Option<meter_read::Model> {
+    let recent = &before[before.len().saturating_sub(periods + 1)..];
     let (first, last) = (recent.first()?, recent.last()?);
     let span = (last.read_on - first.read_on).num_days();
     if recent.len() < 2 || span <= 0 || on <= last.read_on {
@@ -78,18 +206,7 @@ pub fn estimate(
         .windows(2)
         .map(|w| consumption::between(w[0].value, w[1].value, meter.register_digits, 1).units)
         .sum();
-    let days = (on - last.read_on).num_days();
-    let range = consumption::register_range(meter.register_digits);
-    Some(meter_read::Model {
-        tenant_id: meter.tenant_id,
-        id: uuid::Uuid::nil(),
-        meter_id: meter.id,
-        read_on: on,
-        value: (last.value + used * days / span).rem_euclid(range),
-        estimated: true,
-        source: "estimate".into(),
-        created_at: last.created_at,
-    })
+    Some(estimated_read(meter, last, on, used, span))
 }
 
 /// One account's outcome in a batch.
@@ -167,18 +284,42 @@ pub async fn draft_batch(
     for m in &all_meters {
         at_location.entry(m.location_id).or_insert(m);
     }
-    let mut meter_of: HashMap<uuid::Uuid, meter::Model> = HashMap::new();
+    // Each account's meter and the day its occupancy began.
+    let mut meter_of: HashMap<uuid::Uuid, (meter::Model, NaiveDate)> = HashMap::new();
     for o in &occupied {
         if let Some(m) = at_location.get(&o.location_id) {
             let better = meter_of
                 .get(&o.account_id)
-                .is_none_or(|cur| m.serial < cur.serial);
+                .is_none_or(|(cur, _)| m.serial < cur.serial);
             if better {
-                meter_of.insert(o.account_id, (*m).clone());
+                meter_of.insert(o.account_id, ((*m).clone(), o.starts_on));
             }
         }
     }
-    let meter_ids: Vec<uuid::Uuid> = meter_of.values().map(|m| m.id).collect();
+    let mut meter_ids: Vec<uuid::Uuid> = meter_of.values().map(|(m, _)| m.id).collect();
+    // Change-outs: the meters that the batch's meters replaced.
+    let mut replaced: HashMap<uuid::Uuid, (meter_change::Model, meter::Model)> = HashMap::new();
+    if !meter_ids.is_empty() {
+        let changes = scoped::<meter_change::Entity>(tx)
+            .filter(meter_change::Column::NewMeterId.is_in(meter_ids.clone()))
+            .all(tx.conn())
+            .await?;
+        if !changes.is_empty() {
+            let old: HashMap<uuid::Uuid, meter::Model> = scoped::<meter::Entity>(tx)
+                .filter(meter::Column::Id.is_in(changes.iter().map(|c| c.old_meter_id)))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|m| (m.id, m))
+                .collect();
+            for c in changes {
+                if let Some(m) = old.get(&c.old_meter_id) {
+                    meter_ids.push(m.id);
+                    replaced.insert(c.new_meter_id, (c, m.clone()));
+                }
+            }
+        }
+    }
     let mut reads_of: HashMap<uuid::Uuid, Vec<meter_read::Model>> = HashMap::new();
     if !meter_ids.is_empty() {
         for r in scoped::<meter_read::Entity>(tx)
@@ -209,12 +350,20 @@ pub async fn draft_batch(
                 "no_meter",
                 "no active meter at the account".into(),
             )),
-            Some(m) => draft_one(
-                cycle,
-                acct,
-                m,
-                reads_of.get(&m.id).map(Vec::as_slice).unwrap_or(&[]),
-            ),
+            Some((m, starts_on)) => {
+                let reads = since_move_in(
+                    reads_of.get(&m.id).map(Vec::as_slice).unwrap_or(&[]),
+                    *starts_on,
+                );
+                let change = replaced.get(&m.id).map(|(c, old)| {
+                    (
+                        c,
+                        old,
+                        reads_of.get(&old.id).map(Vec::as_slice).unwrap_or(&[]),
+                    )
+                });
+                draft_one(cycle, acct, m, reads, change)
+            }
         };
         out.push(Drafted {
             account: acct.clone(),
@@ -234,27 +383,68 @@ fn exception(acct: &account::Model, kind: &'static str, detail: String) -> RunEx
     }
 }
 
+/// The reads an occupant is billed from: those from the last read on or
+/// before the day they moved in (the previous occupant's final read, or
+/// the move-in read) onwards. With no read by then, all of them.
+pub fn since_move_in(reads: &[meter_read::Model], starts_on: NaiveDate) -> &[meter_read::Model] {
+    match reads.iter().rposition(|r| r.read_on <= starts_on) {
+        Some(i) => &reads[i..],
+        None => reads,
+    }
+}
+
+/// The removed meter's use after a change-out: from its last read before
+/// the final one to the final one (both from `old_reads`, ascending).
+pub fn change_out_use(
+    change: &meter_change::Model,
+    old: &meter::Model,
+    old_reads: &[meter_read::Model],
+) -> Option<ChangeOutUse> {
+    let fin = old_reads
+        .iter()
+        .rposition(|r| r.read_on == change.changed_on)?;
+    let from = old_reads[..fin].last()?;
+    let c = consumption::between(
+        from.value,
+        old_reads[fin].value,
+        old.register_digits,
+        old.multiplier,
+    );
+    (!c.negative).then(|| ChangeOutUse {
+        old_serial: old.serial.clone(),
+        old_from_on: from.read_on,
+        old_from_value: from.value,
+        old_final_value: old_reads[fin].value,
+        changed_on: change.changed_on,
+        units: c.units,
+    })
+}
+
 /// Drafts one account's bill from its meter's reads up to the cycle's end
-/// (ascending). Pure.
+/// (ascending), and, after a change-out, the removed meter's change and
+/// reads. Pure.
 pub fn draft_one(
     cycle: Cycle<'_>,
     acct: &account::Model,
     meter: &meter::Model,
     reads: &[meter_read::Model],
+    change: Option<(&meter_change::Model, &meter::Model, &[meter_read::Model])>,
 ) -> Result<Draft, RunException> {
     let fail = |kind: &'static str, detail: String| Err(exception(acct, kind, detail));
     let in_cycle = reads.iter().rposition(|r| r.read_on >= cycle.start);
     let (current, before) = match in_cycle {
         Some(i) => (reads[i].clone(), &reads[..i]),
-        None if cycle.estimate_missing => match estimate(meter, reads, cycle.end) {
-            Some(e) => (e, reads),
-            None => {
-                return fail(
-                    "missing_read",
-                    format!("no read of meter {} to estimate from", meter.serial),
-                );
+        None if cycle.estimate_missing => {
+            match estimate_with(cycle.estimate, meter, reads, cycle.end) {
+                Some(e) => (e, reads),
+                None => {
+                    return fail(
+                        "missing_read",
+                        format!("no read of meter {} to estimate from", meter.serial),
+                    );
+                }
             }
-        },
+        }
         None => {
             return fail(
                 "missing_read",
@@ -268,7 +458,7 @@ pub fn draft_one(
             format!("meter {} has no earlier read", meter.serial),
         );
     };
-    let use_ = consumption::between(
+    let mut use_ = consumption::between(
         previous.value,
         current.value,
         meter.register_digits,
@@ -280,21 +470,46 @@ pub fn draft_one(
             format!("meter {} went backwards", meter.serial),
         );
     }
-    let Some(usage) = consumption::volume(use_.units, &meter.unit) else {
-        return fail("rates", format!("meter unit {:?} unknown", meter.unit));
-    };
-    let size = match MeterSize::from_str(&meter.size) {
-        Ok(s) => s,
-        Err(e) => return fail("rates", e.to_string()),
-    };
-    let period = match BillingPeriod::new(previous.read_on, current.read_on) {
-        Ok(p) => p,
-        Err(e) => return fail("rates", e.to_string()),
-    };
-    let services = cycle
-        .history
+    // The first bill after a change-out also carries the removed meter's
+    // use since its last billed read.
+    let change_out = change
+        .filter(|(c, _, _)| previous.read_on == c.changed_on)
+        .and_then(|(c, old, old_reads)| change_out_use(c, old, old_reads));
+    let mut from = previous.read_on;
+    if let Some(c) = &change_out {
+        use_.units = use_.units.saturating_add(c.units);
+        from = c.old_from_on;
+    }
+    match price(cycle.history, meter, from, current.read_on, use_.units) {
+        Ok(calculation) => Ok(Draft {
+            account: acct.clone(),
+            meter: meter.clone(),
+            previous,
+            current,
+            consumption: use_,
+            calculation,
+            change_out,
+        }),
+        Err(e) => fail("rates", e),
+    }
+}
+
+/// Prices `units` of `meter`'s unit used from `from` to `to` with the
+/// tariff (split and prorated across rate changes by the rates crate).
+pub fn price(
+    history: &ScheduleHistory,
+    meter: &meter::Model,
+    from: NaiveDate,
+    to: NaiveDate,
+    units: i64,
+) -> Result<BillCalculation, String> {
+    let usage = consumption::volume(units, &meter.unit)
+        .ok_or_else(|| format!("meter unit {:?} unknown", meter.unit))?;
+    let size = MeterSize::from_str(&meter.size).map_err(|e| e.to_string())?;
+    let period = BillingPeriod::new(from, to).map_err(|e| e.to_string())?;
+    let services = history
         .in_force(period.last_day())
-        .or_else(|| cycle.history.versions().first())
+        .or_else(|| history.versions().first())
         .map(|v| v.services.iter().map(|s| s.service).collect())
         .unwrap_or_default();
     let input = BillInput {
@@ -305,17 +520,7 @@ pub fn draft_one(
         winter_average: None,
         services,
     };
-    match cycle.history.calculate(&input) {
-        Ok(calculation) => Ok(Draft {
-            account: acct.clone(),
-            meter: meter.clone(),
-            previous,
-            current,
-            consumption: use_,
-            calculation,
-        }),
-        Err(e) => fail("rates", e.to_string()),
-    }
+    history.calculate(&input).map_err(|e| e.to_string())
 }
 
 /// One bill.
@@ -369,4 +574,76 @@ pub async fn for_account(
         .order_by_desc(bill::Column::Number)
         .all(tx.conn())
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meter() -> meter::Model {
+        meter::Model {
+            tenant_id: uuid::Uuid::nil(),
+            id: uuid::Uuid::nil(),
+            location_id: uuid::Uuid::nil(),
+            serial: "M".into(),
+            size: "5/8\"".into(),
+            unit: "gallons".into(),
+            register_digits: 6,
+            multiplier: 1,
+            installed_on: "2020-01-01".parse().unwrap(),
+            removed_on: None,
+            status: "active".into(),
+        }
+    }
+
+    fn read(on: &str, value: i64) -> meter_read::Model {
+        meter_read::Model {
+            tenant_id: uuid::Uuid::nil(),
+            id: uuid::Uuid::now_v7(),
+            meter_id: uuid::Uuid::nil(),
+            read_on: on.parse().unwrap(),
+            value,
+            estimated: false,
+            source: "manual".into(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn last_year_uses_the_same_days_a_year_earlier() {
+        // Summer last year: 9,000 gallons from 2025-06-01 to 2025-07-01
+        // (30 days); this spring much less.
+        let reads = [
+            read("2025-06-01", 10_000),
+            read("2025-07-01", 19_000),
+            read("2026-05-01", 40_000),
+            read("2026-06-01", 41_000),
+        ];
+        let on = "2026-07-01".parse().unwrap();
+        let e = estimate_with(EstimateRule::LastYear, &meter(), &reads, on).unwrap();
+        assert_eq!(e.value, 41_000 + 9_000);
+        assert!(e.estimated && e.id.is_nil());
+        // The average of the last period instead: 1,000 in 31 days.
+        let a = estimate_with(EstimateRule::Average { periods: 1 }, &meter(), &reads, on).unwrap();
+        assert_eq!(a.value, 41_000 + 1_000 * 30 / 31);
+        // Without a year of history, last_year falls back to the average.
+        let short = &reads[2..];
+        let f = estimate_with(EstimateRule::LastYear, &meter(), short, on).unwrap();
+        assert_eq!(f.value, 41_000 + 1_000 * 30 / 31);
+    }
+
+    #[test]
+    fn a_move_in_starts_from_the_last_read_by_then() {
+        let reads = [
+            read("2026-09-28", 1),
+            read("2026-10-28", 2),
+            read("2026-11-15", 3),
+            read("2026-11-27", 4),
+        ];
+        let mine = since_move_in(&reads, "2026-11-15".parse().unwrap());
+        assert_eq!(mine.len(), 2);
+        assert_eq!(mine[0].value, 3);
+        let all = since_move_in(&reads, "2020-01-01".parse().unwrap());
+        assert_eq!(all.len(), 4);
+    }
 }

@@ -40,8 +40,12 @@ pub mod gl {
     pub const DEPOSITS: &str = "deposits";
     /// Uncollectible balances written off.
     pub const BAD_DEBT: &str = "bad_debt";
+    /// Clearing account of transfers between two customer accounts (a
+    /// balance or a deposit moved when a customer moves): every transfer
+    /// posts both halves, so it nets to zero.
+    pub const TRANSFERS: &str = "transfers";
     /// Every account, for the trial balance.
-    pub const ALL: [&str; 5] = [RECEIVABLE, REVENUE, CASH, DEPOSITS, BAD_DEBT];
+    pub const ALL: [&str; 6] = [RECEIVABLE, REVENUE, CASH, DEPOSITS, BAD_DEBT, TRANSFERS];
 }
 
 /// What an entry records.
@@ -68,6 +72,13 @@ pub enum EntryKind {
     DisputeHold,
     /// Undoes another entry by swapping its sides.
     Reversal,
+    /// A held deposit applied to the balance: deposits ← receivable.
+    DepositApplied,
+    /// A held deposit given back (paid out by staff): deposits ← cash.
+    DepositRefund,
+    /// Half of a transfer between two customer accounts; sides set by
+    /// [`transfer`].
+    Transfer,
 }
 
 impl EntryKind {
@@ -84,11 +95,15 @@ impl EntryKind {
             EntryKind::WriteOff => "write_off",
             EntryKind::DisputeHold => "dispute_hold",
             EntryKind::Reversal => "reversal",
+            EntryKind::DepositApplied => "deposit_applied",
+            EntryKind::DepositRefund => "deposit_refund",
+            EntryKind::Transfer => "transfer",
         }
     }
 
     /// (debit, credit) general-ledger accounts; `None` for reversals, whose
-    /// sides come from the reversed entry.
+    /// sides come from the reversed entry, and transfers, whose sides
+    /// depend on the direction.
     pub fn sides(self) -> Option<(&'static str, &'static str)> {
         use gl::*;
         Some(match self {
@@ -98,7 +113,9 @@ impl EntryKind {
             EntryKind::Refund | EntryKind::DisputeHold => (RECEIVABLE, CASH),
             EntryKind::Deposit => (CASH, DEPOSITS),
             EntryKind::WriteOff => (BAD_DEBT, RECEIVABLE),
-            EntryKind::Reversal => return None,
+            EntryKind::DepositApplied => (DEPOSITS, RECEIVABLE),
+            EntryKind::DepositRefund => (DEPOSITS, CASH),
+            EntryKind::Reversal | EntryKind::Transfer => return None,
         })
     }
 }
@@ -172,7 +189,7 @@ async fn insert_idempotent(
 pub async fn post(tx: &TenantTx, clock: &dyn Clock, new: NewEntry) -> Result<Posted, BillingError> {
     let Some((debit, credit)) = new.kind.sides() else {
         return Err(BillingError::Invalid(
-            "post a reversal with reverse()".into(),
+            "post a reversal with reverse() and a transfer with transfer()".into(),
         ));
     };
     if new.amount.cents <= 0 {
@@ -305,6 +322,85 @@ pub async fn reverse(
     )
     .await?;
     Ok(Posted { entry, created })
+}
+
+/// Moves `cents` of general-ledger account `gl_account` (`receivable` or
+/// `deposits`) held for customer account `from` to customer account `to`:
+/// two `transfer` entries through the `transfers` clearing account,
+/// idempotent on `external_id` (the halves get `…:out` and `…:in`).
+/// A negative amount moves a credit (receivable) the same way.
+#[allow(clippy::too_many_arguments)]
+pub async fn transfer(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    from: AccountId,
+    to: AccountId,
+    gl_account: &'static str,
+    cents: i64,
+    effective_on: NaiveDate,
+    external_id: &str,
+    memo: &str,
+) -> Result<(), BillingError> {
+    if cents == 0 || from == to {
+        return Ok(());
+    }
+    // What `from` holds in `gl_account` leaves it; `to` receives it. For
+    // receivable (an asset) holding means debit; for deposits (a liability)
+    // credit.
+    let asset = gl_account == gl::RECEIVABLE;
+    let halves = [(from, "out", !asset), (to, "in", asset)];
+    for (account, suffix, debit_side) in halves {
+        let positive = cents > 0;
+        let (debit, credit) = if debit_side == positive {
+            (gl_account, gl::TRANSFERS)
+        } else {
+            (gl::TRANSFERS, gl_account)
+        };
+        let external = format!("{external_id}:{suffix}");
+        check_external_id(&Some(external.clone()))?;
+        let id = LedgerEntryId::new().uuid();
+        let row = ledger_entry::ActiveModel {
+            tenant_id: Set(tx.tenant_id().uuid()),
+            id: Set(id),
+            account_id: Set(account.uuid()),
+            kind: Set(EntryKind::Transfer.as_str().into()),
+            debit: Set(debit.into()),
+            credit: Set(credit.into()),
+            amount_cents: Set(cents.abs()),
+            effective_on: Set(effective_on),
+            posted_at: Set(clock.now()),
+            external_id: Set(Some(external.clone())),
+            reverses_id: Set(None),
+            bill_id: Set(None),
+            memo: Set(memo.to_owned()),
+        };
+        insert_idempotent(
+            tx,
+            row,
+            id,
+            ledger_entry::Column::ExternalId,
+            external.into(),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The deposit held for an account (cents): what its `deposits` entries
+/// hold (credits minus debits).
+pub fn deposit_held(entries: &[ledger_entry::Model]) -> i64 {
+    entries
+        .iter()
+        .map(|e| {
+            if e.credit == gl::DEPOSITS {
+                e.amount_cents
+            } else if e.debit == gl::DEPOSITS {
+                -e.amount_cents
+            } else {
+                0
+            }
+        })
+        .sum()
 }
 
 /// One entry.

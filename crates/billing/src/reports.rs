@@ -268,6 +268,85 @@ pub async fn consumption_csv(tx: &TenantTx) -> Result<String, BillingError> {
     out.finish()
 }
 
+/// The deposit register: every account that ever held a deposit, with
+/// what was received, applied to its balance, refunded, carried to or from
+/// another account by a transfer, and what is held now.
+pub async fn deposit_register_csv(tx: &TenantTx) -> Result<String, BillingError> {
+    let accounts = accounts_by_id(tx).await?;
+    let mut by_account: HashMap<uuid::Uuid, Vec<_>> = HashMap::new();
+    for e in ledger::all(tx).await? {
+        if e.debit == ledger::gl::DEPOSITS || e.credit == ledger::gl::DEPOSITS {
+            by_account.entry(e.account_id).or_default().push(e);
+        }
+    }
+    let mut rows: Vec<(&account::Model, &Vec<_>)> = by_account
+        .iter()
+        .filter_map(|(id, es)| accounts.get(id).map(|a| (a, es)))
+        .collect();
+    rows.sort_by(|x, y| x.0.account_number.cmp(&y.0.account_number));
+    let mut out = Csv::new(&[
+        "account_number",
+        "holder_name",
+        "status",
+        "received",
+        "applied",
+        "refunded",
+        "transferred",
+        "held",
+    ])?;
+    for (a, es) in rows {
+        let v = crate::lifecycle::deposit_view(es);
+        let transferred: i64 = es
+            .iter()
+            .filter(|e| e.kind == ledger::EntryKind::Transfer.as_str())
+            .map(|e| {
+                if e.credit == ledger::gl::DEPOSITS {
+                    e.amount_cents
+                } else {
+                    -e.amount_cents
+                }
+            })
+            .sum();
+        out.row(&[
+            escape_cell(&a.account_number),
+            escape_cell(&a.holder_name),
+            a.status.clone(),
+            dollars(v.received_cents),
+            dollars(v.applied_cents),
+            dollars(v.refunded_cents),
+            dollars(transferred),
+            dollars(v.held_cents),
+        ])?;
+    }
+    out.finish()
+}
+
+/// Estimated reads in `from..=to` (an exceptions report): account, meter,
+/// day, value, and whether an actual read has trued it up since.
+pub async fn estimated_reads_csv(
+    tx: &TenantTx,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<String, BillingError> {
+    let mut out = Csv::new(&[
+        "account_number",
+        "meter_serial",
+        "read_on",
+        "estimated_value",
+        "trued_up",
+    ])?;
+    for r in crate::estimates::estimated_reads(tx, from, to).await? {
+        out.row(&[
+            escape_cell(&r.account_number),
+            escape_cell(&r.serial),
+            r.read_on.to_string(),
+            r.value.to_string(),
+            r.trued_up.to_string(),
+        ])?;
+    }
+    out.finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,23 @@ pub struct Statement {
     pub amount_due: i64,
     /// (read date, use) of up to 13 bills, oldest first, this one last.
     pub usage_history: Vec<(NaiveDate, i64)>,
+    /// A meter change-out inside the bill's reads.
+    pub change_out: Option<ChangeOutNote>,
+}
+
+/// A meter replaced during the billed period.
+#[derive(Debug, Clone)]
+pub struct ChangeOutNote {
+    /// Day of the change.
+    pub changed_on: NaiveDate,
+    /// The removed meter's serial.
+    pub old_serial: String,
+    /// Its final read.
+    pub old_final_value: i64,
+    /// The new meter's serial.
+    pub new_serial: String,
+    /// Its initial read.
+    pub new_initial_value: i64,
 }
 
 /// Builds the statement of a bill.
@@ -76,7 +93,22 @@ pub async fn for_bill(tx: &TenantTx, id: BillId) -> Result<Statement, BillingErr
         .rev()
         .map(|b| (b.read_to, b.usage_units))
         .collect();
+    let change_out = match crate::lifecycle::change_installing(tx, bill.meter_id).await? {
+        Some(c) if c.changed_on > bill.read_from && c.changed_on <= bill.read_to => {
+            let old =
+                crate::meters::get(tx, aqueduct_core::MeterId::from_uuid(c.old_meter_id)).await?;
+            Some(ChangeOutNote {
+                changed_on: c.changed_on,
+                old_serial: old.serial,
+                old_final_value: c.old_final_value,
+                new_serial: meter.serial.clone(),
+                new_initial_value: c.new_initial_value,
+            })
+        }
+        _ => None,
+    };
     Ok(Statement {
+        change_out,
         previous_balance: before + payments_since,
         payments_since,
         amount_due: before + bill.total_cents,

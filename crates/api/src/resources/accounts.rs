@@ -159,7 +159,7 @@ async fn show(
 /// `balance`, `status`…) are refused, so nothing can be mass-assigned.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CreateAccount {
+pub(crate) struct CreateAccount {
     account_number: String,
     holder_name: String,
     email: Option<String>,

@@ -127,6 +127,19 @@ fn render(association: &str, pay_url: &str, s: &Statement) -> String {
              the difference is settled on your next actual read.</p>",
         );
     }
+    if let Some(c) = &s.change_out {
+        let _ = write!(
+            h,
+            "<p class=\"notice\">Your meter was replaced on {}: meter {} read {} when \
+             removed, and the new meter {} started at {}. The use above includes both \
+             meters.</p>",
+            c.changed_on,
+            escape(&c.old_serial),
+            c.old_final_value,
+            escape(&c.new_serial),
+            c.new_initial_value
+        );
+    }
     h.push_str("</section><section><h2>Charges</h2><table>");
     for l in &s.lines {
         let _ = write!(

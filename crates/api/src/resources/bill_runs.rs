@@ -184,7 +184,7 @@ async fn finalize(
 }
 
 #[derive(Serialize)]
-struct BillDto {
+pub(crate) struct BillDto {
     id: String,
     number: i64,
     revision: i32,
@@ -205,7 +205,7 @@ struct BillDto {
     lines: serde_json::Value,
 }
 
-fn bill_dto(b: bill::Model, voided: bool) -> BillDto {
+pub(crate) fn bill_dto(b: bill::Model, voided: bool) -> BillDto {
     BillDto {
         id: b.id.to_string(),
         number: b.number,

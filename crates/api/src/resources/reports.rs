@@ -60,6 +60,51 @@ pub(crate) fn routes(r: Routes) -> Routes {
         Role::Viewer,
         post(rate_impact_csv),
     )
+    .tenant(
+        Method::GET,
+        "/api/v1/reports/deposits.csv",
+        Role::Viewer,
+        get(deposit_register),
+    )
+    .tenant(
+        Method::GET,
+        "/api/v1/reports/estimated-reads.csv",
+        Role::Viewer,
+        get(estimated_reads),
+    )
+}
+
+async fn deposit_register(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let body = reports::deposit_register_csv(&tx).await?;
+    tx.commit().await?;
+    Ok(csv("deposits.csv", body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Window {
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+}
+
+/// Estimated reads from `from` (default: a year ago) to `to` (default:
+/// today).
+async fn estimated_reads(
+    State(state): State<AppState>,
+    caller: Caller,
+    axum::extract::Query(w): axum::extract::Query<Window>,
+) -> Result<Response, ApiError> {
+    let today = state.clock().now().date_naive();
+    let to = w.to.unwrap_or(today);
+    let from = w.from.unwrap_or_else(|| to - chrono::Days::new(366));
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let body = reports::estimated_reads_csv(&tx, from, to).await?;
+    tx.commit().await?;
+    Ok(csv("estimated-reads.csv", body))
 }
 
 fn csv(name: &str, body: String) -> Response {

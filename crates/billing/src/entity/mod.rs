@@ -1,13 +1,16 @@
 //! sea-orm entities for the billing tables. Data only.
 
 pub mod account;
+pub mod account_closure;
 pub mod bill;
 pub mod bill_run;
 pub mod bill_void;
+pub mod estimate_setting;
 pub mod import_mapping;
 pub mod late_fee_rule;
 pub mod ledger_entry;
 pub mod meter;
+pub mod meter_change;
 pub mod meter_read;
 pub mod occupancy;
 pub mod payment_in_flight;
@@ -40,5 +43,8 @@ tenant_owned!(
     rate_schedule,
     rate_schedule_version,
     service_location,
-    payment_plan
+    payment_plan,
+    account_closure,
+    meter_change,
+    estimate_setting
 );
