@@ -25,10 +25,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A customer to create: (email, paperless).
-type Spec<'a> = (Option<&'a str>, bool);
+pub(crate) type Spec<'a> = (Option<&'a str>, bool);
 
 /// Adds accounts that bill in November 2026; returns their ids in order.
-async fn add_accounts(app: &TestApp, s: &Seeded, specs: &[Spec<'_>]) -> Vec<AccountId> {
+pub(crate) async fn add_accounts(app: &TestApp, s: &Seeded, specs: &[Spec<'_>]) -> Vec<AccountId> {
     let clock = app.clock.as_ref();
     let tx = app.pool.tenant(&s.tenant).await.unwrap();
     let opened = "2020-01-01".parse().unwrap();
@@ -107,7 +107,7 @@ async fn add_accounts(app: &TestApp, s: &Seeded, specs: &[Spec<'_>]) -> Vec<Acco
     ids
 }
 
-async fn finalize_november(app: &TestApp, s: &Seeded) -> BillRunId {
+pub(crate) async fn finalize_november(app: &TestApp, s: &Seeded) -> BillRunId {
     let tx = app.pool.tenant(&s.tenant).await.unwrap();
     let run = bill_runs::create(
         &tx,
@@ -138,14 +138,14 @@ async fn finalize_november(app: &TestApp, s: &Seeded) -> BillRunId {
     id
 }
 
-fn worker(app: &TestApp, smtp: &SmtpServer) -> Worker {
+pub(crate) fn worker(app: &TestApp, smtp: &SmtpServer) -> Worker {
     let clock: Arc<dyn Clock> = app.clock.clone();
     let registry =
         aqueduct_server::worker::registry_with(&app.pool, &clock, Arc::new(smtp.sender()));
     Worker::new(app.pool.clone(), clock, registry, "notify-test")
 }
 
-async fn rows(app: &TestApp, s: &Seeded) -> Vec<notification::Model> {
+pub(crate) async fn rows(app: &TestApp, s: &Seeded) -> Vec<notification::Model> {
     let tx = app.pool.tenant(&s.tenant).await.unwrap();
     let r = scoped::<notification::Entity>(&tx)
         .order_by_asc(notification::Column::CreatedAt)
@@ -156,7 +156,7 @@ async fn rows(app: &TestApp, s: &Seeded) -> Vec<notification::Model> {
     r
 }
 
-fn to(mails: &[Received], addr: &str) -> Vec<Received> {
+pub(crate) fn to(mails: &[Received], addr: &str) -> Vec<Received> {
     mails
         .iter()
         .filter(|m| m.rcpt_tos.iter().any(|r| r == addr))
@@ -246,7 +246,19 @@ db_test!(
             .into_iter()
             .find(|m| m.subject.contains("high water use"))
             .expect("the alert");
-        assert!(alert.list_unsubscribe.contains("mailto:"), "{alert:?}");
+        assert!(
+            alert
+                .list_unsubscribe
+                .contains("http://aqueduct.test/alpha/unsubscribe/"),
+            "{alert:?}"
+        );
+        assert!(
+            alert
+                .raw
+                .contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"),
+            "{}",
+            alert.raw
+        );
     }
 );
 

@@ -25,6 +25,7 @@ mod signin_pages;
 mod signup;
 mod sso;
 mod state;
+mod unsubscribe;
 mod web;
 mod workspace;
 
@@ -114,6 +115,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = workspace::routes(routes);
     let routes = sso::routes(routes);
     let routes = audit_view::routes(routes);
+    let routes = unsubscribe::routes(routes);
     let (router, mut specs) = routes.finish(state.clone());
     specs.push(RouteSpec {
         method: axum::http::Method::GET,

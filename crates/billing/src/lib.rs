@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod locations;
 pub mod mappings;
 pub mod meters;
+pub mod notices;
 pub mod payment_plans;
 pub mod rates;
 pub mod reads;

@@ -68,7 +68,10 @@ pub async fn handle(
         .await
         .map_err(|e| JobError::Retry(e.to_string()))?;
     tx.commit().await?;
-    if row.status == Status::Sent.as_str() || row.status == Status::FailedPermanent.as_str() {
+    if row.status == Status::Sent.as_str()
+        || row.status == Status::Logged.as_str()
+        || row.status == Status::FailedPermanent.as_str()
+    {
         return Ok(());
     }
     let Some(kind) = Kind::parse(&row.kind) else {
@@ -117,12 +120,18 @@ pub async fn handle(
         text: rendered.text,
         html: rendered.html,
         message_local_id: format!("notification.{}", row.id),
-        unsubscribe: !kind.essential(),
+        unsubscribe: unsubscribe_url(db, &ctx, kind, row.account_id),
     };
     match sender.send(mail).await {
         Ok(message_id) => {
-            mark(db, &ctx, clock, &row, Status::Sent, Some(message_id), None).await?;
-            tracing::info!(notification = %row.id, kind = %kind, "notification sent");
+            // The development sender only logs: say so rather than `sent`.
+            let status = if sender.delivers() {
+                Status::Sent
+            } else {
+                Status::Logged
+            };
+            mark(db, &ctx, clock, &row, status, Some(message_id), None).await?;
+            tracing::info!(notification = %row.id, kind = %kind, status = status.as_str(), "notification done");
             Ok(())
         }
         Err(SendError::Permanent(e)) => {
@@ -166,6 +175,29 @@ pub async fn handle(
             Err(JobError::Retry(e))
         }
     }
+}
+
+/// The one-click unsubscribe URL of a non-essential customer mail (none
+/// for essential kinds, mail without an account, or without a link key).
+fn unsubscribe_url(
+    db: &Db,
+    ctx: &aqueduct_tenant::TenantCtx,
+    kind: Kind,
+    account: Option<Uuid>,
+) -> Option<String> {
+    if kind.essential() {
+        return None;
+    }
+    let links = db.links()?;
+    Some(crate::unsubscribe::url(
+        links,
+        ctx.slug().as_str(),
+        crate::unsubscribe::Target {
+            tenant: ctx.id(),
+            account: aqueduct_core::AccountId::from_uuid(account?),
+            kind,
+        },
+    ))
 }
 
 async fn mark(

@@ -130,7 +130,14 @@ async fn list(
         None => None,
     };
     if let Some(s) = q.status.as_deref()
-        && !["queued", "sent", "failed_temporary", "failed_permanent"].contains(&s)
+        && ![
+            "queued",
+            "sent",
+            "logged",
+            "failed_temporary",
+            "failed_permanent",
+        ]
+        .contains(&s)
     {
         return Err(ApiError::Invalid("unknown status".into()));
     }
@@ -213,6 +220,9 @@ async fn show_settings(
             reply_to: s.reply_to,
             staff_address: s.staff_address,
             default_locale: Some(s.default_locale),
+            reminder_days_before: s.reminder_days_before,
+            shutoff_lead_days: s.shutoff_lead_days,
+            shutoff_min_overdue_cents: s.shutoff_min_overdue_cents,
         },
         None => prefs::Settings::default(),
     }))
@@ -232,6 +242,7 @@ async fn put_settings(
         reply_to: blank(body.reply_to),
         staff_address: blank(body.staff_address),
         default_locale: blank(body.default_locale),
+        ..body
     };
     let tx = state.db().tenant(&caller.tenant).await?;
     prefs::set_settings(&tx, state.clock(), body).await?;
