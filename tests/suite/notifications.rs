@@ -402,7 +402,13 @@ db_test!(
         let ids: std::collections::HashSet<_> =
             mails.iter().map(|m| m.message_id.clone()).collect();
         assert_eq!(ids.len(), mails.len(), "a Message-ID was sent twice");
-        assert!(rows(&app, &s).await.iter().all(|r| r.status == "sent"));
+        assert!(
+            rows(&app, &s)
+                .await
+                .iter()
+                .filter(|r| !r.subject_id.starts_with("seed:"))
+                .all(|r| r.status == "sent")
+        );
     }
 );
 

@@ -97,12 +97,20 @@ pub async fn seal_stored_secrets(db: &Db) -> Result<u64, DbErr> {
     };
     let mut n = 0;
     let tx = db.system("seal stored secrets").await?;
-    for m in sso_provider::Entity::find().all(tx.conn()).await? {
+    let providers = sso_provider::Entity::find().all(tx.conn()).await?;
+    tx.commit().await?;
+    for m in providers {
         if crate::sealed::is_sealed(&m.client_secret) {
             continue;
         }
+        // Written in the association's own transaction (row-level
+        // security lets the platform path read, not change, its rows).
+        let Some(ctx) = crate::directory::by_id(db, TenantId::from_uuid(m.tenant_id)).await? else {
+            continue;
+        };
+        let ttx = db.tenant(&ctx).await?;
         let sealed = seal_secret(Some(key), m.tenant_id, &m.client_secret)?;
-        sso_provider::Entity::update_many()
+        let res = sso_provider::Entity::update_many()
             .col_expr(
                 sso_provider::Column::ClientSecret,
                 sea_orm::sea_query::Expr::value(sealed),
@@ -110,10 +118,12 @@ pub async fn seal_stored_secrets(db: &Db) -> Result<u64, DbErr> {
             .filter(sso_provider::Column::TenantId.eq(m.tenant_id))
             .filter(sso_provider::Column::Id.eq(m.id))
             .filter(sso_provider::Column::ClientSecret.eq(m.client_secret.clone()))
-            .exec(tx.conn())
+            .exec(ttx.conn())
             .await?;
-        n += 1;
+        ttx.commit().await?;
+        n += res.rows_affected;
     }
+    let tx = db.system("seal stored secrets").await?;
     for m in user_totp::Entity::find().all(tx.conn()).await? {
         if crate::sealed::is_sealed(&m.secret) {
             continue;
@@ -121,7 +131,7 @@ pub async fn seal_stored_secrets(db: &Db) -> Result<u64, DbErr> {
         let sealed = key
             .seal(&m.secret, m.user_id.as_bytes())
             .map_err(DbErr::Custom)?;
-        user_totp::Entity::update_many()
+        let res = user_totp::Entity::update_many()
             .col_expr(
                 user_totp::Column::Secret,
                 sea_orm::sea_query::Expr::value(sealed),
@@ -130,7 +140,7 @@ pub async fn seal_stored_secrets(db: &Db) -> Result<u64, DbErr> {
             .filter(user_totp::Column::Secret.eq(m.secret.clone()))
             .exec(tx.conn())
             .await?;
-        n += 1;
+        n += res.rows_affected;
     }
     tx.commit().await?;
     Ok(n)
