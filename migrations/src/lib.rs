@@ -27,6 +27,7 @@ mod m20261128_02_bill_pdf_setting;
 mod m20261128_04_autopay_payouts;
 mod m20261128_070001_backup_records;
 mod m20261128_03_lifecycle;
+mod m20261128_060001_notice_rules;
 pub mod rls;
 pub mod schema;
 
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_04_autopay_payouts::Migration),
             Box::new(m20261128_070001_backup_records::Migration),
             Box::new(m20261128_03_lifecycle::Migration),
+            Box::new(m20261128_060001_notice_rules::Migration),
         ]
     }
 }

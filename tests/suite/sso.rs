@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 const BIND: &str = "__Host-aqueduct-sso";
 const CLIENT_ID: &str = "aqueduct-test";
 
-fn settings(p: &Provider) -> SsoProvider {
+pub(crate) fn settings(p: &Provider) -> SsoProvider {
     SsoProvider {
         issuer: p.issuer.clone(),
         client_id: CLIENT_ID.into(),
@@ -32,7 +32,7 @@ fn settings(p: &Provider) -> SsoProvider {
 
 /// An app whose platform provider is `p`, with association `alpha` and
 /// its clerk `clerk@alpha.test`.
-async fn app_with(db: TestDb, p: &Provider) -> (TestApp, seed::Seeded) {
+pub(crate) async fn app_with(db: TestDb, p: &Provider) -> (TestApp, seed::Seeded) {
     let s = settings(p);
     let app = TestApp::new_with(db, move |state| state.with_sso(s)).await;
     let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
@@ -57,7 +57,7 @@ fn cookie_value(res: &crate::support::app::TestResponse, name: &str) -> Option<S
 }
 
 /// Starts SSO with `provider`; returns the provider URL and binding cookie.
-async fn start(app: &TestApp, b: &mut Browser, provider: &str) -> (String, String) {
+pub(crate) async fn start(app: &TestApp, b: &mut Browser, provider: &str) -> (String, String) {
     let req = b
         .build(Method::POST, "/auth/sso/start")
         .header("content-type", "application/x-www-form-urlencoded")
@@ -118,7 +118,7 @@ async fn refusal(app: &TestApp) -> String {
 }
 
 /// Runs start → provider approval → callback; returns the callback answer.
-async fn sign_in_through(
+pub(crate) async fn sign_in_through(
     app: &TestApp,
     p: &Provider,
     provider: &str,

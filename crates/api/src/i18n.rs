@@ -292,6 +292,29 @@ const EN: &[(&str, &str)] = &[
         "security.backup",
         "Data is backed up on a schedule, encrypted before it leaves the server, and restores are tested.",
     ),
+    ("unsubscribe.title", "Unsubscribe"),
+    (
+        "unsubscribe.confirm",
+        "Stop these emails? Bills, receipts and notices about your service keep coming.",
+    ),
+    ("unsubscribe.what", "Emails"),
+    ("unsubscribe.account", "Account"),
+    ("unsubscribe.button", "Unsubscribe"),
+    (
+        "unsubscribe.done",
+        "Done: you will no longer get these emails. You can turn them back on in your notification preferences.",
+    ),
+    (
+        "unsubscribe.essential",
+        "These emails are essential (bills, receipts, notices about your service) and cannot be turned off.",
+    ),
+    ("unsubscribe.kind.due_reminder", "Due-date reminders"),
+    (
+        "unsubscribe.kind.autopay_upcoming",
+        "Upcoming autopay notices",
+    ),
+    ("unsubscribe.kind.high_usage", "High water use alerts"),
+    ("unsubscribe.kind.essential", "Essential notices"),
 ];
 
 /// Spanish.
@@ -444,6 +467,35 @@ const ES: &[(&str, &str)] = &[
         "security.backup",
         "Los datos se respaldan de forma programada, se cifran antes de salir del servidor y las restauraciones se prueban.",
     ),
+    ("unsubscribe.title", "Cancelar suscripción"),
+    (
+        "unsubscribe.confirm",
+        "¿Dejar de recibir estos correos? Las facturas, los recibos y los avisos sobre su servicio seguirán llegando.",
+    ),
+    ("unsubscribe.what", "Correos"),
+    ("unsubscribe.account", "Cuenta"),
+    ("unsubscribe.button", "Cancelar suscripción"),
+    (
+        "unsubscribe.done",
+        "Listo: ya no recibirá estos correos. Puede volver a activarlos en sus preferencias de notificación.",
+    ),
+    (
+        "unsubscribe.essential",
+        "Estos correos son esenciales (facturas, recibos, avisos sobre su servicio) y no se pueden desactivar.",
+    ),
+    (
+        "unsubscribe.kind.due_reminder",
+        "Recordatorios de vencimiento",
+    ),
+    (
+        "unsubscribe.kind.autopay_upcoming",
+        "Avisos de pago automático próximo",
+    ),
+    (
+        "unsubscribe.kind.high_usage",
+        "Alertas de consumo alto de agua",
+    ),
+    ("unsubscribe.kind.essential", "Avisos esenciales"),
 ];
 
 #[cfg(test)]

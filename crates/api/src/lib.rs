@@ -33,6 +33,7 @@ mod signup;
 mod signup_page;
 mod sso;
 mod state;
+mod unsubscribe;
 mod web;
 mod workspace;
 
@@ -190,6 +191,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = rates_pages::routes(routes);
     let routes = reads_pages::routes(routes);
     let routes = reports_pages::routes(routes);
+    let routes = unsubscribe::routes(routes);
     let (router, mut specs) = routes.finish(state.clone());
     specs.push(RouteSpec {
         method: axum::http::Method::GET,

@@ -312,11 +312,48 @@ async fn resolve(
     Ok(p.map(|p| (p, Some(ctx))))
 }
 
+/// How long a provider's discovery document and keys (JWKS) are reused
+/// before they are fetched again.
+pub(crate) const DISCOVERY_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+type DiscoveryCache =
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, CoreProviderMetadata)>>;
+
+/// Discovery documents with their JWKS, per issuer (process-wide: the
+/// same provider serves every association that uses it).
+fn discovery_cache() -> &'static DiscoveryCache {
+    static CACHE: OnceLock<DiscoveryCache> = OnceLock::new();
+    CACHE.get_or_init(DiscoveryCache::default)
+}
+
+/// Metadata and keys of `p`'s issuer: from the cache when fetched less
+/// than [`DISCOVERY_TTL`] ago, otherwise fetched (a failed fetch is not
+/// cached). A sign-in whose ID token does not verify drops the entry
+/// ([`forget_discovery`]), so a provider's key rotation costs one refused
+/// attempt at most.
 async fn discover(p: &ProviderSettings) -> Result<CoreProviderMetadata, String> {
+    if let Ok(cache) = discovery_cache().lock()
+        && let Some((at, m)) = cache.get(&p.issuer)
+        && at.elapsed() < DISCOVERY_TTL
+    {
+        return Ok(m.clone());
+    }
     let issuer = IssuerUrl::new(p.issuer.clone()).map_err(|e| e.to_string())?;
-    CoreProviderMetadata::discover_async(issuer, &http_call)
+    let m = CoreProviderMetadata::discover_async(issuer, &http_call)
         .await
-        .map_err(|e| format!("discovery: {e}"))
+        .map_err(|e| format!("discovery: {e}"))?;
+    if let Ok(mut cache) = discovery_cache().lock() {
+        cache.retain(|_, (at, _)| at.elapsed() < DISCOVERY_TTL);
+        cache.insert(p.issuer.clone(), (std::time::Instant::now(), m.clone()));
+    }
+    Ok(m)
+}
+
+/// Drops `issuer`'s cached discovery document and keys.
+fn forget_discovery(issuer: &str) {
+    if let Ok(mut cache) = discovery_cache().lock() {
+        cache.remove(issuer);
+    }
 }
 
 /// Only our own paths (never `//host` or a scheme).
@@ -562,7 +599,11 @@ async fn finish(
     let verifier = client.id_token_verifier().set_time_fn(move || now);
     let claims = id_token
         .claims(&verifier, &Nonce::new(pending.nonce.clone()))
-        .map_err(|e| Flow::Refused(Refusal::Token(e.to_string())))?;
+        .map_err(|e| {
+            // Perhaps the provider rotated its keys: fetch them next time.
+            forget_discovery(&p.issuer);
+            Flow::Refused(Refusal::Token(e.to_string()))
+        })?;
     let subject = claims.subject().as_str().to_owned();
     let email = claims.email().map(|e| e.as_str().to_owned());
     let verified = claims.email_verified() == Some(true);

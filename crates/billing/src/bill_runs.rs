@@ -26,6 +26,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// A validated new run.
 #[derive(Debug, Clone)]
@@ -273,6 +274,7 @@ async fn issue(
     let mut rows = Vec::with_capacity(drafts.len());
     let mut charges = Vec::with_capacity(drafts.len());
     let mut mails = Vec::new();
+    let usual = usual_use(tx, &drafts).await?;
     for (mut d, revision) in drafts {
         number += 1;
         if d.current.id.is_nil() {
@@ -294,6 +296,9 @@ async fn issue(
             .map_err(|e| BillingError::Invalid(e.to_string()))?;
         let total = d.calculation.total.cents;
         if let Some(mail) = bill_ready_mail(&d.account, id, number, total, run.due_on) {
+            mails.push(mail);
+        }
+        if let Some(mail) = high_usage_mail(&d, id, usual.get(&d.account.id).copied()) {
             mails.push(mail);
         }
         rows.push(bill::Model {
@@ -517,6 +522,69 @@ async fn insert_charges_pg(
         ))
         .await?;
     Ok(())
+/// A bill's use above this many times the account's usual use is flagged
+/// as possibly a leak (the same factor as the read import's `high_use`).
+pub const HIGH_USAGE_FACTOR: i64 = 3;
+
+/// The average use of the accounts' earlier bills (accounts without any
+/// are left out).
+async fn usual_use(
+    tx: &TenantTx,
+    drafts: &[(Draft, i32)],
+) -> Result<HashMap<uuid::Uuid, i64>, BillingError> {
+    let mut sums: HashMap<uuid::Uuid, (i64, i64)> = HashMap::new();
+    let ids: Vec<uuid::Uuid> = drafts.iter().map(|(d, _)| d.account.id).collect();
+    for chunk in ids.chunks(INSERT_CHUNK) {
+        let rows: Vec<(uuid::Uuid, i64)> = scoped::<bill::Entity>(tx)
+            .select_only()
+            .column(bill::Column::AccountId)
+            .column(bill::Column::UsageUnits)
+            .filter(bill::Column::AccountId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(tx.conn())
+            .await?;
+        for (account, units) in rows {
+            let e = sums.entry(account).or_insert((0, 0));
+            e.0 = e.0.saturating_add(units.max(0));
+            e.1 += 1;
+        }
+    }
+    Ok(sums
+        .into_iter()
+        .filter(|(_, (_, n))| *n > 0)
+        .map(|(a, (total, n))| (a, total / n))
+        .collect())
+}
+
+/// The `high_usage` alert (possible leak) for a bill whose use is more
+/// than [`HIGH_USAGE_FACTOR`] times the account's usual use, to any
+/// customer with an address (non-essential: they can turn it off).
+fn high_usage_mail(
+    d: &Draft,
+    bill: BillId,
+    usual: Option<i64>,
+) -> Option<aqueduct_notify::NewNotification> {
+    let usual = usual.filter(|u| *u > 0)?;
+    if d.consumption.units <= usual.saturating_mul(HIGH_USAGE_FACTOR) {
+        return None;
+    }
+    let email = d
+        .account
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())?;
+    Some(aqueduct_notify::NewNotification {
+        kind: aqueduct_notify::Kind::HighUsage,
+        subject_id: format!("bill:{bill}"),
+        recipient: email.to_owned(),
+        account: Some(AccountId::from_uuid(d.account.id)),
+        data: serde_json::json!({
+            "holder": d.account.holder_name,
+            "account": d.account.account_number,
+            "usage": format!("{} {}", d.consumption.units, d.meter.unit),
+            "usual": usual,
+        }),
+    })
 }
 
 /// The "bill ready" email for a paperless account with an address.

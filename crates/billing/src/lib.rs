@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod locations;
 pub mod mappings;
 pub mod meters;
+pub mod notices;
 pub mod payment_plans;
 pub mod rates;
 pub mod reads;

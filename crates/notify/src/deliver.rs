@@ -119,7 +119,10 @@ pub async fn handle_with(
         .await
         .map_err(|e| JobError::Retry(e.to_string()))?;
     tx.commit().await?;
-    if row.status == Status::Sent.as_str() || row.status == Status::FailedPermanent.as_str() {
+    if row.status == Status::Sent.as_str()
+        || row.status == Status::Logged.as_str()
+        || row.status == Status::FailedPermanent.as_str()
+    {
         return Ok(());
     }
     let Some(kind) = Kind::parse(&row.kind) else {
@@ -181,13 +184,19 @@ pub async fn handle_with(
         text: rendered.text,
         html: rendered.html,
         message_local_id: format!("notification.{}", row.id),
-        unsubscribe: !kind.essential(),
+        unsubscribe: unsubscribe_url(db, &ctx, kind, row.account_id),
         attachments: attached,
     };
     match sender.send(mail).await {
         Ok(message_id) => {
-            mark(db, &ctx, clock, &row, Status::Sent, Some(message_id), None).await?;
-            tracing::info!(notification = %row.id, kind = %kind, "notification sent");
+            // The development sender only logs: say so rather than `sent`.
+            let status = if sender.delivers() {
+                Status::Sent
+            } else {
+                Status::Logged
+            };
+            mark(db, &ctx, clock, &row, status, Some(message_id), None).await?;
+            tracing::info!(notification = %row.id, kind = %kind, status = status.as_str(), "notification done");
             Ok(())
         }
         Err(SendError::Permanent(e)) => {
@@ -223,6 +232,27 @@ async fn temporary(
     }
     mark(db, ctx, clock, row, Status::FailedTemporary, None, Some(&e)).await?;
     Err(JobError::Retry(e))
+/// The one-click unsubscribe URL of a non-essential customer mail (none
+/// for essential kinds, mail without an account, or without a link key).
+fn unsubscribe_url(
+    db: &Db,
+    ctx: &aqueduct_tenant::TenantCtx,
+    kind: Kind,
+    account: Option<Uuid>,
+) -> Option<String> {
+    if kind.essential() {
+        return None;
+    }
+    let links = db.links()?;
+    Some(crate::unsubscribe::url(
+        links,
+        ctx.slug().as_str(),
+        crate::unsubscribe::Target {
+            tenant: ctx.id(),
+            account: aqueduct_core::AccountId::from_uuid(account?),
+            kind,
+        },
+    ))
 }
 
 async fn mark(

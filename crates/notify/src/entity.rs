@@ -28,7 +28,7 @@ pub mod notification {
         pub locale: String,
         /// Template values (JSON; never secrets or card data).
         pub data: String,
-        /// queued | sent | failed_temporary | failed_permanent.
+        /// queued | sent | logged | failed_temporary | failed_permanent.
         pub status: String,
         /// Delivery attempts so far.
         pub attempts: i32,
@@ -107,6 +107,15 @@ pub mod setting {
         /// Bill-ready mail: `attach` the bill as a PDF or send the `link`
         /// only.
         pub bill_pdf: String,
+        /// Days before the due date a reminder goes out (none: no
+        /// reminders).
+        pub reminder_days_before: Option<i32>,
+        /// The legally required lead time of a shut-off notice, in days
+        /// (none: no shut-off notices).
+        pub shutoff_lead_days: Option<i32>,
+        /// Overdue amount (60 days or older) that puts an account on the
+        /// shut-off list, in cents (none: any).
+        pub shutoff_min_overdue_cents: Option<i64>,
         /// Last changed (UTC).
         pub updated_at: DateTimeUtc,
     }

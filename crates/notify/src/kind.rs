@@ -104,6 +104,9 @@ pub enum Status {
     Queued,
     /// Accepted by the SMTP server.
     Sent,
+    /// Only written to the log by the development sender: not delivered
+    /// (staff can resend it once SMTP is configured).
+    Logged,
     /// A temporary failure: will be retried.
     FailedTemporary,
     /// Will never be delivered (5xx, invalid address, out of attempts).
@@ -116,6 +119,7 @@ impl Status {
         match self {
             Status::Queued => "queued",
             Status::Sent => "sent",
+            Status::Logged => "logged",
             Status::FailedTemporary => "failed_temporary",
             Status::FailedPermanent => "failed_permanent",
         }

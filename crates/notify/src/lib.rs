@@ -25,6 +25,7 @@ pub mod outbox;
 pub mod prefs;
 pub mod render;
 pub mod smtp;
+pub mod unsubscribe;
 
 pub use deliver::{Attachments, LogSender, NoAttachments, Sender};
 pub use kind::{Audience, Kind, Status};

@@ -71,7 +71,7 @@ pub async fn handle(sender: &dyn Sender, job: JobCtx) -> Result<(), JobError> {
         text: rendered.text,
         html: rendered.html,
         message_local_id: format!("operator.{}", job.id),
-        unsubscribe: false,
+        unsubscribe: None,
         attachments: Vec::new(),
     };
     match sender.send(mail).await {

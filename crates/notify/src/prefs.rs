@@ -141,6 +141,18 @@ pub struct Settings {
     /// (the default: a link only).
     #[serde(default)]
     pub bill_pdf: Option<String>,
+    /// Days before the due date for the `due_reminder` (1–60; none: no
+    /// reminders).
+    #[serde(default)]
+    pub reminder_days_before: Option<i32>,
+    /// Legally required lead time of a `shutoff_notice`, in days (1–120;
+    /// none: no shut-off notices).
+    #[serde(default)]
+    pub shutoff_lead_days: Option<i32>,
+    /// Overdue amount (60 days or older) that puts an account on the
+    /// shut-off list, in cents (none: any amount).
+    #[serde(default)]
+    pub shutoff_min_overdue_cents: Option<i64>,
 }
 
 /// How bill-ready mail carries the bill.
@@ -192,6 +204,23 @@ pub async fn set_settings(
             )));
         }
     }
+    if s.reminder_days_before
+        .is_some_and(|d| !(1..=60).contains(&d))
+    {
+        return Err(NotifyError::Invalid(
+            "reminder_days_before must be 1 to 60".into(),
+        ));
+    }
+    if s.shutoff_lead_days.is_some_and(|d| !(1..=120).contains(&d)) {
+        return Err(NotifyError::Invalid(
+            "shutoff_lead_days must be 1 to 120".into(),
+        ));
+    }
+    if s.shutoff_min_overdue_cents.is_some_and(|c| c < 1) {
+        return Err(NotifyError::Invalid(
+            "shutoff_min_overdue_cents must be positive".into(),
+        ));
+    }
     let locale = match s.default_locale.as_deref() {
         None | Some("en") => "en",
         Some("es") => "es",
@@ -210,6 +239,9 @@ pub async fn set_settings(
             a.staff_address = Set(s.staff_address);
             a.default_locale = Set(locale.to_owned());
             a.bill_pdf = Set(bill_pdf.as_str().to_owned());
+            a.reminder_days_before = Set(s.reminder_days_before);
+            a.shutoff_lead_days = Set(s.shutoff_lead_days);
+            a.shutoff_min_overdue_cents = Set(s.shutoff_min_overdue_cents);
             a.updated_at = Set(clock.now());
             a.update(tx.conn()).await?;
         }
@@ -222,6 +254,9 @@ pub async fn set_settings(
                 staff_address: Set(s.staff_address),
                 default_locale: Set(locale.to_owned()),
                 bill_pdf: Set(bill_pdf.as_str().to_owned()),
+                reminder_days_before: Set(s.reminder_days_before),
+                shutoff_lead_days: Set(s.shutoff_lead_days),
+                shutoff_min_overdue_cents: Set(s.shutoff_min_overdue_cents),
                 updated_at: Set(clock.now()),
             }
             .insert(tx.conn())

@@ -83,8 +83,9 @@ pub struct Outgoing {
     /// Message-ID without angle brackets' domain part (`<local@domain>` is
     /// built by the sender).
     pub message_local_id: String,
-    /// Add `List-Unsubscribe` (non-essential kinds).
-    pub unsubscribe: bool,
+    /// The one-click unsubscribe URL (https) of a non-essential kind:
+    /// sent as `List-Unsubscribe` with `List-Unsubscribe-Post` (RFC 8058).
+    pub unsubscribe: Option<String>,
     /// Files attached (the bill's PDF); none makes a plain
     /// multipart/alternative message, some a multipart/mixed one.
     pub attachments: Vec<Attachment>,
@@ -138,9 +139,17 @@ pub type SendFuture<'a> = Pin<Box<dyn Future<Output = Result<String, SendError>>
 pub trait Sender: Send + Sync + fmt::Debug {
     /// Sends one message.
     fn send(&self, mail: Outgoing) -> SendFuture<'_>;
+
+    /// Whether a successful `send` means the message left for its
+    /// recipient (`false` for the development sender: rows become
+    /// `logged`, not `sent`).
+    fn delivers(&self) -> bool {
+        true
+    }
 }
 
-/// Development: logs the subject and marks the message as sent.
+/// Development: logs the subject only; rows it handles are marked
+/// `logged`, never `sent`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct LogSender;
 
@@ -150,6 +159,10 @@ impl Sender for LogSender {
             tracing::info!(subject = %mail.subject, "notification (development sender: not sent)");
             Ok(format!("<{}@localhost>", mail.message_local_id))
         })
+    }
+
+    fn delivers(&self) -> bool {
+        false
     }
 }
 
@@ -166,6 +179,22 @@ impl Header for ListUnsubscribe {
     }
     fn display(&self) -> HeaderValue {
         HeaderValue::new(Self::name(), self.0.clone())
+    }
+}
+
+/// `List-Unsubscribe-Post` (RFC 8058 one-click).
+#[derive(Debug, Clone)]
+struct ListUnsubscribePost;
+
+impl Header for ListUnsubscribePost {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
     }
 }
 
@@ -245,12 +274,10 @@ impl SmtpSender {
         {
             b = b.reply_to(Mailbox::new(Some(mail.from_name.clone()), addr));
         }
-        if mail.unsubscribe {
-            b = b.header(ListUnsubscribe(format!(
-                "<mailto:unsubscribe@{}?subject=unsubscribe%20{}>",
-                self.domain(),
-                mail.message_local_id
-            )));
+        if let Some(url) = mail.unsubscribe.as_deref() {
+            b = b
+                .header(ListUnsubscribe(format!("<{url}>")))
+                .header(ListUnsubscribePost);
         }
         let body = MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone());
         let body = if mail.attachments.is_empty() {

@@ -43,8 +43,26 @@ pub use crate::otel::OtelConfig;
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct NotifyConfig {
-    /// Where operator mail (`backup_failed`) goes; none is sent without it.
+    /// Where operator mail (`backup_failed`, `queue_stuck`) goes; none is
+    /// sent without it.
     pub operator_address: Option<String>,
+    /// Minutes the oldest ready job may wait before operators get
+    /// `queue_stuck` (default 30; 0 turns the check off).
+    pub queue_stuck_minutes: Option<u32>,
+    /// Base64 of 32 random bytes: signs the one-click unsubscribe links
+    /// (HMAC-SHA256). Without it a key derived from `auth.totp_key` is
+    /// used; without either, mails carry no unsubscribe link.
+    pub link_key: Option<Secret>,
+}
+
+impl NotifyConfig {
+    /// The queue-stuck threshold, if the check is on.
+    pub fn queue_stuck_after(&self) -> Option<chrono::Duration> {
+        match self.queue_stuck_minutes.unwrap_or(30) {
+            0 => None,
+            m => Some(chrono::Duration::minutes(i64::from(m))),
+        }
+    }
 }
 
 /// `[auth]`

@@ -52,12 +52,25 @@ pub fn schedules(config: &Config) -> Vec<Schedule> {
     }
     let every = Duration::minutes(i64::from(config.schedule.period_minutes.max(1)));
     let offset = Some(Duration::hours(i64::from(config.schedule.hour_utc.min(23))));
-    let mut out = vec![Schedule {
-        name: "platform.retention",
-        every,
-        job: || NewJob::new(RETENTION, serde_json::json!({})),
-        offset,
-    }];
+    let mut out = vec![
+        Schedule {
+            name: "platform.retention",
+            every,
+            job: || NewJob::new(RETENTION, serde_json::json!({})),
+            offset,
+        },
+        Schedule {
+            name: "billing.notices",
+            every,
+            job: || {
+                NewJob::new(
+                    aqueduct_billing::notices::NOTICES_JOB,
+                    serde_json::json!({}),
+                )
+            },
+            offset,
+        },
+    ];
     if backup_configured(config) {
         out.push(Schedule {
             name: "platform.backup",
@@ -244,4 +257,69 @@ pub async fn recent(db: &Db, job: Job, limit: u64) -> Result<Vec<RunRow>, DbErr>
             })
         })
         .collect()
+}
+
+/// The job queue's watchdog, run by every worker's schedule ticker (not
+/// as a job: a stuck queue would not run it). When the oldest ready job
+/// has waited longer than `notify.queue_stuck_minutes`, operators get
+/// `queue_stuck` — once per incident: the subject is that job's id, so
+/// the same stuck job found again (on the next tick, or by another
+/// replica) mails nothing new. Returns whether a mail was queued.
+pub async fn watch_queue(config: &Config, db: &Db, clock: &dyn Clock) -> Result<bool, DbErr> {
+    let (Some(after), Some(to)) = (
+        config.notify.queue_stuck_after(),
+        config
+            .notify
+            .operator_address
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty()),
+    ) else {
+        return Ok(false);
+    };
+    let now = clock.now();
+    let tx = db.system("notify operators: queue watch").await?;
+    let backend = tx.conn().get_database_backend();
+    let sql = if backend == DbBackend::Postgres {
+        "SELECT id, kind, run_at FROM jobs WHERE status = 'queued' AND run_at <= $1 \
+         ORDER BY run_at ASC, id ASC LIMIT 1"
+    } else {
+        "SELECT id, kind, run_at FROM jobs WHERE status = 'queued' AND run_at <= ? \
+         ORDER BY run_at ASC, id ASC LIMIT 1"
+    };
+    let row = tx
+        .conn()
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [(now - after).into()],
+        ))
+        .await?;
+    let Some(row) = row else {
+        tx.commit().await?;
+        return Ok(false);
+    };
+    let id: uuid::Uuid = row.try_get("", "id")?;
+    let kind: String = row.try_get("", "kind")?;
+    let since: DateTime<Utc> = row.try_get("", "run_at")?;
+    let waited = (now - since).num_minutes();
+    let new = aqueduct_notify::operator::record(
+        tx.conn(),
+        clock,
+        aqueduct_notify::Kind::QueueStuck,
+        &format!("queue:{id}"),
+        to,
+        serde_json::json!({
+            "detail": format!(
+                "The oldest ready job ({kind}, {id}) has waited {waited} minutes, since {} UTC.",
+                since.format("%Y-%m-%d %H:%M")
+            ),
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    if new {
+        tracing::warn!(job = %id, kind = %kind, waited_minutes = waited, "job queue stuck: operators notified");
+    }
+    Ok(new)
 }

@@ -19,16 +19,14 @@ pub async fn run(
     let db = database::connect(config).await?;
     database::check_role(&db, config).await?;
     config.auth.validate(&config.server.public_url)?;
-    let db = match &config.auth.totp_key {
-        Some(k) => db.with_seal_key(
-            aqueduct_tenant::sealed::SealKey::parse(k.expose())
-                .map_err(|e| anyhow::anyhow!("auth.totp_key: {e}"))?,
-        ),
-        None => {
-            tracing::warn!("auth.totp_key is not set: TOTP keys are stored unsealed");
-            db
-        }
-    };
+    let db = with_keys(db, config)?;
+    let sealed = aqueduct_tenant::sso::seal_stored_secrets(&db).await?;
+    if sealed > 0 {
+        tracing::info!(
+            rows = sealed,
+            "sealed secrets that were stored in the clear"
+        );
+    }
     let clock: Arc<dyn aqueduct_core::Clock> = Arc::new(SystemClock);
     let (sender, mailer) = crate::worker::mail_from_config(config)?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -122,10 +120,50 @@ pub async fn run(
     Ok(())
 }
 
+/// The database handle with the configured keys: the sealing key for
+/// secrets read back (TOTP keys, SSO client secrets) and the link key for
+/// signed email links (`notify.link_key`, else derived from
+/// `auth.totp_key`).
+pub fn with_keys(db: aqueduct_tenant::Db, config: &Config) -> anyhow::Result<aqueduct_tenant::Db> {
+    use aqueduct_tenant::links::{LinkKey, Links};
+    let db = match &config.auth.totp_key {
+        Some(k) => db.with_seal_key(
+            aqueduct_tenant::sealed::SealKey::parse(k.expose())
+                .map_err(|e| anyhow::anyhow!("auth.totp_key: {e}"))?,
+        ),
+        None => {
+            tracing::warn!(
+                "auth.totp_key is not set: TOTP keys and SSO client secrets are stored unsealed"
+            );
+            db
+        }
+    };
+    let key = match (&config.notify.link_key, &config.auth.totp_key) {
+        (Some(k), _) => {
+            Some(LinkKey::parse(k.expose()).map_err(|e| anyhow::anyhow!("notify.link_key: {e}"))?)
+        }
+        (None, Some(t)) => Some(
+            LinkKey::derive(t.expose(), "aqueduct email links v1")
+                .map_err(|e| anyhow::anyhow!("auth.totp_key: {e}"))?,
+        ),
+        (None, None) => {
+            tracing::warn!(
+                "neither notify.link_key nor auth.totp_key is set: mails carry no unsubscribe link"
+            );
+            None
+        }
+    };
+    Ok(match key {
+        Some(k) => db.with_links(Links::new(&config.server.public_url, k)),
+        None => db,
+    })
+}
+
 /// Runs only the job worker until SIGINT/SIGTERM.
 pub async fn run_worker(config: &Config) -> anyhow::Result<()> {
     let db = database::connect(config).await?;
     database::check_role(&db, config).await?;
+    let db = with_keys(db, config)?;
     tracing::info!("worker started");
     let clock: Arc<dyn aqueduct_core::Clock> = Arc::new(SystemClock);
     let (sender, _) = crate::worker::mail_from_config(config)?;

@@ -47,6 +47,26 @@ pub fn registry_for(
         let (db, clock) = (bdb.clone(), bclock.clone());
         async move { aqueduct_billing::finalize_job::handle(&db, clock.as_ref(), job).await }
     });
+    // billing: the daily customer notices
+    let (bdb, bclock) = (db.clone(), clock.clone());
+    registry = registry.on(aqueduct_billing::notices::NOTICES_JOB, move |_job| {
+        let (db, clock) = (bdb.clone(), bclock.clone());
+        async move {
+            let reports = aqueduct_billing::notices::run_all(&db, clock.as_ref())
+                .await
+                .map_err(|e| aqueduct_jobs::JobError::Retry(e.to_string()))?;
+            let queued: u64 = reports
+                .iter()
+                .map(|r| r.reminders + r.past_due + r.shutoff)
+                .sum();
+            tracing::info!(
+                associations = reports.len(),
+                queued,
+                "daily notices recorded"
+            );
+            Ok(())
+        }
+    });
     // notifications
     let (ndb, nclock) = (db.clone(), clock.clone());
     let osender = sender.clone();
@@ -203,6 +223,9 @@ pub async fn run(
         loop {
             if let Err(e) = tick_schedules(&db, clock.as_ref(), &schedules).await {
                 tracing::error!(error = %e, "schedule tick failed");
+            }
+            if let Err(e) = crate::schedule::watch_queue(config, &db, clock.as_ref()).await {
+                tracing::error!(error = %e, "job queue watch failed");
             }
             tokio::time::sleep(every).await;
         }

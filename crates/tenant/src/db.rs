@@ -56,6 +56,8 @@ pub struct Db {
     backend: Backend,
     /// Seals secrets that must be read back (TOTP keys) at rest.
     seal: Option<std::sync::Arc<crate::sealed::SealKey>>,
+    /// Signs links in emails (one-click unsubscribe).
+    links: Option<std::sync::Arc<crate::links::Links>>,
 }
 
 /// Read-only or read-write transaction.
@@ -94,6 +96,7 @@ impl Db {
             conn,
             backend,
             seal: None,
+            links: None,
         })
     }
 
@@ -103,6 +106,19 @@ impl Db {
             seal: Some(std::sync::Arc::new(key)),
             ..self
         }
+    }
+
+    /// The same handle, signing email links with `links`.
+    pub fn with_links(self, links: crate::links::Links) -> Self {
+        Self {
+            links: Some(std::sync::Arc::new(links)),
+            ..self
+        }
+    }
+
+    /// Where signed email links point and their key, when configured.
+    pub fn links(&self) -> Option<&crate::links::Links> {
+        self.links.as_deref()
     }
 
     /// The sealing key, when configured.
@@ -200,6 +216,7 @@ impl Db {
         Ok(TenantTx {
             tx,
             tenant: ctx.id(),
+            seal: self.seal.clone(),
         })
     }
 
@@ -263,9 +280,16 @@ pub struct PlatformAccess {
 pub struct TenantTx {
     tx: DatabaseTransaction,
     tenant: TenantId,
+    /// The handle's sealing key (for secrets read back in this tenant).
+    seal: Option<std::sync::Arc<crate::sealed::SealKey>>,
 }
 
 impl TenantTx {
+    /// The sealing key of the handle that opened this transaction.
+    pub(crate) fn seal_key(&self) -> Option<&crate::sealed::SealKey> {
+        self.seal.as_deref()
+    }
+
     /// The tenant this transaction is scoped to: filter every query on it.
     pub fn tenant_id(&self) -> TenantId {
         self.tenant

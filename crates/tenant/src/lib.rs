@@ -8,6 +8,7 @@ mod db;
 pub mod directory;
 pub mod entity;
 mod error;
+pub mod links;
 pub mod mailer;
 pub mod otp;
 pub mod password;

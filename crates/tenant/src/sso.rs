@@ -38,17 +38,112 @@ impl std::fmt::Debug for ProviderSettings {
     }
 }
 
-/// The association's own provider, if it set one.
+/// The client secret as stored: sealed (AES-256-GCM, the association's
+/// id as associated data) when the handle has a sealing key.
+fn seal_secret(
+    key: Option<&crate::sealed::SealKey>,
+    tenant: uuid::Uuid,
+    plain: &str,
+) -> Result<String, DbErr> {
+    match key {
+        Some(k) => k.seal(plain, tenant.as_bytes()).map_err(DbErr::Custom),
+        None => Ok(plain.to_owned()),
+    }
+}
+
+/// The client secret from its stored form; `None` when it is sealed and
+/// does not open (another key, or copied from another association).
+fn open_secret(
+    key: Option<&crate::sealed::SealKey>,
+    tenant: uuid::Uuid,
+    stored: &str,
+) -> Option<String> {
+    if !crate::sealed::is_sealed(stored) {
+        return Some(stored.to_owned());
+    }
+    let plain = key.and_then(|k| k.open(stored, tenant.as_bytes()));
+    if plain.is_none() {
+        tracing::error!("a sealed SSO client secret does not open: is auth.totp_key right?");
+    }
+    plain
+}
+
+/// The association's own provider, if it set one (a sealed secret that
+/// does not open counts as none: sign-in through it is unavailable).
 pub async fn provider(tx: &TenantTx) -> Result<Option<ProviderSettings>, DbErr> {
+    let key = tx.seal_key();
     Ok(crate::scoped::<sso_provider::Entity>(tx)
         .one(tx.conn())
         .await?
-        .map(|m| ProviderSettings {
-            issuer: m.issuer,
-            client_id: m.client_id,
-            client_secret: Secret::new(m.client_secret),
-            label: m.label,
+        .and_then(|m| {
+            let secret = open_secret(key, m.tenant_id, &m.client_secret)?;
+            Some(ProviderSettings {
+                issuer: m.issuer,
+                client_id: m.client_id,
+                client_secret: Secret::new(secret),
+                label: m.label,
+            })
         }))
+}
+
+/// Seals every SSO client secret and TOTP key still stored in the clear
+/// (rows written before a sealing key was configured, or before sealing
+/// existed). Run at start-up when `auth.totp_key` is set; idempotent.
+/// Returns how many rows it sealed.
+pub async fn seal_stored_secrets(db: &Db) -> Result<u64, DbErr> {
+    use crate::entity::user_totp;
+    let Some(key) = db.seal_key() else {
+        return Ok(0);
+    };
+    let mut n = 0;
+    let tx = db.system("seal stored secrets").await?;
+    let providers = sso_provider::Entity::find().all(tx.conn()).await?;
+    tx.commit().await?;
+    for m in providers {
+        if crate::sealed::is_sealed(&m.client_secret) {
+            continue;
+        }
+        // Written in the association's own transaction (row-level
+        // security lets the platform path read, not change, its rows).
+        let Some(ctx) = crate::directory::by_id(db, TenantId::from_uuid(m.tenant_id)).await? else {
+            continue;
+        };
+        let ttx = db.tenant(&ctx).await?;
+        let sealed = seal_secret(Some(key), m.tenant_id, &m.client_secret)?;
+        let res = sso_provider::Entity::update_many()
+            .col_expr(
+                sso_provider::Column::ClientSecret,
+                sea_orm::sea_query::Expr::value(sealed),
+            )
+            .filter(sso_provider::Column::TenantId.eq(m.tenant_id))
+            .filter(sso_provider::Column::Id.eq(m.id))
+            .filter(sso_provider::Column::ClientSecret.eq(m.client_secret.clone()))
+            .exec(ttx.conn())
+            .await?;
+        ttx.commit().await?;
+        n += res.rows_affected;
+    }
+    let tx = db.system("seal stored secrets").await?;
+    for m in user_totp::Entity::find().all(tx.conn()).await? {
+        if crate::sealed::is_sealed(&m.secret) {
+            continue;
+        }
+        let sealed = key
+            .seal(&m.secret, m.user_id.as_bytes())
+            .map_err(DbErr::Custom)?;
+        let res = user_totp::Entity::update_many()
+            .col_expr(
+                user_totp::Column::Secret,
+                sea_orm::sea_query::Expr::value(sealed),
+            )
+            .filter(user_totp::Column::UserId.eq(m.user_id))
+            .filter(user_totp::Column::Secret.eq(m.secret.clone()))
+            .exec(tx.conn())
+            .await?;
+        n += res.rows_affected;
+    }
+    tx.commit().await?;
+    Ok(n)
 }
 
 /// Sets (or replaces) the association's provider.
@@ -63,7 +158,11 @@ pub async fn set_provider(
         id: Set(tenant),
         issuer: Set(p.issuer.clone()),
         client_id: Set(p.client_id.clone()),
-        client_secret: Set(p.client_secret.expose().to_owned()),
+        client_secret: Set(seal_secret(
+            tx.seal_key(),
+            tenant,
+            p.client_secret.expose(),
+        )?),
         label: Set(p.label.clone()),
         updated_at: Set(clock.now()),
     })

@@ -6,12 +6,7 @@ use crate::db::Db;
 use crate::entity::throttle_bucket;
 use aqueduct_core::Clock;
 use chrono::Duration;
-use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, DbErr, EntityTrait, QueryFilter,
-    sea_query::OnConflict,
-    sea_query::{Expr, ExprTrait},
-};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, Statement};
 use sha2::{Digest, Sha256};
 
 /// At most `max` attempts per `window`.
@@ -81,35 +76,36 @@ pub async fn blocked_for(
 }
 
 /// Counts one attempt against `key`, starting a new window when the old
-/// one is over.
+/// one is over. One upsert statement on both engines: concurrent attempts
+/// on the same key (several replicas, parallel requests) each count — an
+/// update-then-insert pair could let two first attempts both insert and
+/// one overwrite the other.
 pub async fn hit(db: &Db, clock: &dyn Clock, key: &str, limit: Limit) -> Result<(), DbErr> {
     let now = clock.now();
-    let bumped = throttle_bucket::Entity::update_many()
-        .col_expr(
-            throttle_bucket::Column::Attempts,
-            Expr::col(throttle_bucket::Column::Attempts).add(1),
-        )
-        .filter(throttle_bucket::Column::Key.eq(key))
-        .filter(throttle_bucket::Column::WindowStart.gt(now - limit.window))
-        .exec(db.maintenance())
-        .await?;
-    if bumped.rows_affected == 0 {
-        throttle_bucket::Entity::insert(throttle_bucket::ActiveModel {
-            key: Set(key.to_owned()),
-            window_start: Set(now),
-            attempts: Set(1),
-        })
-        .on_conflict(
-            OnConflict::column(throttle_bucket::Column::Key)
-                .update_columns([
-                    throttle_bucket::Column::WindowStart,
-                    throttle_bucket::Column::Attempts,
-                ])
-                .to_owned(),
-        )
-        .exec_without_returning(db.maintenance())
-        .await?;
-    }
+    let cutoff = now - limit.window;
+    let conn = db.maintenance();
+    let backend = conn.get_database_backend();
+    let sql = if backend == DbBackend::Postgres {
+        "INSERT INTO throttle_buckets (key, window_start, attempts) VALUES ($1, $2, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+         attempts = CASE WHEN throttle_buckets.window_start > $3 \
+           THEN throttle_buckets.attempts + 1 ELSE 1 END, \
+         window_start = CASE WHEN throttle_buckets.window_start > $3 \
+           THEN throttle_buckets.window_start ELSE excluded.window_start END"
+    } else {
+        "INSERT INTO throttle_buckets (key, window_start, attempts) VALUES (?1, ?2, 1) \
+         ON CONFLICT (key) DO UPDATE SET \
+         attempts = CASE WHEN throttle_buckets.window_start > ?3 \
+           THEN throttle_buckets.attempts + 1 ELSE 1 END, \
+         window_start = CASE WHEN throttle_buckets.window_start > ?3 \
+           THEN throttle_buckets.window_start ELSE excluded.window_start END"
+    };
+    conn.execute_raw(Statement::from_sql_and_values(
+        backend,
+        sql,
+        [key.into(), now.into(), cutoff.into()],
+    ))
+    .await?;
     Ok(())
 }
 

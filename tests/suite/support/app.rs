@@ -52,6 +52,9 @@ impl TestResponse {
 /// The key the test app seals TOTP keys with.
 pub const TOTP_KEY: [u8; 32] = [42; 32];
 
+/// The key the test app signs email links (one-click unsubscribe) with.
+pub const LINK_KEY: [u8; 32] = [43; 32];
+
 /// The fixed start of test time.
 pub fn t0() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339("2026-11-02T15:00:00Z")
@@ -71,7 +74,11 @@ impl TestApp {
         let pool = db
             .app_pool(5)
             .await
-            .with_seal_key(aqueduct_tenant::sealed::SealKey::from_bytes(&TOTP_KEY));
+            .with_seal_key(aqueduct_tenant::sealed::SealKey::from_bytes(&TOTP_KEY))
+            .with_links(aqueduct_tenant::links::Links::new(
+                "http://aqueduct.test",
+                aqueduct_tenant::links::LinkKey::from_bytes(&LINK_KEY),
+            ));
         let clock = Arc::new(ManualClock::new(t0()));
         let state = AppState::new(
             pool.clone(),

@@ -130,7 +130,14 @@ async fn list(
         None => None,
     };
     if let Some(s) = q.status.as_deref()
-        && !["queued", "sent", "failed_temporary", "failed_permanent"].contains(&s)
+        && ![
+            "queued",
+            "sent",
+            "logged",
+            "failed_temporary",
+            "failed_permanent",
+        ]
+        .contains(&s)
     {
         return Err(ApiError::Invalid("unknown status".into()));
     }
@@ -214,6 +221,9 @@ async fn show_settings(
             staff_address: s.staff_address,
             default_locale: Some(s.default_locale),
             bill_pdf: Some(s.bill_pdf),
+            reminder_days_before: s.reminder_days_before,
+            shutoff_lead_days: s.shutoff_lead_days,
+            shutoff_min_overdue_cents: s.shutoff_min_overdue_cents,
         },
         None => prefs::Settings::default(),
     }))
@@ -234,6 +244,7 @@ async fn put_settings(
         staff_address: blank(body.staff_address),
         default_locale: blank(body.default_locale),
         bill_pdf: blank(body.bill_pdf),
+        ..body
     };
     let tx = state.db().tenant(&caller.tenant).await?;
     prefs::set_settings(&tx, state.clock(), body).await?;
