@@ -23,6 +23,7 @@ mod m20261127_000302_totp_sealed;
 mod m20261127_0004_notifications;
 mod m20261127_000501_branding;
 mod m20261127_000601_drop_scheduled_runs;
+mod m20261128_01_customers;
 pub mod rls;
 pub mod schema;
 
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000301_sso::Migration),
             Box::new(m20261127_000302_totp_sealed::Migration),
             Box::new(m20261127_0004_notifications::Migration),
+            Box::new(m20261128_01_customers::Migration),
         ]
     }
 }

@@ -4,6 +4,9 @@ mod assets;
 mod audit_view;
 mod auth;
 mod branding;
+mod customer;
+mod customer_auth;
+mod customer_pages;
 mod error;
 mod health;
 mod i18n;
@@ -30,6 +33,7 @@ mod workspace;
 
 pub use aqueduct_tenant::sso::ProviderSettings as SsoProvider;
 pub use auth::{Caller, Operator};
+pub use customer_auth::Customer;
 pub use error::ApiError;
 pub use registry::{RouteAccess, RouteSpec};
 pub use session::{COOKIE, CSRF_HEADER, DEV_COOKIE};
@@ -114,6 +118,8 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = workspace::routes(routes);
     let routes = sso::routes(routes);
     let routes = audit_view::routes(routes);
+    let routes = customer::routes(routes);
+    let routes = customer_pages::routes(routes);
     let (router, mut specs) = routes.finish(state.clone());
     specs.push(RouteSpec {
         method: axum::http::Method::GET,

@@ -45,6 +45,9 @@ pub struct Session {
     pub second_factor_pending: bool,
     /// Absolute end.
     pub expires_at: DateTime<Utc>,
+    /// A customer session, bound to this association (staff and operator
+    /// sessions have none; each kind of route refuses the other kind).
+    pub customer_tenant: Option<TenantId>,
 }
 
 /// Random hex of `n` bytes.
@@ -70,6 +73,39 @@ pub async fn create(
     active_tenant: Option<TenantId>,
     second_factor_pending: bool,
 ) -> Result<(Secret, Session), DbErr> {
+    insert(
+        db,
+        clock,
+        policy,
+        user,
+        is_operator,
+        (active_tenant, None),
+        second_factor_pending,
+    )
+    .await
+}
+
+/// Starts a customer session for `user` in `tenant` (never an operator's
+/// or a staff session, whatever else the person is).
+pub async fn create_customer(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: SessionPolicy,
+    user: UserId,
+    tenant: TenantId,
+) -> Result<(Secret, Session), DbErr> {
+    insert(db, clock, policy, user, false, (None, Some(tenant)), false).await
+}
+
+async fn insert(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: SessionPolicy,
+    user: UserId,
+    is_operator: bool,
+    (active_tenant, customer_tenant): (Option<TenantId>, Option<TenantId>),
+    second_factor_pending: bool,
+) -> Result<(Secret, Session), DbErr> {
     let token = random_hex(32)?;
     let now = clock.now();
     let s = Session {
@@ -80,6 +116,7 @@ pub async fn create(
         csrf_token: random_hex(32)?,
         second_factor_pending,
         expires_at: now + policy.absolute,
+        customer_tenant,
     };
     session::Entity::insert(session::ActiveModel {
         id_hash: Set(s.id_hash.clone()),
@@ -90,6 +127,7 @@ pub async fn create(
         created_at: Set(now),
         last_seen_at: Set(now),
         expires_at: Set(s.expires_at),
+        customer_tenant: Set(customer_tenant.map(TenantId::uuid)),
     })
     .exec_without_returning(db.maintenance())
     .await?;
@@ -135,10 +173,13 @@ pub async fn lookup(
             .exec(db.maintenance())
             .await?;
     }
+    let customer_tenant = row.customer_tenant.map(TenantId::from_uuid);
     Ok(Some(Session {
         id_hash,
         user: UserId::from_uuid(row.user_id),
-        is_operator: u.is_operator,
+        // A customer session never carries operator rights.
+        is_operator: u.is_operator && customer_tenant.is_none(),
+        customer_tenant,
         active_tenant: row.active_tenant.map(TenantId::from_uuid),
         csrf_token: row.csrf_token,
         second_factor_pending: row.second_factor_pending,
@@ -157,7 +198,7 @@ pub async fn rotate(
     second_factor_pending: bool,
 ) -> Result<(Secret, Session), DbErr> {
     let remaining = old.expires_at - clock.now();
-    let (token, new) = create(
+    let (token, new) = insert(
         db,
         clock,
         SessionPolicy {
@@ -166,7 +207,7 @@ pub async fn rotate(
         },
         old.user,
         old.is_operator,
-        active_tenant,
+        (active_tenant, old.customer_tenant),
         second_factor_pending,
     )
     .await?;
