@@ -321,8 +321,9 @@ db_test!(sign_up_then_link_by_account_and_zip, |db| {
     let path = format!("/api/v1/customer/accounts/{}", a.account);
     assert_eq!(b.get(&app, &path).await.status, 404);
     // Wrong ZIP refused.
+    let linker = b.clone();
     let link = |zip: &'static str| {
-        let mut b = b.clone();
+        let mut b = linker.clone();
         let app = &app;
         async move {
             b.json(
