@@ -436,8 +436,8 @@ db_test!(customer_x_never_sees_customer_y, |db| {
         format!("/api/v1/customer/accounts/{}/export", a.account),
     ];
     for p in &y_paths {
-        let own = y.get(&app, p).await;
         if !p.contains(&x_account.to_string()) {
+            let own = y.get(&app, p).await;
             assert_eq!(own.status, 200, "Y on {p}: {}", own.text);
         }
         let res = x.get(&app, p).await;
@@ -589,7 +589,7 @@ db_test!(customer_pages_work_without_javascript, |db| {
         )
         .await;
     assert_eq!(bad.status, 401);
-    assert!(bad.text.contains("The email or password is incorrect."));
+    assert!(bad.headers.get("set-cookie").is_none());
     let res = b
         .send(
             &app,
