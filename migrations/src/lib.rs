@@ -28,6 +28,7 @@ mod m20261128_04_autopay_payouts;
 mod m20261128_070001_backup_records;
 mod m20261128_03_lifecycle;
 mod m20261128_060001_notice_rules;
+mod m20261128_01_customers;
 pub mod rls;
 pub mod schema;
 
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_070001_backup_records::Migration),
             Box::new(m20261128_03_lifecycle::Migration),
             Box::new(m20261128_060001_notice_rules::Migration),
+            Box::new(m20261128_01_customers::Migration),
         ]
     }
 }

@@ -124,6 +124,42 @@ async function payJourney(browser, account, lang) {
   await ctx.close();
 }
 
+/// Journey 2: a customer signs in, turns paperless on, views the usage
+/// chart (and its table) and opens the current bill.
+async function customerJourney(browser) {
+  const ctx = await browser.newContext({ viewport: SIZES.phone });
+  const page = await ctx.newPage();
+  await page.goto(`${BASE}/demo`);
+  await page.click('a[href="/demo/signin"]');
+  await page.locator('#password').waitFor();
+  await check(page, '30-customer-sign-in');
+  await page.fill('#email', 'customer@demo.example.org');
+  await page.fill('#password', process.env.E2E_STAFF_PASSWORD);
+  await page.click('form[action="/demo/signin"] button[type=submit]');
+  await page.waitForURL(`${BASE}/demo/account`);
+  await check(page, '31-customer-accounts');
+  await page.locator('tbody a', { hasText: '10-0001' }).click();
+  await page.locator('svg.usage').waitFor();
+  assert.ok((await page.locator('svg.usage rect').count()) >= 2, 'the usage chart has bars');
+  await page.click('details summary');
+  assert.ok((await page.locator('#usage-table tbody tr').count()) >= 2, 'the table alternative');
+  await check(page, '32-customer-account');
+  await page.click('a[href$="/settings"]');
+  await page.locator('#paperless_on').waitFor();
+  await check(page, '33-customer-settings');
+  await page.check('#paperless_on');
+  await page.click('form[action$="/settings"] button[type=submit]');
+  await page.locator('#paperless', { hasText: 'On' }).waitFor();
+  await check(page, '34-customer-paperless-on');
+  const bill = page.locator('a', { hasText: 'Current bill' });
+  if (await bill.count()) {
+    await bill.click();
+    await page.locator('article.bill').waitFor();
+    await check(page, '35-customer-bill');
+  }
+  await ctx.close();
+}
+
 /// Journey 4: staff signs in and refunds part of a payment.
 async function refundJourney(browser) {
   const ctx = await browser.newContext({ viewport: SIZES.desktop });
@@ -402,6 +438,7 @@ try {
   const journeys = [
     ['1 customer pays (English)', () => payJourney(browser, list[0], 'en')],
     ['6 customer pays (Spanish)', () => payJourney(browser, list[1], 'es')],
+    ['2 customer signs in, turns paperless on, views usage', () => customerJourney(browser)],
     ['4 staff refunds a payment', () => refundJourney(browser)],
     ['3 a new association signs up and onboards', () => onboardingJourney(browser)],
     ['5 operator suspends a tenant', () => suspendJourney(browser)],

@@ -61,7 +61,7 @@ mkdir -p target/e2e
 status=0
 E2E_OPERATOR_EMAIL="$OPERATOR_EMAIL" E2E_OPERATOR_PASSWORD="$OPERATOR_PASSWORD" \
   E2E_BASE="$BASE" E2E_SIM="$SIM" E2E_API_KEY="$API_KEY" \
-  E2E_STAFF_PASSWORD="$(grep -o 'password "[^"]*"' "$WORK/demo.txt" | cut -d'"' -f2)" E2E_DB="$WORK/e2e.db" E2E_MAIL="$WORK/mail/messages.jsonl" \
+  E2E_STAFF_PASSWORD="$(grep -o 'password "[^"]*"' "$WORK/demo.txt" | head -1 | cut -d'"' -f2)" E2E_DB="$WORK/e2e.db" E2E_MAIL="$WORK/mail/messages.jsonl" \
   E2E_OUT="$ROOT/target/e2e" CHROMIUM="$CHROMIUM" node tests/e2e/journeys.mjs || status=$?
 if [[ $status -ne 0 ]]; then
   echo "--- app log (tail)"; tail -40 "$WORK/app.log"; echo "--- sim log (tail)"; tail -20 "$WORK/sim.log"

@@ -16,6 +16,7 @@ mod cli;
 mod concurrency;
 mod cross_tenant;
 mod customer_imports;
+mod customers;
 mod demo;
 mod deploy;
 mod documents;

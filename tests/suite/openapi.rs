@@ -43,6 +43,10 @@ db_test!(openapi_lists_every_registered_api_route, |db| {
                 assert_eq!(op["x-aqueduct-access"], "operator");
                 assert!(security.contains("session") && !security.contains("apiKey"));
             }
+            RouteAccess::Customer => {
+                assert_eq!(op["x-aqueduct-access"], "customer");
+                assert!(security.contains("session") && !security.contains("apiKey"));
+            }
         }
     }
     // Pages are not API routes.

@@ -53,7 +53,7 @@ fn bearer(req: &Request) -> Option<&str> {
 /// A staff session's caller: the selected association, if the person is
 /// still a member there and it may be used.
 async fn session_caller(state: &AppState, s: &Session) -> Result<Caller, ApiError> {
-    if s.second_factor_pending {
+    if s.second_factor_pending || s.customer_tenant.is_some() {
         return Err(ApiError::Unauthenticated);
     }
     let tenant_id = s.active_tenant.ok_or(ApiError::Forbidden)?;

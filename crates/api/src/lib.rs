@@ -4,6 +4,9 @@ mod assets;
 mod audit_view;
 mod auth;
 mod branding;
+mod customer;
+mod customer_auth;
+mod customer_pages;
 mod error;
 mod health;
 mod i18n;
@@ -39,6 +42,7 @@ mod workspace;
 
 pub use aqueduct_tenant::sso::ProviderSettings as SsoProvider;
 pub use auth::{Caller, Operator};
+pub use customer_auth::Customer;
 pub use error::ApiError;
 pub use middleware::{REQUEST_TIMEOUT, with_request_timeout};
 pub use registry::{RouteAccess, RouteSpec};
@@ -192,6 +196,8 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = reads_pages::routes(routes);
     let routes = reports_pages::routes(routes);
     let routes = unsubscribe::routes(routes);
+    let routes = customer::routes(routes);
+    let routes = customer_pages::routes(routes);
     let (router, mut specs) = routes.finish(state.clone());
     specs.push(RouteSpec {
         method: axum::http::Method::GET,

@@ -14,6 +14,7 @@ fn access_name(a: RouteAccess) -> String {
         RouteAccess::Public => "public".into(),
         RouteAccess::Tenant(role) => format!("tenant:{}", role.as_str()),
         RouteAccess::Operator => "operator".into(),
+        RouteAccess::Customer => "customer".into(),
     }
 }
 
@@ -33,7 +34,7 @@ fn operation(spec: &RouteSpec) -> Value {
     let security = match spec.access {
         RouteAccess::Public => json!([]),
         RouteAccess::Tenant(_) => json!([{ "apiKey": [] }, { "session": [] }]),
-        RouteAccess::Operator => json!([{ "session": [] }]),
+        RouteAccess::Operator | RouteAccess::Customer => json!([{ "session": [] }]),
     };
     let op_id = format!(
         "{}{}",

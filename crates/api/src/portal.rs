@@ -48,7 +48,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
         .public(Method::GET, "/{slug}/theme.css", get(theme))
 }
 
-fn csrf_input(s: Option<&Extension<CurrentSession>>) -> String {
+pub(crate) fn csrf_input(s: Option<&Extension<CurrentSession>>) -> String {
     s.map_or_else(String::new, |Extension(CurrentSession(s))| {
         format!(
             "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
@@ -129,7 +129,7 @@ struct Bill {
     other_amount: String,
 }
 
-enum Found {
+pub(crate) enum Found {
     Account(AccountId, String, Money),
     NoMatch,
     Throttled,
@@ -137,7 +137,7 @@ enum Found {
 
 /// The account these two facts prove, with one answer for every failure
 /// (unknown number, wrong ZIP, malformed input) and failures throttled.
-async fn lookup(
+pub(crate) async fn lookup(
     state: &AppState,
     tenant: &TenantCtx,
     ip: &str,

@@ -33,7 +33,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
     )
 }
 
-fn retention_error(e: RetentionError) -> ApiError {
+pub(crate) fn retention_error(e: RetentionError) -> ApiError {
     match e {
         RetentionError::NotFound(_) => ApiError::NotFound,
         RetentionError::Db(e) => e.into(),
@@ -42,7 +42,7 @@ fn retention_error(e: RetentionError) -> ApiError {
     }
 }
 
-fn zip_response(bytes: Vec<u8>, name: &str) -> Response {
+pub(crate) fn zip_response(bytes: Vec<u8>, name: &str) -> Response {
     (
         [
             (header::CONTENT_TYPE, "application/zip".to_owned()),

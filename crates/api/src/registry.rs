@@ -18,6 +18,10 @@ pub enum RouteAccess {
     Tenant(Role),
     /// A signed-in platform operator (second factor done); never an API key.
     Operator,
+    /// A signed-in customer of the association; every `{account_id}`,
+    /// `{bill_id}` and `{payment_id}` in the path must belong to an account
+    /// linked to that login (else 404, audited). Never an API key.
+    Customer,
 }
 
 /// One route in the table.
@@ -46,6 +50,7 @@ pub(crate) struct Routes {
     public: Router<AppState>,
     tenant: Router<AppState>,
     operator: Router<AppState>,
+    customer: Router<AppState>,
     specs: Vec<RouteSpec>,
 }
 
@@ -55,6 +60,7 @@ impl Routes {
             public: Router::new(),
             tenant: Router::new(),
             operator: Router::new(),
+            customer: Router::new(),
             specs: Vec::new(),
         }
     }
@@ -111,6 +117,22 @@ impl Routes {
         self
     }
 
+    /// A route for a signed-in customer, reaching only their own accounts.
+    pub(crate) fn customer(
+        mut self,
+        method: Method,
+        path: &'static str,
+        handler: MethodRouter<AppState>,
+    ) -> Self {
+        self.specs.push(RouteSpec {
+            method,
+            path,
+            access: RouteAccess::Customer,
+        });
+        self.customer = self.customer.route(path, handler);
+        self
+    }
+
     pub(crate) fn finish(self, state: AppState) -> (Router, Vec<RouteSpec>) {
         let tenant = self
             .tenant
@@ -124,7 +146,18 @@ impl Routes {
                 state.clone(),
                 auth::require_operator,
             ));
-        let router = self.public.merge(tenant).merge(operator).with_state(state);
+        let customer = self
+            .customer
+            .route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::customer_auth::require_customer,
+            ));
+        let router = self
+            .public
+            .merge(tenant)
+            .merge(operator)
+            .merge(customer)
+            .with_state(state);
         (router, self.specs)
     }
 }

@@ -2,7 +2,7 @@
 
 mod accounts;
 mod association;
-mod bill_document;
+pub(crate) mod bill_document;
 mod bill_pdf;
 mod bill_runs;
 mod imports;

@@ -156,6 +156,74 @@ pub async fn get(tx: &TenantTx, id: AccountId) -> Result<account::Model, Billing
         .ok_or(BillingError::NotFound)
 }
 
+/// What a customer may change on their own account. `None` leaves a
+/// field as it is; an empty email or phone removes it.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerChanges {
+    /// Bills by email instead of paper.
+    pub paperless: Option<bool>,
+    /// Contact email.
+    pub email: Option<String>,
+    /// Contact phone.
+    pub phone: Option<String>,
+}
+
+/// Applies a customer's own changes to `id` (checked: an email needs an
+/// `@` and a dot after it, a phone 7 to 20 digits and `+-() .`; paperless
+/// needs an email on the account).
+pub async fn apply_customer_changes(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    id: AccountId,
+    changes: &CustomerChanges,
+) -> Result<account::Model, BillingError> {
+    let current = get(tx, id).await?;
+    let clean = |v: &Option<String>| v.as_ref().map(|s| s.trim().to_owned());
+    let email = match clean(&changes.email) {
+        None => current.email.clone(),
+        Some(e) if e.is_empty() => None,
+        Some(e) => {
+            let ok = e.len() <= 254
+                && e.split_once('@')
+                    .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@'))
+                && !e.chars().any(char::is_whitespace);
+            if !ok {
+                return Err(BillingError::Invalid(format!(
+                    "not an email address: {e:?}"
+                )));
+            }
+            Some(e.to_lowercase())
+        }
+    };
+    let phone = match clean(&changes.phone) {
+        None => current.phone.clone(),
+        Some(p) if p.is_empty() => None,
+        Some(p) => {
+            let digits = p.chars().filter(char::is_ascii_digit).count();
+            let ok = (7..=20).contains(&digits)
+                && p.len() <= 40
+                && p.chars()
+                    .all(|c| c.is_ascii_digit() || "+-() .".contains(c));
+            if !ok {
+                return Err(BillingError::Invalid(format!("not a phone number: {p:?}")));
+            }
+            Some(p)
+        }
+    };
+    let paperless = changes.paperless.unwrap_or(current.paperless);
+    if paperless && email.is_none() {
+        return Err(BillingError::Invalid(
+            "paperless billing needs an email address on the account".into(),
+        ));
+    }
+    let mut a: account::ActiveModel = current.into();
+    a.email = Set(email);
+    a.phone = Set(phone);
+    a.paperless = Set(paperless);
+    a.updated_at = Set(clock.now());
+    Ok(a.update(tx.conn()).await?)
+}
+
 /// One account by its number.
 pub async fn by_number(
     tx: &TenantTx,

@@ -177,6 +177,13 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
             for (email, role) in &s.staff {
                 out!("    {email}  ({role})");
             }
+            out!(
+                "  customer sign-in at {base}/{}/signin: {} with password {:?} (account {})",
+                s.tenant.slug(),
+                s.customer.0,
+                demo::DEMO_PASSWORD,
+                s.customer.1
+            );
             out!("  API key (admin; shown once, replaced each time `demo` runs):");
             out!("    {}", s.api_key.expose());
             out!(

@@ -170,6 +170,50 @@ pub struct DemoSummary {
     pub api_key: Secret,
     /// The billing part: reads, bills, payments, past-due accounts.
     pub billing: BillingSummary,
+    /// The demo customer's sign-in email and the account it holds.
+    pub customer: (String, String),
+}
+
+/// The demo customer's sign-in (password [`DEMO_PASSWORD`]).
+pub const DEMO_CUSTOMER: &str = "customer@demo.example.org";
+/// The account the demo customer holds.
+pub const DEMO_CUSTOMER_ACCOUNT: &str = "10-0001";
+
+/// Makes the demo customer login and links it to [`DEMO_CUSTOMER_ACCOUNT`]
+/// (idempotent; the account's email becomes the customer's, so paperless
+/// billing can be turned on).
+async fn demo_customer(db: &Db, clock: &dyn Clock, tenant: &TenantCtx) -> anyhow::Result<()> {
+    let (user, _) = users::ensure_person(db, clock, DEMO_CUSTOMER).await?;
+    credentials::set_password(db, user, &Secret::new(DEMO_PASSWORD)).await?;
+    let tx = db.tenant(tenant).await?;
+    let account = accounts::by_number(&tx, &AccountNumber::parse(DEMO_CUSTOMER_ACCOUNT)?)
+        .await?
+        .context("demo customer account")?;
+    let id = AccountId::from_uuid(account.id);
+    if account.email.as_deref() != Some(DEMO_CUSTOMER) {
+        accounts::apply_customer_changes(
+            &tx,
+            clock,
+            id,
+            &accounts::CustomerChanges {
+                paperless: Some(false),
+                email: Some(DEMO_CUSTOMER.into()),
+                phone: None,
+            },
+        )
+        .await?;
+    }
+    aqueduct_tenant::customers::link(
+        &tx,
+        clock,
+        user,
+        id,
+        aqueduct_tenant::customers::Via::Invitation,
+        "demo",
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 fn date(y: i32, m: u32, d: u32) -> anyhow::Result<NaiveDate> {
@@ -308,7 +352,9 @@ pub async fn load(db: &Db, clock: &dyn Clock) -> anyhow::Result<DemoSummary> {
         credentials::set_password(db, id, &Secret::new(DEMO_PASSWORD)).await?;
     }
     let billing = load_billing(db, &tenant, clock).await?;
+    demo_customer(db, clock, &tenant).await?;
     Ok(DemoSummary {
+        customer: (DEMO_CUSTOMER.into(), DEMO_CUSTOMER_ACCOUNT.into()),
         tenant,
         accounts_created: created,
         accounts_total,

@@ -123,6 +123,10 @@ pub enum TokenPurpose {
     SetPassword,
     /// A forgotten password.
     Reset,
+    /// A customer's one-time sign-in link (also verifies a sign-up).
+    SignInLink,
+    /// A customer invited by staff: a sign-in link that lives longer.
+    CustomerInvite,
 }
 
 impl TokenPurpose {
@@ -130,6 +134,8 @@ impl TokenPurpose {
         match self {
             TokenPurpose::SetPassword => "set_password",
             TokenPurpose::Reset => "reset",
+            TokenPurpose::SignInLink => "sign_in_link",
+            TokenPurpose::CustomerInvite => "customer_invite",
         }
     }
 }
@@ -138,6 +144,8 @@ impl TokenPurpose {
 pub const RESET_TTL: Duration = Duration::minutes(30);
 /// How long a set-password token is valid.
 pub const SET_PASSWORD_TTL: Duration = Duration::hours(72);
+/// How long a customer's emailed sign-in link is valid.
+pub const SIGN_IN_LINK_TTL: Duration = Duration::minutes(15);
 
 /// Issues a single-use token for `user`; returns it (send or print it once).
 pub async fn issue_token(
@@ -151,6 +159,8 @@ pub async fn issue_token(
     let ttl = match purpose {
         TokenPurpose::SetPassword => SET_PASSWORD_TTL,
         TokenPurpose::Reset => RESET_TTL,
+        TokenPurpose::SignInLink => SIGN_IN_LINK_TTL,
+        TokenPurpose::CustomerInvite => SET_PASSWORD_TTL,
     };
     user_token::Entity::insert(user_token::ActiveModel {
         token_hash: Set(hash_token(&token)),
@@ -174,6 +184,29 @@ pub async fn redeem_token(
     new_password: &Secret,
 ) -> Result<Option<UserId>, TenantError> {
     password::check_policy(new_password)?;
+    let Some(user) = claim(
+        db,
+        clock,
+        token,
+        &[TokenPurpose::SetPassword, TokenPurpose::Reset],
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    set_password(db, user, new_password).await?;
+    sessions::end_all_for_user(db, user, None).await?;
+    Ok(Some(user))
+}
+
+/// Uses a single-use token of one of `purposes`: at most once, before it
+/// expires. Returns whose it was.
+async fn claim(
+    db: &Db,
+    clock: &dyn Clock,
+    token: &Secret,
+    purposes: &[TokenPurpose],
+) -> Result<Option<UserId>, DbErr> {
     let hash = hash_token(token.expose());
     let now = clock.now();
     let Some(row) = user_token::Entity::find_by_id(hash.clone())
@@ -182,6 +215,9 @@ pub async fn redeem_token(
     else {
         return Ok(None);
     };
+    if !purposes.iter().any(|p| p.as_str() == row.purpose) {
+        return Ok(None);
+    }
     // The conditional update is what makes it single-use under races.
     let claimed = user_token::Entity::update_many()
         .col_expr(user_token::Column::UsedAt, Some(now).into())
@@ -190,13 +226,27 @@ pub async fn redeem_token(
         .filter(user_token::Column::ExpiresAt.gt(now))
         .exec(db.maintenance())
         .await?;
-    if claimed.rows_affected != 1 {
+    Ok((claimed.rows_affected == 1).then(|| UserId::from_uuid(row.user_id)))
+}
+
+/// Uses a customer's sign-in link (or staff invitation link): at most once,
+/// before it expires. Returns whose it was; a disabled person gets `None`.
+pub async fn redeem_sign_in_link(
+    db: &Db,
+    clock: &dyn Clock,
+    token: &Secret,
+) -> Result<Option<UserId>, DbErr> {
+    let Some(user) = claim(
+        db,
+        clock,
+        token,
+        &[TokenPurpose::SignInLink, TokenPurpose::CustomerInvite],
+    )
+    .await?
+    else {
         return Ok(None);
-    }
-    let user = UserId::from_uuid(row.user_id);
-    set_password(db, user, new_password).await?;
-    sessions::end_all_for_user(db, user, None).await?;
-    Ok(Some(user))
+    };
+    Ok(by_id(db, user).await?.filter(|p| !p.disabled).map(|p| p.id))
 }
 
 /// The associations `user` belongs to, with the role in each (read through

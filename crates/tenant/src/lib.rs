@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod credentials;
 mod ctx;
+pub mod customers;
 mod db;
 pub mod directory;
 pub mod entity;
@@ -68,5 +69,11 @@ impl TenantOwned for entity::invitation::Entity {
 impl TenantOwned for entity::sso_provider::Entity {
     fn tenant_column() -> Self::Column {
         entity::sso_provider::Column::TenantId
+    }
+}
+
+impl TenantOwned for entity::customer_link::Entity {
+    fn tenant_column() -> Self::Column {
+        entity::customer_link::Column::TenantId
     }
 }

@@ -48,6 +48,9 @@ pub struct Session {
     pub second_factor_pending: bool,
     /// Absolute end.
     pub expires_at: DateTime<Utc>,
+    /// A customer session, bound to this association (staff and operator
+    /// sessions have none; each kind of route refuses the other kind).
+    pub customer_tenant: Option<TenantId>,
 }
 
 /// Random hex of `n` bytes.
@@ -73,6 +76,39 @@ pub async fn create(
     active_tenant: Option<TenantId>,
     second_factor_pending: bool,
 ) -> Result<(Secret, Session), DbErr> {
+    insert(
+        db,
+        clock,
+        policy,
+        user,
+        is_operator,
+        (active_tenant, None),
+        second_factor_pending,
+    )
+    .await
+}
+
+/// Starts a customer session for `user` in `tenant` (never an operator's
+/// or a staff session, whatever else the person is).
+pub async fn create_customer(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: SessionPolicy,
+    user: UserId,
+    tenant: TenantId,
+) -> Result<(Secret, Session), DbErr> {
+    insert(db, clock, policy, user, false, (None, Some(tenant)), false).await
+}
+
+async fn insert(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: SessionPolicy,
+    user: UserId,
+    is_operator: bool,
+    (active_tenant, customer_tenant): (Option<TenantId>, Option<TenantId>),
+    second_factor_pending: bool,
+) -> Result<(Secret, Session), DbErr> {
     let token = random_hex(32)?;
     let now = clock.now();
     let s = Session {
@@ -83,6 +119,7 @@ pub async fn create(
         csrf_token: random_hex(32)?,
         second_factor_pending,
         expires_at: now + policy.absolute,
+        customer_tenant,
     };
     session::Entity::insert(session::ActiveModel {
         id_hash: Set(s.id_hash.clone()),
@@ -93,6 +130,7 @@ pub async fn create(
         created_at: Set(now),
         last_seen_at: Set(now),
         expires_at: Set(s.expires_at),
+        customer_tenant: Set(customer_tenant.map(TenantId::uuid)),
     })
     .exec_without_returning(db.maintenance())
     .await?;
@@ -128,6 +166,7 @@ pub async fn lookup(
         bool,
         DateTime<Utc>,
         DateTime<Utc>,
+        Option<Uuid>,
         bool,
         Option<DateTime<Utc>>,
     );
@@ -140,6 +179,7 @@ pub async fn lookup(
             session::Column::SecondFactorPending,
             session::Column::LastSeenAt,
             session::Column::ExpiresAt,
+            session::Column::CustomerTenant,
         ])
         .column(user::Column::IsOperator)
         .column(user::Column::DisabledAt)
@@ -153,8 +193,17 @@ pub async fn lookup(
         .into_tuple()
         .one(db.maintenance())
         .await?;
-    let Some((user_id, active_tenant, csrf_token, pending, last_seen, expires_at, op, disabled)) =
-        found
+    let Some((
+        user_id,
+        active_tenant,
+        csrf_token,
+        pending,
+        last_seen,
+        expires_at,
+        customer_tenant,
+        op,
+        disabled,
+    )) = found
     else {
         return Ok(None);
     };
@@ -171,10 +220,13 @@ pub async fn lookup(
             .exec(db.maintenance())
             .await?;
     }
+    let customer_tenant = customer_tenant.map(TenantId::from_uuid);
     Ok(Some(Session {
         id_hash,
         user: UserId::from_uuid(user_id),
-        is_operator: op,
+        // A customer session never carries operator rights.
+        is_operator: op && customer_tenant.is_none(),
+        customer_tenant,
         active_tenant: active_tenant.map(TenantId::from_uuid),
         csrf_token,
         second_factor_pending: pending,
@@ -193,7 +245,7 @@ pub async fn rotate(
     second_factor_pending: bool,
 ) -> Result<(Secret, Session), DbErr> {
     let remaining = old.expires_at - clock.now();
-    let (token, new) = create(
+    let (token, new) = insert(
         db,
         clock,
         SessionPolicy {
@@ -202,7 +254,7 @@ pub async fn rotate(
         },
         old.user,
         old.is_operator,
-        active_tenant,
+        (active_tenant, old.customer_tenant),
         second_factor_pending,
     )
     .await?;

@@ -132,3 +132,25 @@ pub async fn ensure_staff(
     .map_err(|e: DbErr| TenantError::Db(e))?;
     Ok(id)
 }
+
+/// The person with `email`, created (no password, not an operator) when
+/// there is none: a customer signing up or invited by staff. Returns the
+/// id and whether it was created.
+pub async fn ensure_person(
+    db: &Db,
+    clock: &dyn Clock,
+    email: &str,
+) -> Result<(UserId, bool), TenantError> {
+    if let Some(u) = by_email(db, email).await? {
+        return Ok((u.id, false));
+    }
+    match insert_user(db.maintenance(), clock, email, "", false).await {
+        Ok(id) => Ok((id, true)),
+        // Created meanwhile by a concurrent request.
+        Err(TenantError::EmailTaken) => by_email(db, email)
+            .await?
+            .map(|u| (u.id, false))
+            .ok_or(TenantError::EmailTaken),
+        Err(e) => Err(e),
+    }
+}

@@ -37,13 +37,22 @@ async fn document(
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     let s = statement::for_bill(&tx, id).await?;
     tx.commit().await?;
+    Ok(page(&state, &caller.tenant, &s))
+}
+
+/// The document of `s` in `tenant` (staff and the bill's own customer).
+pub(crate) fn page(
+    state: &AppState,
+    tenant: &aqueduct_tenant::TenantCtx,
+    s: &Statement,
+) -> Html<String> {
     let pay_url = format!(
         "{}/{}/pay?account={}",
         state.settings().public_url,
-        caller.tenant.slug().as_str(),
+        tenant.slug().as_str(),
         s.account.account_number
     );
-    Ok(Html(render(caller.tenant.name(), &pay_url, &s)))
+    Html(render(tenant.name(), &pay_url, s))
 }
 
 fn money(cents: i64) -> String {
@@ -53,10 +62,19 @@ fn money(cents: i64) -> String {
 /// A bar chart of use as inline SVG (no script, no inline style: the CSP
 /// allows neither).
 fn chart(history: &[(chrono::NaiveDate, i64)], unit: &str) -> String {
+    chart_labelled(history, unit, "Water use, last 13 bills")
+}
+
+/// [`chart`] with the accessible name in the reader's language.
+pub(crate) fn chart_labelled(
+    history: &[(chrono::NaiveDate, i64)],
+    unit: &str,
+    label: &str,
+) -> String {
     let max = history.iter().map(|(_, u)| *u).max().unwrap_or(0).max(1);
-    let mut svg = String::from(
-        "<svg class=\"usage\" viewBox=\"0 0 390 130\" role=\"img\" \
-         aria-label=\"Water use, last 13 bills\">",
+    let mut svg = format!(
+        "<svg class=\"usage\" viewBox=\"0 0 390 130\" role=\"img\" aria-label=\"{}\">",
+        escape(label)
     );
     for (i, (date, units)) in history.iter().enumerate() {
         let h = units * 100 / max;

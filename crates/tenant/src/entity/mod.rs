@@ -3,6 +3,7 @@
 
 pub mod api_key;
 pub mod audit_log;
+pub mod customer_link;
 pub mod invitation;
 pub mod membership;
 pub mod recovery_code;

@@ -23,6 +23,8 @@ pub struct Model {
     pub last_seen_at: DateTimeUtc,
     /// Absolute end (UTC).
     pub expires_at: DateTimeUtc,
+    /// For a customer session: the association it is bound to.
+    pub customer_tenant: Option<Uuid>,
 }
 
 /// No relations are navigated through the ORM.
