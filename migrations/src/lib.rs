@@ -23,12 +23,12 @@ mod m20261127_000302_totp_sealed;
 mod m20261127_0004_notifications;
 mod m20261127_000501_branding;
 mod m20261127_000601_drop_scheduled_runs;
-mod m20261128_02_bill_pdf_setting;
-mod m20261128_04_autopay_payouts;
-mod m20261128_070001_backup_records;
-mod m20261128_03_lifecycle;
-mod m20261128_060001_notice_rules;
 mod m20261128_01_customers;
+mod m20261128_02_bill_pdf_setting;
+mod m20261128_03_lifecycle;
+mod m20261128_04_autopay_payouts;
+mod m20261128_060001_notice_rules;
+mod m20261128_070001_backup_records;
 pub mod rls;
 pub mod schema;
 

@@ -522,6 +522,8 @@ async fn insert_charges_pg(
         ))
         .await?;
     Ok(())
+}
+
 /// A bill's use above this many times the account's usual use is flagged
 /// as possibly a leak (the same factor as the read import's `high_use`).
 pub const HIGH_USAGE_FACTOR: i64 = 3;

@@ -924,6 +924,7 @@ pub(crate) mod tests {
                 issued_at: now,
             },
             voided: false,
+            change_out: None,
             account: account::Model {
                 tenant_id: tenant,
                 id: Uuid::now_v7(),

@@ -232,6 +232,8 @@ async fn temporary(
     }
     mark(db, ctx, clock, row, Status::FailedTemporary, None, Some(&e)).await?;
     Err(JobError::Retry(e))
+}
+
 /// The one-click unsubscribe URL of a non-essential customer mail (none
 /// for essential kinds, mail without an account, or without a link key).
 fn unsubscribe_url(
