@@ -138,6 +138,19 @@ db_test!(
         assert!(b.cookie.is_some());
         // Nothing but the second step until the code is given.
         assert_eq!(b.get(&app, "/api/v1/operator/tenants").await.status, 401);
+        // The browser lands on the second-step page, whose form carries
+        // the session's CSRF token.
+        let page = b.get(&app, "/login/second-factor").await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        let token = page
+            .text
+            .split("type=\"hidden\" name=\"")
+            .nth(1)
+            .and_then(|rest| rest.split("value=\"").nth(1))
+            .and_then(|rest| rest.split('"').next())
+            .expect("the second-step form carries a CSRF token")
+            .to_owned();
+        b.csrf = Some(token);
         assert_ne!(b.second_factor(&app, "000000").await.status, 200);
         let ok = b.second_factor(&app, &totp_now(&app, &key)).await;
         assert_eq!(ok.status, 200, "{}", ok.text);

@@ -19,7 +19,7 @@ use crate::error::{BillingError, unique_or};
 use crate::ledger::{self, EntryKind, NewEntry};
 use crate::rates;
 use aqueduct_core::{AccountId, BillId, BillRunId, Clock, LedgerEntryId, Money, RateScheduleId};
-use aqueduct_tenant::{Access, Db, TenantCtx, TenantTx, scoped};
+use aqueduct_tenant::{Db, TenantCtx, TenantTx, scoped};
 use chrono::NaiveDate;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
@@ -616,15 +616,6 @@ fn bill_ready_mail(
     })
 }
 
-/// A batch read and priced, on its way to be written.
-struct Priced {
-    accounts: usize,
-    drafts: Vec<(Draft, i32)>,
-    already_billed: u64,
-    exceptions: Vec<RunException>,
-    read_ms: u128,
-}
-
 /// Finalizes a run in batches of accounts, each in its own transaction.
 /// Safe to call again after a crash or on a finalized run.
 pub async fn finalize(
@@ -653,80 +644,49 @@ pub async fn finalize(
     };
     let mut report = FinalizeReport::default();
     let batch_size = options.batch_size.clamp(1, 10_000);
-    // Two stages, overlapped: one reads and prices batch k+1 (in a
-    // read-only transaction, committed before it is handed on) while the
-    // other writes batch k (bills, charges, mail, numbers) and commits —
-    // so the database works on both at once. At most one priced batch
-    // waits between them: memory stays bounded by the batch size.
-    let (to_writer, mut priced) = tokio::sync::mpsc::channel::<Priced>(1);
-    let read = async move {
-        let mut after = None;
-        loop {
-            let started = std::time::Instant::now();
-            let tx = db.tenant_with(tenant, Access::Read).await?;
-            let batch = active_accounts(&tx, after, batch_size).await?;
-            let Some(last) = batch.last() else {
-                tx.commit().await?;
-                return Ok::<(), BillingError>(());
-            };
-            after = Some(last.id);
-            let mut out = Priced {
-                accounts: batch.len(),
-                drafts: Vec::with_capacity(batch.len()),
-                already_billed: 0,
-                exceptions: Vec::new(),
-                read_ms: 0,
-            };
-            for d in bills::draft_batch(&tx, cycle, &batch).await? {
-                if d.standing {
-                    out.already_billed += 1;
-                    continue;
-                }
-                match d.draft {
-                    Ok(draft) => out.drafts.push((draft, d.issued)),
-                    Err(e) => out.exceptions.push(e),
-                }
-            }
+    // One transaction per batch: read and price it, write its bills,
+    // charges and mail, commit. (Overlapping the pricing of batch k+1 with
+    // the writing of batch k was tried: two concurrent finalizers of one
+    // run could then wait on each other across their two connections,
+    // which PostgreSQL cannot see as a deadlock — the multi-replica test
+    // caught it.)
+    let mut after = None;
+    loop {
+        if options.stop_after_batches == Some(report.batches) {
+            return Err(BillingError::Interrupted);
+        }
+        let started = std::time::Instant::now();
+        let tx = db.tenant(tenant).await?;
+        let batch = active_accounts(&tx, after, batch_size).await?;
+        let Some(last) = batch.last() else {
             tx.commit().await?;
-            out.read_ms = started.elapsed().as_millis();
-            if to_writer.send(out).await.is_err() {
-                // The writer stopped (an error or a requested stop).
-                return Ok(());
+            break;
+        };
+        after = Some(last.id);
+        let mut drafts = Vec::with_capacity(batch.len());
+        for d in bills::draft_batch(&tx, cycle, &batch).await? {
+            if d.standing {
+                report.already_billed += 1;
+                continue;
+            }
+            match d.draft {
+                Ok(draft) => drafts.push((draft, d.issued)),
+                Err(e) => report.exceptions.push(e),
             }
         }
-    };
-    let write = async {
-        while let Some(p) = priced.recv().await {
-            if options.stop_after_batches == Some(report.batches) {
-                return Err(BillingError::Interrupted);
-            }
-            let started = std::time::Instant::now();
-            let tx = db.tenant(tenant).await?;
-            report.already_billed += p.already_billed;
-            report.exceptions.extend(p.exceptions);
-            report.billed += issue(&tx, clock, &run, p.drafts).await?;
-            let issued = started.elapsed();
-            tx.commit().await?;
-            tracing::debug!(
-                batch = report.batches,
-                accounts = p.accounts,
-                read_and_price_ms = p.read_ms,
-                write_ms = issued.as_millis(),
-                commit_ms = (started.elapsed() - issued).as_millis(),
-                "bill run batch committed"
-            );
-            report.batches += 1;
-        }
-        Ok(())
-    };
-    let (read, write) = tokio::join!(read, write);
-    // The writer's error first: when it stops, the reader stops too.
-    write?;
-    read?;
-    if options.stop_after_batches == Some(report.batches) {
-        // Asked to stop after exactly as many batches as there were: a
-        // stop all the same (the run is left `finalizing`).
-        return Err(BillingError::Interrupted);
+        let drafted = started.elapsed();
+        report.billed += issue(&tx, clock, &run, drafts).await?;
+        let issued = started.elapsed();
+        tx.commit().await?;
+        tracing::debug!(
+            batch = report.batches,
+            accounts = batch.len(),
+            read_and_price_ms = drafted.as_millis(),
+            write_ms = (issued - drafted).as_millis(),
+            commit_ms = (started.elapsed() - issued).as_millis(),
+            "bill run batch committed"
+        );
+        report.batches += 1;
     }
     let tx = db.tenant(tenant).await?;
     let run = get(&tx, id).await?;

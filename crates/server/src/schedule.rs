@@ -52,25 +52,12 @@ pub fn schedules(config: &Config) -> Vec<Schedule> {
     }
     let every = Duration::minutes(i64::from(config.schedule.period_minutes.max(1)));
     let offset = Some(Duration::hours(i64::from(config.schedule.hour_utc.min(23))));
-    let mut out = vec![
-        Schedule {
-            name: "platform.retention",
-            every,
-            job: || NewJob::new(RETENTION, serde_json::json!({})),
-            offset,
-        },
-        Schedule {
-            name: "billing.notices",
-            every,
-            job: || {
-                NewJob::new(
-                    aqueduct_billing::notices::NOTICES_JOB,
-                    serde_json::json!({}),
-                )
-            },
-            offset,
-        },
-    ];
+    let mut out = vec![Schedule {
+        name: "platform.retention",
+        every,
+        job: || NewJob::new(RETENTION, serde_json::json!({})),
+        offset,
+    }];
     if backup_configured(config) {
         out.push(Schedule {
             name: "platform.backup",

@@ -189,6 +189,19 @@ pub fn schedules() -> Vec<Schedule> {
             },
             offset: Some(chrono::Duration::hours(13)),
         },
+        // The customer notices (due reminders, past due, shut-off): daily
+        // at 14:00 UTC, after autopay has had its turn.
+        Schedule {
+            name: "billing.notices",
+            every: chrono::Duration::days(1),
+            job: || {
+                aqueduct_jobs::NewJob::new(
+                    aqueduct_billing::notices::NOTICES_JOB,
+                    serde_json::json!({}),
+                )
+            },
+            offset: Some(chrono::Duration::hours(14)),
+        },
         // The reconciliation sweep: hourly.
         Schedule {
             name: "payments.sweep",
