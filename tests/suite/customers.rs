@@ -171,7 +171,11 @@ db_test!(
             .get(&app, &format!("/api/v1/customer/accounts/{}", a.account))
             .await;
         assert_eq!(own.status, 200, "{}", own.text);
-        assert_eq!(own.json()["balance_cents"].as_i64().is_some(), true);
+        assert!(
+            own.json()["balance_cents"].as_i64().is_some(),
+            "{}",
+            own.text
+        );
         assert!(own.json()["due_on"].is_string(), "{}", own.text);
         assert_eq!(b.get(&app, "/api/v1/accounts").await.status, 401);
         // Wrong password and unknown email get one answer.
@@ -584,7 +588,7 @@ db_test!(customer_pages_work_without_javascript, |db| {
             form(
                 &b,
                 "/alpha/signin",
-                format!("email=pat%40example.com&password=wrong-password"),
+                "email=pat%40example.com&password=wrong-password".to_owned(),
             ),
         )
         .await;

@@ -234,6 +234,8 @@ async fn run(
                 let k = next.fetch_add(1, Ordering::Relaxed);
                 let Some(&i) = order.get(k) else { break };
                 let body = &bodies[i];
+                // Stripe signs with the wall clock; so does the benchmark.
+                #[allow(clippy::disallowed_methods)]
                 let ts = chrono::Utc::now().timestamp();
                 let sig = aqueduct_stripe_sim::signature_header(SECRET, ts, body.as_bytes());
                 let req = format!(
