@@ -269,6 +269,26 @@ pub async fn draft_batch(
         .all(tx.conn())
         .await?;
     let locations: Vec<uuid::Uuid> = occupied.iter().map(|o| o.location_id).collect();
+    // Locations someone moved out of: only there does an occupant's
+    // move-in day cut the reads they are billed from. (An account imported
+    // or opened at a location nobody left is billed from its meter's
+    // reads, whatever day the account was opened in Aqueduct.)
+    let moved_out: HashSet<uuid::Uuid> = if locations.is_empty() {
+        HashSet::new()
+    } else {
+        scoped::<occupancy::Entity>(tx)
+            .filter(bulk::in_list(
+                backend,
+                occupancy::Column::LocationId,
+                locations.clone(),
+            ))
+            .filter(occupancy::Column::EndsOn.is_not_null())
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .map(|o| o.location_id)
+            .collect()
+    };
     let all_meters = if locations.is_empty() {
         Vec::new()
     } else {
@@ -285,14 +305,15 @@ pub async fn draft_batch(
         at_location.entry(m.location_id).or_insert(m);
     }
     // Each account's meter and the day its occupancy began.
-    let mut meter_of: HashMap<uuid::Uuid, (meter::Model, NaiveDate)> = HashMap::new();
+    let mut meter_of: HashMap<uuid::Uuid, (meter::Model, Option<NaiveDate>)> = HashMap::new();
     for o in &occupied {
         if let Some(m) = at_location.get(&o.location_id) {
             let better = meter_of
                 .get(&o.account_id)
                 .is_none_or(|(cur, _)| m.serial < cur.serial);
             if better {
-                meter_of.insert(o.account_id, ((*m).clone(), o.starts_on));
+                let since = moved_out.contains(&o.location_id).then_some(o.starts_on);
+                meter_of.insert(o.account_id, ((*m).clone(), since));
             }
         }
     }
@@ -351,10 +372,11 @@ pub async fn draft_batch(
                 "no active meter at the account".into(),
             )),
             Some((m, starts_on)) => {
-                let reads = since_move_in(
-                    reads_of.get(&m.id).map(Vec::as_slice).unwrap_or(&[]),
-                    *starts_on,
-                );
+                let all = reads_of.get(&m.id).map(Vec::as_slice).unwrap_or(&[]);
+                let reads = match starts_on {
+                    Some(day) => since_move_in(all, *day),
+                    None => all,
+                };
                 let change = replaced.get(&m.id).map(|(c, old)| {
                     (
                         c,
