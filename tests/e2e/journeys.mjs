@@ -48,7 +48,10 @@ async function check(page, name) {
   if (!url.startsWith(BASE)) return;
   const cardFields = await page.$$eval('input, select, textarea', (els) => els
     .map((e) => `${e.name} ${e.id} ${e.getAttribute('autocomplete') || ''}`.toLowerCase())
-    .filter((s) => /cc-|card|cvc|cvv|csc/.test(s)));
+    // Card number, security code or expiry: by name, id or autocomplete
+    // token (cc-number, cc-csc, cc-exp…). A fee setting "per card payment"
+    // is not card data, and `\bcc-` keeps ids holding a UUID (…cc-…) out.
+    .filter((s) => /\bcc-|card[-_ ]?(number|num|no\b)|cardnumber|cvc|cvv|csc|expir/.test(s)));
   assert.deepEqual(cardFields, [], `${name}: card-shaped inputs on ${url}`);
   await page.evaluate(AXE);
   const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
