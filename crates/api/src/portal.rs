@@ -295,6 +295,61 @@ pub(crate) fn parse_dollars(raw: &str) -> Option<i64> {
     dollars.checked_mul(100)?.checked_add(cents)
 }
 
+/// The association and the account a form's number + ZIP prove, for
+/// the actions taken from the bill page (pay, autopay).
+struct Proven {
+    tenant: TenantCtx,
+    b: Branding,
+    csrf: String,
+    account: AccountId,
+    number: String,
+    due: Money,
+}
+
+/// Finds the account of a bill-page action, or the home page to answer
+/// with instead: the association is not taking payments, or the number
+/// and ZIP prove nothing (throttled attempts get the same answer).
+async fn proven_account(
+    state: &AppState,
+    lang: Lang,
+    slug: &str,
+    s: Option<&Extension<CurrentSession>>,
+    ext: &axum::http::Extensions,
+    account_number: &str,
+    zip: &str,
+) -> Result<Result<Proven, Response>, ApiError> {
+    let (tenant, b) = web::association(state, slug).await?;
+    let csrf = csrf_input(s);
+    if tenant.status() != TenantStatus::Active {
+        return Ok(Err(home_page(lang, &tenant, &b, csrf, None, None)));
+    }
+    let ip = session::client_ip(ext);
+    match lookup(state, &tenant, &ip, account_number, zip).await? {
+        Found::Account(account, number, due) => Ok(Ok(Proven {
+            tenant,
+            b,
+            csrf,
+            account,
+            number,
+            due,
+        })),
+        Found::NoMatch | Found::Throttled => {
+            let find = FindForm {
+                account_number: account_number.to_owned(),
+                zip: zip.to_owned(),
+            };
+            Ok(Err(home_page(
+                lang,
+                &tenant,
+                &b,
+                csrf,
+                Some(lang.t("home.no_match")),
+                Some(&find),
+            )))
+        }
+    }
+}
+
 async fn pay(
     State(state): State<AppState>,
     lang: Lang,
@@ -303,30 +358,27 @@ async fn pay(
     ext: axum::http::Extensions,
     Form(form): Form<PayForm>,
 ) -> Result<Response, ApiError> {
-    let (tenant, b) = web::association(&state, &slug).await?;
-    let csrf = csrf_input(s.as_ref());
-    if tenant.status() != TenantStatus::Active {
-        return Ok(home_page(lang, &tenant, &b, csrf, None, None));
-    }
-    let ip = session::client_ip(&ext);
-    let (account, number, due) =
-        match lookup(&state, &tenant, &ip, &form.account_number, &form.zip).await? {
-            Found::Account(id, number, due) => (id, number, due),
-            Found::NoMatch | Found::Throttled => {
-                let find = FindForm {
-                    account_number: form.account_number.clone(),
-                    zip: form.zip.clone(),
-                };
-                return Ok(home_page(
-                    lang,
-                    &tenant,
-                    &b,
-                    csrf,
-                    Some(lang.t("home.no_match")),
-                    Some(&find),
-                ));
-            }
-        };
+    let found = proven_account(
+        &state,
+        lang,
+        &slug,
+        s.as_ref(),
+        &ext,
+        &form.account_number,
+        &form.zip,
+    )
+    .await?;
+    let Proven {
+        tenant,
+        b,
+        csrf,
+        account,
+        number,
+        due,
+    } = match found {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
+    };
     let again = |error: &'static str| {
         bill_page(
             lang,
@@ -392,26 +444,27 @@ async fn autopay_start(
     ext: axum::http::Extensions,
     Form(form): Form<FindForm>,
 ) -> Result<Response, ApiError> {
-    let (tenant, b) = web::association(&state, &slug).await?;
-    let csrf = csrf_input(s.as_ref());
-    if tenant.status() != TenantStatus::Active {
-        return Ok(home_page(lang, &tenant, &b, csrf, None, None));
-    }
-    let ip = session::client_ip(&ext);
-    let (account, number, due) =
-        match lookup(&state, &tenant, &ip, &form.account_number, &form.zip).await? {
-            Found::Account(id, number, due) => (id, number, due),
-            Found::NoMatch | Found::Throttled => {
-                return Ok(home_page(
-                    lang,
-                    &tenant,
-                    &b,
-                    csrf,
-                    Some(lang.t("home.no_match")),
-                    Some(&form),
-                ));
-            }
-        };
+    let found = proven_account(
+        &state,
+        lang,
+        &slug,
+        s.as_ref(),
+        &ext,
+        &form.account_number,
+        &form.zip,
+    )
+    .await?;
+    let Proven {
+        tenant,
+        b,
+        csrf,
+        account,
+        number,
+        due,
+    } = match found {
+        Ok(p) => p,
+        Err(page) => return Ok(page),
+    };
     let again = |error: &'static str| {
         bill_page(
             lang,
