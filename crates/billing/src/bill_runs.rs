@@ -275,6 +275,12 @@ async fn issue(
     let mut charges = Vec::with_capacity(drafts.len());
     let mut mails = Vec::new();
     let usual = usual_use(tx, &drafts).await?;
+    let factor = aqueduct_notify::prefs::high_usage_factor(
+        aqueduct_notify::prefs::settings(tx)
+            .await
+            .map_err(|e| BillingError::Invalid(e.to_string()))?
+            .as_ref(),
+    );
     for (mut d, revision) in drafts {
         number += 1;
         if d.current.id.is_nil() {
@@ -298,7 +304,7 @@ async fn issue(
         if let Some(mail) = bill_ready_mail(&d.account, id, number, total, run.due_on) {
             mails.push(mail);
         }
-        if let Some(mail) = high_usage_mail(&d, id, usual.get(&d.account.id).copied()) {
+        if let Some(mail) = high_usage_mail(&d, id, usual.get(&d.account.id).copied(), factor) {
             mails.push(mail);
         }
         rows.push(bill::Model {
@@ -524,10 +530,6 @@ async fn insert_charges_pg(
     Ok(())
 }
 
-/// A bill's use above this many times the account's usual use is flagged
-/// as possibly a leak (the same factor as the read import's `high_use`).
-pub const HIGH_USAGE_FACTOR: i64 = 3;
-
 /// The average use of the accounts' earlier bills (accounts without any
 /// are left out).
 async fn usual_use(
@@ -559,15 +561,17 @@ async fn usual_use(
 }
 
 /// The `high_usage` alert (possible leak) for a bill whose use is more
-/// than [`HIGH_USAGE_FACTOR`] times the account's usual use, to any
-/// customer with an address (non-essential: they can turn it off).
+/// than the association's `high_usage_factor` times the account's usual
+/// use, to any customer with an address (non-essential: they can turn it
+/// off).
 fn high_usage_mail(
     d: &Draft,
     bill: BillId,
     usual: Option<i64>,
+    factor: i64,
 ) -> Option<aqueduct_notify::NewNotification> {
-    let usual = usual.filter(|u| *u > 0)?;
-    if d.consumption.units <= usual.saturating_mul(HIGH_USAGE_FACTOR) {
+    let usual = usual?;
+    if !aqueduct_notify::prefs::is_high_usage(d.consumption.units, usual, factor) {
         return None;
     }
     let email = d
@@ -583,8 +587,9 @@ fn high_usage_mail(
         data: serde_json::json!({
             "holder": d.account.holder_name,
             "account": d.account.account_number,
-            "usage": format!("{} {}", d.consumption.units, d.meter.unit),
-            "usual": usual,
+            "usage_units": d.consumption.units,
+            "usual_units": usual,
+            "unit": d.meter.unit,
         }),
     })
 }
