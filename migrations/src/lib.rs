@@ -31,6 +31,7 @@ mod m20261128_060001_notice_rules;
 mod m20261128_070001_backup_records;
 mod m20261129_01_token_scope;
 mod m20261129_02_usage_alert_summary;
+mod m20261129_03_bill_run_kind;
 pub mod rls;
 pub mod schema;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_01_customers::Migration),
             Box::new(m20261129_01_token_scope::Migration),
             Box::new(m20261129_02_usage_alert_summary::Migration),
+            Box::new(m20261129_03_bill_run_kind::Migration),
         ]
     }
 }

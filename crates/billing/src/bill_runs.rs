@@ -41,7 +41,10 @@ pub struct NewRun {
     pub due_on: NaiveDate,
 }
 
-/// Creates a draft run for a cycle (one run per cycle).
+/// Creates a draft run for a cycle (one run per cycle). When final bills
+/// issued at move-out already filed a `final` run under the same period,
+/// the cycle adopts that run (its final bills stand; every other active
+/// account is billed when it is finalized) instead of being refused.
 pub async fn create(
     tx: &TenantTx,
     clock: &dyn Clock,
@@ -53,6 +56,18 @@ pub async fn create(
         ));
     }
     rates::get(tx, new.schedule).await?;
+    if let Some(held) = by_period(tx, new.period_start, new.period_end)
+        .await?
+        .filter(|r| r.kind == "final")
+    {
+        let mut run: bill_run::ActiveModel = held.into();
+        run.kind = Set("cycle".into());
+        run.status = Set("draft".into());
+        run.schedule_id = Set(new.schedule.uuid());
+        run.due_on = Set(new.due_on);
+        run.finalized_at = Set(None);
+        return Ok(run.update(tx.conn()).await?);
+    }
     bill_run::ActiveModel {
         tenant_id: Set(tx.tenant_id().uuid()),
         id: Set(BillRunId::new().uuid()),
@@ -63,6 +78,7 @@ pub async fn create(
         status: Set("draft".into()),
         created_at: Set(clock.now()),
         finalized_at: Set(None),
+        kind: Set("cycle".into()),
     }
     .insert(tx.conn())
     .await
