@@ -1,0 +1,385 @@
+//! Payment records past their period (`payment_years` after the payment):
+//! the per-payment rows are removed and, in the ledger, replaced by
+//! per-period totals so every balance still holds.
+//!
+//! **The period is the calendar month of an entry's effective date.** For
+//! each customer account, month, kind and pair of sides, the entries past
+//! the cutoff are replaced by one summary entry of the same kind and sides
+//! whose amount is their sum, dated on the latest of their dates (so it
+//! stays in the month). A payment that passes the cutoff later in the same
+//! month is folded into the existing summary the next day: the old summary
+//! is one of the entries replaced, and there is always at most one summary
+//! per account, month, kind and sides. Every account's balance, the trial
+//! balance and the general-ledger totals (per account and per month) are
+//! unchanged.
+//!
+//! Payment records are `payment`, `refund` and `dispute_hold` entries and
+//! the reversals of those. An entry whose reversal is not yet past the
+//! cutoff waits for it (they go together). Summary entries carry the
+//! external id `retention:<id>` and a `ledger_period_totals` row.
+//!
+//! The ledger is append-only in the database; the one exception (see the
+//! migration `m20261129_10_retention_payments_usage`) lets a payment-record
+//! entry be deleted only while a totals row of its account, month, kind and
+//! sides is `open`, which happens only inside this job's transaction: the
+//! rows are written `open`, the entries deleted, then every row `closed`.
+//!
+//! Outside the ledger, past the cutoff and not under a legal hold: the
+//! `payments` rows (Stripe ids, method, amounts, failure reasons) with
+//! their `refunds` and `disputes` (a payment waits while one of those is
+//! younger), `autopay_charges` (charge day), settled `payments_in_flight`
+//! markers and `payout_items` (the per-payment lines of a payout; the
+//! payout itself, the association's bank deposit total, stays).
+
+use crate::entity::ledger_period_total;
+use aqueduct_billing::entity::{ledger_entry, payment_in_flight};
+use aqueduct_billing::ledger::EntryKind;
+use aqueduct_payments::entity::{autopay_charge, dispute, payment, payout_item, refund};
+use aqueduct_tenant::{TenantTx, scoped};
+use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use uuid::Uuid;
+
+/// External-id prefix of summary entries.
+pub const SUMMARY_PREFIX: &str = "retention:";
+
+/// Rows per `IN (…)` list.
+const CHUNK: usize = 500;
+
+/// What the payment-record pass changed (or, in a dry run, would).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PaymentPurge {
+    /// Ledger entries removed (earlier summaries included).
+    pub ledger_entries: u64,
+    /// Summary entries written in their place.
+    pub ledger_summaries: u64,
+    /// `payments` rows removed.
+    pub payments: u64,
+    /// `refunds` rows removed.
+    pub refunds: u64,
+    /// `disputes` rows removed.
+    pub disputes: u64,
+    /// `autopay_charges` rows removed.
+    pub autopay_charges: u64,
+    /// `payout_items` rows removed.
+    pub payout_items: u64,
+    /// Settled `payments_in_flight` markers removed.
+    pub in_flight: u64,
+}
+
+impl PaymentPurge {
+    /// (name, rows) pairs for reports and the audit entry.
+    pub fn steps(&self) -> Vec<(String, u64)> {
+        [
+            ("ledger_entries", self.ledger_entries),
+            ("ledger_summaries", self.ledger_summaries),
+            ("payments", self.payments),
+            ("refunds", self.refunds),
+            ("disputes", self.disputes),
+            ("autopay_charges", self.autopay_charges),
+            ("payout_items", self.payout_items),
+            ("payments_in_flight", self.in_flight),
+        ]
+        .into_iter()
+        .map(|(n, c)| (n.to_owned(), c))
+        .collect()
+    }
+}
+
+const RECORD_KINDS: [&str; 3] = ["payment", "refund", "dispute_hold"];
+
+fn label(kind: &str) -> &'static str {
+    match kind {
+        "payment" => "Payments",
+        "refund" => "Refunds",
+        "dispute_hold" => "Dispute holds",
+        _ => "Reversals",
+    }
+}
+
+type GroupKey = (Uuid, String, String, String, String);
+
+/// Runs the pass for the transaction's association. `held`: accounts under
+/// a legal hold (left alone).
+pub async fn purge(
+    tx: &TenantTx,
+    now: DateTime<Utc>,
+    cutoff: DateTime<Utc>,
+    held: &HashSet<Uuid>,
+) -> Result<PaymentPurge, DbErr> {
+    let mut out = PaymentPurge::default();
+    ledger(tx, now, cutoff.date_naive(), held, &mut out).await?;
+    records(tx, cutoff, held, &mut out).await?;
+    Ok(out)
+}
+
+async fn ledger(
+    tx: &TenantTx,
+    now: DateTime<Utc>,
+    cutoff_day: NaiveDate,
+    held: &HashSet<Uuid>,
+    out: &mut PaymentPurge,
+) -> Result<(), DbErr> {
+    let originals: Vec<ledger_entry::Model> = scoped::<ledger_entry::Entity>(tx)
+        .filter(ledger_entry::Column::Kind.is_in(RECORD_KINDS))
+        .filter(ledger_entry::Column::EffectiveOn.lt(cutoff_day))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .filter(|e| !held.contains(&e.account_id))
+        .collect();
+    if originals.is_empty() {
+        return Ok(());
+    }
+    let kinds: HashMap<Uuid, &str> = originals.iter().map(|e| (e.id, e.kind.as_str())).collect();
+    // Reversals of payment records, by the entry they reverse.
+    let reversals: HashMap<Uuid, ledger_entry::Model> = scoped::<ledger_entry::Entity>(tx)
+        .filter(ledger_entry::Column::Kind.eq(EntryKind::Reversal.as_str()))
+        .filter(ledger_entry::Column::ReversesId.is_not_null())
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .filter_map(|r| r.reverses_id.map(|o| (o, r)))
+        .filter(|(o, _)| kinds.contains_key(o))
+        .collect();
+    // Earlier summaries of reversals are folded in like the others.
+    let mut due: Vec<ledger_entry::Model> = scoped::<ledger_entry::Entity>(tx)
+        .filter(ledger_entry::Column::Kind.eq(EntryKind::Reversal.as_str()))
+        .filter(ledger_entry::Column::ExternalId.starts_with(SUMMARY_PREFIX))
+        .filter(ledger_entry::Column::EffectiveOn.lt(cutoff_day))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .filter(|e| !held.contains(&e.account_id))
+        .collect();
+    for e in originals {
+        match reversals.get(&e.id) {
+            Some(r) if r.effective_on >= cutoff_day => continue,
+            Some(r) => {
+                due.push(r.clone());
+                due.push(e);
+            }
+            None => due.push(e),
+        }
+    }
+    // Reversals of summaries, or of entries outside this pass, are not
+    // touched; neither are reversals already past whose original is not.
+    let mut groups: BTreeMap<GroupKey, Vec<ledger_entry::Model>> = BTreeMap::new();
+    for e in due {
+        let key = (
+            e.account_id,
+            e.effective_on.format("%Y-%m").to_string(),
+            e.kind.clone(),
+            e.debit.clone(),
+            e.credit.clone(),
+        );
+        groups.entry(key).or_default().push(e);
+    }
+    let is_summary = |e: &ledger_entry::Model| {
+        e.external_id
+            .as_deref()
+            .is_some_and(|x| x.starts_with(SUMMARY_PREFIX))
+    };
+    let mut doomed_reversals = Vec::new();
+    let mut doomed = Vec::new();
+    for ((account, period, kind, debit, credit), entries) in groups {
+        if entries.iter().all(is_summary) {
+            continue;
+        }
+        let amount: i64 = entries.iter().map(|e| e.amount_cents).sum();
+        let Some(day) = entries.iter().map(|e| e.effective_on).max() else {
+            continue;
+        };
+        let summary = Uuid::now_v7();
+        ledger_period_total::Entity::insert(
+            ledger_period_total::Model {
+                tenant_id: tx.tenant_id().uuid(),
+                id: Uuid::now_v7(),
+                account_id: account,
+                period: period.clone(),
+                kind: kind.clone(),
+                debit: debit.clone(),
+                credit: credit.clone(),
+                entries: i32::try_from(entries.len()).unwrap_or(i32::MAX),
+                amount_cents: amount,
+                summary_entry_id: summary,
+                state: "open".into(),
+                created_at: now,
+            }
+            .into_active_model(),
+        )
+        .exec_without_returning(tx.conn())
+        .await?;
+        ledger_entry::Entity::insert(ledger_entry::ActiveModel {
+            tenant_id: Set(tx.tenant_id().uuid()),
+            id: Set(summary),
+            account_id: Set(account),
+            kind: Set(kind.clone()),
+            debit: Set(debit),
+            credit: Set(credit),
+            amount_cents: Set(amount),
+            effective_on: Set(day),
+            posted_at: Set(now),
+            external_id: Set(Some(format!("{SUMMARY_PREFIX}{summary}"))),
+            reverses_id: Set(None),
+            bill_id: Set(None),
+            memo: Set(format!(
+                "{} of {period} (total; details removed after the retention period)",
+                label(&kind)
+            )),
+        })
+        .exec_without_returning(tx.conn())
+        .await?;
+        out.ledger_summaries += 1;
+        for e in entries {
+            if e.reverses_id.is_some() {
+                doomed_reversals.push(e.id);
+            } else {
+                doomed.push(e.id);
+            }
+        }
+    }
+    // Reversals first: they reference the entries they reverse.
+    for ids in [doomed_reversals, doomed] {
+        for part in ids.chunks(CHUNK) {
+            let r = ledger_entry::Entity::delete_many()
+                .filter(ledger_entry::Column::TenantId.eq(tx.tenant_id().uuid()))
+                .filter(ledger_entry::Column::Id.is_in(part.iter().copied()))
+                .exec(tx.conn())
+                .await?;
+            out.ledger_entries += r.rows_affected;
+        }
+    }
+    ledger_period_total::Entity::update_many()
+        .col_expr(ledger_period_total::Column::State, "closed".into())
+        .filter(ledger_period_total::Column::TenantId.eq(tx.tenant_id().uuid()))
+        .filter(ledger_period_total::Column::State.eq("open"))
+        .exec(tx.conn())
+        .await?;
+    Ok(())
+}
+
+async fn records(
+    tx: &TenantTx,
+    cutoff: DateTime<Utc>,
+    held: &HashSet<Uuid>,
+    out: &mut PaymentPurge,
+) -> Result<(), DbErr> {
+    let tenant = tx.tenant_id().uuid();
+    let all_payments = scoped::<payment::Entity>(tx).all(tx.conn()).await?;
+    let refunds = scoped::<refund::Entity>(tx).all(tx.conn()).await?;
+    let disputes = scoped::<dispute::Entity>(tx).all(tx.conn()).await?;
+    // What a held account's payments are known by (payout items match
+    // payments, refunds and disputes).
+    let held_payments: HashSet<Uuid> = all_payments
+        .iter()
+        .filter(|p| held.contains(&p.account_id))
+        .map(|p| p.id)
+        .collect();
+    let mut held_ids = held_payments.clone();
+    held_ids.extend(
+        refunds
+            .iter()
+            .filter(|r| held_payments.contains(&r.payment_id))
+            .map(|r| r.id),
+    );
+    held_ids.extend(
+        disputes
+            .iter()
+            .filter(|d| held_payments.contains(&d.payment_id))
+            .map(|d| d.id),
+    );
+    // A payment waits for its youngest refund or dispute.
+    let mut young: HashSet<Uuid> = HashSet::new();
+    young.extend(
+        refunds
+            .iter()
+            .filter(|r| r.created_at >= cutoff)
+            .map(|r| r.payment_id),
+    );
+    young.extend(
+        disputes
+            .iter()
+            .filter(|d| d.created_at >= cutoff)
+            .map(|d| d.payment_id),
+    );
+    let due: Vec<Uuid> = all_payments
+        .iter()
+        .filter(|p| p.created_at < cutoff && !held.contains(&p.account_id) && !young.contains(&p.id))
+        .map(|p| p.id)
+        .collect();
+    for part in due.chunks(CHUNK) {
+        let ids = part.iter().copied();
+        out.refunds += refund::Entity::delete_many()
+            .filter(refund::Column::TenantId.eq(tenant))
+            .filter(refund::Column::PaymentId.is_in(ids.clone()))
+            .exec(tx.conn())
+            .await?
+            .rows_affected;
+        out.disputes += dispute::Entity::delete_many()
+            .filter(dispute::Column::TenantId.eq(tenant))
+            .filter(dispute::Column::PaymentId.is_in(ids.clone()))
+            .exec(tx.conn())
+            .await?
+            .rows_affected;
+        out.payments += payment::Entity::delete_many()
+            .filter(payment::Column::TenantId.eq(tenant))
+            .filter(payment::Column::Id.is_in(ids))
+            .exec(tx.conn())
+            .await?
+            .rows_affected;
+    }
+    let charges: Vec<Uuid> = scoped::<autopay_charge::Entity>(tx)
+        .filter(autopay_charge::Column::ChargeOn.lt(cutoff.date_naive()))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .filter(|c| !held.contains(&c.account_id))
+        .map(|c| c.id)
+        .collect();
+    for part in charges.chunks(CHUNK) {
+        out.autopay_charges += autopay_charge::Entity::delete_many()
+            .filter(autopay_charge::Column::TenantId.eq(tenant))
+            .filter(autopay_charge::Column::Id.is_in(part.iter().copied()))
+            .exec(tx.conn())
+            .await?
+            .rows_affected;
+    }
+    let items: Vec<Uuid> = scoped::<payout_item::Entity>(tx)
+        .filter(payout_item::Column::CreatedAt.lt(cutoff))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .filter(|i| i.matched_id.is_none_or(|m| !held_ids.contains(&m)))
+        .map(|i| i.id)
+        .collect();
+    for part in items.chunks(CHUNK) {
+        out.payout_items += payout_item::Entity::delete_many()
+            .filter(payout_item::Column::TenantId.eq(tenant))
+            .filter(payout_item::Column::Id.is_in(part.iter().copied()))
+            .exec(tx.conn())
+            .await?
+            .rows_affected;
+    }
+    let flights: Vec<Uuid> = scoped::<payment_in_flight::Entity>(tx)
+        .filter(payment_in_flight::Column::SettledAt.is_not_null())
+        .filter(payment_in_flight::Column::SettledAt.lt(cutoff))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .filter(|f| !held.contains(&f.account_id))
+        .map(|f| f.id)
+        .collect();
+    for part in flights.chunks(CHUNK) {
+        out.in_flight += payment_in_flight::Entity::delete_many()
+            .filter(payment_in_flight::Column::TenantId.eq(tenant))
+            .filter(payment_in_flight::Column::Id.is_in(part.iter().copied()))
+            .exec(tx.conn())
+            .await?
+            .rows_affected;
+    }
+    Ok(())
+}
