@@ -281,6 +281,7 @@ db_test!(retention_policies_never_go_below_the_minimum, |db| {
     let limits = Limits {
         default_years: 7,
         minimum_years: 6,
+        ..Limits::default()
     };
     let alpha = seed::tenant(&pool, &clock, "alpha").await;
     let a = &alpha.tenant;
@@ -404,4 +405,557 @@ db_test!(a_closed_association_follows_the_retention_clock, |db| {
             .iter()
             .all(|r| r.holder_name != ANONYMISED)
     );
+});
+
+// --- Payment records and usage data ---------------------------------------
+
+use aqueduct_billing::entity::{ledger_entry, meter_read, usage_aggregate};
+use aqueduct_billing::ledger::{self, EntryKind, NewEntry};
+use aqueduct_billing::{aging, reports};
+use aqueduct_core::Money;
+use aqueduct_payments::entity::{payment, refund};
+use aqueduct_retention::payment_records::SUMMARY_PREFIX;
+use aqueduct_retention::policy::Record;
+use sea_orm::EntityTrait;
+use std::collections::BTreeMap;
+
+/// Posts one entry of `kind` dated `on`.
+async fn post(
+    db: &Db,
+    clock: &dyn Clock,
+    ctx: &TenantCtx,
+    account: AccountId,
+    kind: EntryKind,
+    cents: i64,
+    on: NaiveDate,
+    external: &str,
+) -> ledger_entry::Model {
+    let tx = db.tenant(ctx).await.unwrap();
+    let e = ledger::post(
+        &tx,
+        clock,
+        NewEntry {
+            account,
+            kind,
+            amount: Money::usd(cents),
+            effective_on: on,
+            external_id: Some(external.into()),
+            bill: None,
+            memo: format!("{external} memo"),
+        },
+    )
+    .await
+    .unwrap()
+    .entry;
+    tx.commit().await.unwrap();
+    e
+}
+
+/// A payment row (and, with `refund_cents`, one refund of it) created at `at`.
+async fn payment_row(
+    db: &Db,
+    ctx: &TenantCtx,
+    account: AccountId,
+    at: DateTime<Utc>,
+    key: &str,
+    refund_cents: Option<i64>,
+) -> uuid::Uuid {
+    let tx = db.tenant(ctx).await.unwrap();
+    let id = uuid::Uuid::now_v7();
+    payment::Entity::insert(
+        payment::Model {
+            tenant_id: ctx.id().uuid(),
+            id,
+            account_id: account.uuid(),
+            idempotency_key: key.into(),
+            amount_cents: 3_000,
+            application_fee_cents: 30,
+            convenience_fee_cents: 0,
+            currency: "usd".into(),
+            status: "succeeded".into(),
+            method: Some("card".into()),
+            checkout_session_id: Some(format!("cs_{key}")),
+            checkout_url: None,
+            payment_intent_id: Some(format!("pi_{key}")),
+            charge_id: Some(format!("ch_{key}")),
+            captured_cents: 3_000,
+            refunded_cents: refund_cents.unwrap_or(0),
+            failure_reason: None,
+            posted_at: Some(at),
+            created_at: at,
+            updated_at: at,
+        }
+        .into_active_model(),
+    )
+    .exec_without_returning(tx.conn())
+    .await
+    .unwrap();
+    if let Some(cents) = refund_cents {
+        refund::Entity::insert(
+            refund::Model {
+                tenant_id: ctx.id().uuid(),
+                id: uuid::Uuid::now_v7(),
+                payment_id: id,
+                idempotency_key: format!("r-{key}"),
+                amount_cents: cents,
+                status: "succeeded".into(),
+                reason: Some("requested_by_customer".into()),
+                stripe_refund_id: Some(format!("re_{key}")),
+                requested_by: "user:clerk".into(),
+                posted_at: Some(at),
+                created_at: at,
+                updated_at: at,
+            }
+            .into_active_model(),
+        )
+        .exec_without_returning(tx.conn())
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    id
+}
+
+/// Everything the ledger says, for comparing before and after: each
+/// account's balance, the trial balance, and the general-ledger export's
+/// debit and credit totals per month and general-ledger account.
+#[derive(Debug, PartialEq, Eq)]
+struct Books {
+    balances: BTreeMap<uuid::Uuid, i64>,
+    trial: BTreeMap<&'static str, i64>,
+    gl: BTreeMap<(String, String), (i64, i64)>,
+    payments_journal_total: i64,
+}
+
+fn cents(s: &str) -> i64 {
+    if s.is_empty() {
+        return 0;
+    }
+    let neg = s.starts_with('-');
+    let v: i64 = s.trim_start_matches('-').replace('.', "").parse().unwrap();
+    if neg { -v } else { v }
+}
+
+async fn books(db: &Db, ctx: &TenantCtx) -> Books {
+    let tx = db.tenant(ctx).await.unwrap();
+    let all = ledger::all(&tx).await.unwrap();
+    let mut balances = BTreeMap::new();
+    for a in all_accounts(&tx).await {
+        balances.insert(
+            a,
+            ledger::balance(&tx, AccountId::from_uuid(a)).await.unwrap().cents,
+        );
+    }
+    let trial: BTreeMap<&'static str, i64> = aging::trial_balance(&all);
+    let mut gl = BTreeMap::new();
+    for line in reports::general_ledger_csv(&tx).await.unwrap().lines().skip(1) {
+        let f: Vec<&str> = line.splitn(6, ',').collect();
+        let g: &mut (i64, i64) = gl
+            .entry((f[0][..7].to_owned(), f[2].to_owned()))
+            .or_default();
+        g.0 += cents(f[3]);
+        g.1 += cents(f[4]);
+    }
+    let payments_journal_total = reports::payments_csv(&tx)
+        .await
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| cents(l.split(',').nth(4).unwrap()))
+        .sum();
+    tx.rollback().await.unwrap();
+    Books {
+        balances,
+        trial,
+        gl,
+        payments_journal_total,
+    }
+}
+
+async fn all_accounts(tx: &aqueduct_tenant::TenantTx) -> Vec<uuid::Uuid> {
+    scoped::<account::Entity>(tx)
+        .all(tx.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.id)
+        .collect()
+}
+
+async fn entries(db: &Db, ctx: &TenantCtx) -> Vec<ledger_entry::Model> {
+    let tx = db.tenant(ctx).await.unwrap();
+    let r = ledger::all(&tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    r
+}
+
+async fn payment_ids(db: &Db, ctx: &TenantCtx) -> (Vec<uuid::Uuid>, usize) {
+    let tx = db.tenant(ctx).await.unwrap();
+    let mut p: Vec<uuid::Uuid> = scoped::<payment::Entity>(&tx)
+        .all(tx.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    p.sort();
+    let r = scoped::<refund::Entity>(&tx).all(tx.conn()).await.unwrap().len();
+    tx.rollback().await.unwrap();
+    (p, r)
+}
+
+fn by_external<'a>(es: &'a [ledger_entry::Model], x: &str) -> Option<&'a ledger_entry::Model> {
+    es.iter().find(|e| e.external_id.as_deref() == Some(x))
+}
+
+fn summaries(es: &[ledger_entry::Model]) -> Vec<&ledger_entry::Model> {
+    es.iter()
+        .filter(|e| {
+            e.external_id
+                .as_deref()
+                .is_some_and(|x| x.starts_with(SUMMARY_PREFIX))
+        })
+        .collect()
+}
+
+db_test!(retention_replaces_old_payment_records_by_monthly_totals, |db| {
+    let pool = db.app_pool(3).await;
+    let clock = ManualClock::new(t0());
+    let now = clock.now();
+    let limits = Limits::default();
+    let alpha = seed::tenant(&pool, &clock, "alpha").await;
+    let a = &alpha.tenant;
+    let m = &alpha.marker;
+    // 2019-11-01 is 7 years and a day before t0; 2019-11-03 a day short.
+    let old_at = years_ago(now, 7) - Duration::days(1);
+    let young_at = years_ago(now, 7) + Duration::days(1);
+    let (old, young) = (old_at.date_naive(), young_at.date_naive());
+    let open = alpha.account;
+    // A closed account, past both periods: anonymised and summarised.
+    let closed = account(&pool, &clock, a, "500-1", &format!("{m}-CLOSED"), Some(old_at)).await;
+    // Another account, under a legal hold.
+    let held = account(&pool, &clock, a, "500-2", &format!("{m}-HELD"), None).await;
+    for (acct, tag) in [(open, "open"), (closed, "closed"), (held, "held")] {
+        let d = old - Duration::days(40);
+        post(&pool, &clock, a, acct, EntryKind::Charge, 10_000, d, &format!("bill-{tag}")).await;
+        post(&pool, &clock, a, acct, EntryKind::Payment, 3_000, old, &format!("pay1-{tag}")).await;
+        post(&pool, &clock, a, acct, EntryKind::Payment, 1_200, old, &format!("pay2-{tag}")).await;
+        post(&pool, &clock, a, acct, EntryKind::Refund, 500, old, &format!("ref-{tag}")).await;
+        post(&pool, &clock, a, acct, EntryKind::Payment, 2_000, young, &format!("young-{tag}")).await;
+    }
+    // A dispute hold released (a reversal), both past the period.
+    post(&pool, &clock, a, open, EntryKind::DisputeHold, 700, old, "dp-open").await;
+    let tx = pool.tenant(a).await.unwrap();
+    ledger::release_dispute_hold(&tx, &clock, "dp-open", old).await.unwrap();
+    tx.commit().await.unwrap();
+    let old_payment = payment_row(&pool, a, open, old_at, "old", Some(500)).await;
+    let young_payment = payment_row(&pool, a, open, young_at, "young", None).await;
+    let held_payment = payment_row(&pool, a, held, old_at, "held", None).await;
+    let tx = pool.tenant(a).await.unwrap();
+    holds::set(&tx, &clock, "user:counsel", HoldScope::Account(held), "Case 12")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let before = books(&pool, a).await;
+    assert_eq!(before.trial.values().sum::<i64>(), 0, "{:?}", before.trial);
+    let ledger_before = entries(&pool, a).await;
+    let payments_before = payment_ids(&pool, a).await;
+    assert_eq!(payments_before.1, 1);
+
+    // Dry run: exact counts, nothing changed.
+    let reports = job::run(&pool, &clock, &limits, true).await.unwrap();
+    let r = &reports[0];
+    assert_eq!(r.payment_years, 7);
+    // open: 2 payments, 1 refund, the hold and its reversal; closed: 3.
+    assert_eq!(
+        (r.payments.ledger_entries, r.payments.ledger_summaries),
+        (8, 6),
+        "{r:?}"
+    );
+    assert_eq!((r.payments.payments, r.payments.refunds), (1, 1), "{r:?}");
+    assert_eq!(r.anonymised, 1);
+    assert_eq!(entries(&pool, a).await, ledger_before);
+    assert_eq!(payment_ids(&pool, a).await, payments_before);
+    assert_eq!(books(&pool, a).await, before);
+    assert!(audit_entries(&pool, a, "retention.purge").await.is_empty());
+
+    // The real run.
+    let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+    assert_eq!(reports[0].payments, r.payments);
+    let after = entries(&pool, a).await;
+    for tag in ["open", "closed"] {
+        for x in ["pay1", "pay2", "ref"] {
+            assert!(by_external(&after, &format!("{x}-{tag}")).is_none(), "{x}-{tag}");
+        }
+        // A day short of the period, and the charges: untouched.
+        assert!(by_external(&after, &format!("young-{tag}")).is_some());
+        assert!(by_external(&after, &format!("bill-{tag}")).is_some());
+    }
+    assert!(by_external(&after, "dp-open").is_none());
+    assert!(!after.iter().any(|e| e.kind == "reversal" && e.reverses_id.is_some()));
+    for x in ["pay1", "pay2", "ref", "young", "bill"] {
+        assert!(by_external(&after, &format!("{x}-held")).is_some(), "held {x}");
+    }
+    // One summary per account, month, kind and sides, with the same total.
+    let sums = summaries(&after);
+    assert_eq!(sums.len(), 6, "{sums:?}");
+    let find = |acct: AccountId, kind: &str| {
+        sums.iter()
+            .find(|e| e.account_id == acct.uuid() && e.kind == kind)
+            .copied()
+            .unwrap()
+    };
+    let p = find(open, "payment");
+    assert_eq!((p.amount_cents, p.effective_on), (4_200, old));
+    assert_eq!((p.debit.as_str(), p.credit.as_str()), ("cash", "receivable"));
+    assert!(p.memo.contains("2019-11") && !p.memo.contains(m.as_str()));
+    assert_eq!(find(open, "refund").amount_cents, 500);
+    assert_eq!(find(open, "dispute_hold").amount_cents, 700);
+    let rev = find(open, "reversal");
+    assert_eq!((rev.amount_cents, rev.debit.as_str()), (700, "cash"));
+    assert_eq!(find(closed, "payment").amount_cents, 4_200);
+    // The books are exactly as before.
+    let now_books = books(&pool, a).await;
+    assert_eq!(now_books, before);
+    assert_eq!(now_books.trial.values().sum::<i64>(), 0);
+    // The payment row past the period and its refund are gone.
+    let (ps, rs) = payment_ids(&pool, a).await;
+    assert!(!ps.contains(&old_payment) && rs == 0);
+    assert!(ps.contains(&young_payment) && ps.contains(&held_payment));
+    assert!(ps.contains(&alpha.payment.uuid()));
+    // The closed account is anonymised too.
+    assert_eq!(row(&pool, a, closed).await.holder_name, ANONYMISED);
+
+    // Outside the job the ledger is still append-only.
+    let tx = pool.tenant(a).await.unwrap();
+    let young_id = by_external(&after, "young-open").unwrap().id;
+    let refused = ledger_entry::Entity::delete_many()
+        .filter(ledger_entry::Column::TenantId.eq(a.id().uuid()))
+        .filter(ledger_entry::Column::Id.eq(young_id))
+        .exec(tx.conn())
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    tx.rollback().await.unwrap();
+    let tx = pool.tenant(a).await.unwrap();
+    let refused = ledger_entry::Entity::delete_many()
+        .filter(ledger_entry::Column::TenantId.eq(a.id().uuid()))
+        .filter(ledger_entry::Column::Id.eq(p.id))
+        .exec(tx.conn())
+        .await;
+    assert!(refused.is_err(), "a summary is not deleted outside the job");
+    tx.rollback().await.unwrap();
+
+    // The audit entry: counts, nothing personal.
+    let purges = audit_entries(&pool, a, "retention.purge").await;
+    assert_eq!(purges.len(), 1, "{purges:?}");
+    assert!(
+        purges[0].contains(r#""rows":8,"step":"ledger_entries""#)
+            && purges[0].contains(r#""rows":1,"step":"payments""#),
+        "{}",
+        purges[0]
+    );
+    assert!(!purges[0].contains(m.as_str()) && !purges[0].contains("pay1"));
+
+    // Again: nothing to do, no new summary, no audit entry.
+    let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+    assert!(!reports[0].changed(), "{:?}", reports[0]);
+    assert_eq!(entries(&pool, a).await, after);
+    assert_eq!(audit_entries(&pool, a, "retention.purge").await.len(), 1);
+
+    // Two days on, the young payments pass too and are folded into the
+    // same month's summary: still one per account, month, kind and sides.
+    clock.advance(Duration::days(2));
+    let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+    assert_eq!(
+        (
+            reports[0].payments.ledger_entries,
+            reports[0].payments.ledger_summaries,
+            reports[0].payments.payments
+        ),
+        (4, 2, 1),
+        "{:?}",
+        reports[0]
+    );
+    let later = entries(&pool, a).await;
+    let sums = summaries(&later);
+    assert_eq!(sums.len(), 6, "{sums:?}");
+    let p = sums
+        .iter()
+        .find(|e| e.account_id == open.uuid() && e.kind == "payment")
+        .unwrap();
+    assert_eq!((p.amount_cents, p.effective_on), (6_200, young));
+    assert_eq!(books(&pool, a).await, before);
+    assert!(by_external(&later, "young-held").is_some());
+});
+
+db_test!(retention_payment_periods_are_per_association, |db| {
+    let pool = db.app_pool(3).await;
+    let clock = ManualClock::new(t0());
+    let now = clock.now();
+    let limits = Limits::default();
+    let alpha = seed::tenant(&pool, &clock, "alpha").await;
+    let a = &alpha.tenant;
+    let tx = pool.tenant(a).await.unwrap();
+    let err = policy::set_years_for(&tx, &clock, "user:admin", Record::Payment, Some(6), &limits)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RetentionError::BelowMinimum { years: 6, minimum: 7 }));
+    policy::set_years_for(&tx, &clock, "user:admin", Record::Payment, Some(9), &limits)
+        .await
+        .unwrap();
+    assert_eq!(policy::years_for(&tx, &limits, Record::Payment).await.unwrap(), 9);
+    assert_eq!(policy::years_for(&tx, &limits, Record::Usage).await.unwrap(), 7);
+    assert_eq!(policy::years(&tx, &limits).await.unwrap(), 7);
+    tx.commit().await.unwrap();
+    let set = audit_entries(&pool, a, "retention.policy.set").await;
+    assert!(set.len() == 1 && set[0].contains(r#""record":"payment""#), "{set:?}");
+    // Eight years old: inside this association's nine.
+    let d = (years_ago(now, 8)).date_naive();
+    post(&pool, &clock, a, alpha.account, EntryKind::Payment, 900, d, "eight").await;
+    let ten = years_ago(now, 10).date_naive();
+    post(&pool, &clock, a, alpha.account, EntryKind::Payment, 800, ten, "ten").await;
+    let r = job::run(&pool, &clock, &limits, false).await.unwrap();
+    assert_eq!(r[0].payment_years, 9);
+    let es = entries(&pool, a).await;
+    assert!(by_external(&es, "eight").is_some());
+    assert!(by_external(&es, "ten").is_none());
+    assert_eq!(summaries(&es).len(), 1);
+});
+
+async fn reads_of(db: &Db, ctx: &TenantCtx, meter: uuid::Uuid) -> Vec<NaiveDate> {
+    let tx = db.tenant(ctx).await.unwrap();
+    let mut r: Vec<NaiveDate> = scoped::<meter_read::Entity>(&tx)
+        .filter(meter_read::Column::MeterId.eq(meter))
+        .all(tx.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.read_on)
+        .collect();
+    tx.rollback().await.unwrap();
+    r.sort();
+    r
+}
+
+async fn consumption(db: &Db, ctx: &TenantCtx) -> String {
+    let tx = db.tenant(ctx).await.unwrap();
+    let r = reports::consumption_csv(&tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    r
+}
+
+async fn aggregates(db: &Db, ctx: &TenantCtx) -> Vec<usage_aggregate::Model> {
+    let tx = db.tenant(ctx).await.unwrap();
+    let r = scoped::<usage_aggregate::Entity>(&tx).all(tx.conn()).await.unwrap();
+    tx.rollback().await.unwrap();
+    r
+}
+
+async fn close(db: &Db, ctx: &TenantCtx, id: AccountId, at: DateTime<Utc>) {
+    let tx = db.tenant(ctx).await.unwrap();
+    let mut am = aqueduct_retention::accounts::find(&tx, id)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    am.status = Set("closed".into());
+    am.closed_at = Set(Some(at));
+    am.update(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+db_test!(retention_keeps_old_usage_only_in_aggregate, |db| {
+    let pool = db.app_pool(3).await;
+    let clock = ManualClock::new(t0());
+    let now = clock.now();
+    let limits = Limits::default();
+    // Each seeded association has one account with a meter, two reads
+    // (2026-09-28, 2026-10-28) and one October bill.
+    let alpha = seed::tenant(&pool, &clock, "alpha").await;
+    let beta = seed::tenant(&pool, &clock, "beta").await;
+    let gamma = seed::tenant(&pool, &clock, "gamma").await;
+    close(&pool, &alpha.tenant, alpha.account, years_ago(now, 7) - Duration::days(1)).await;
+    close(&pool, &beta.tenant, beta.account, years_ago(now, 9)).await;
+    close(&pool, &gamma.tenant, gamma.account, years_ago(now, 7) + Duration::days(1)).await;
+    let tx = pool.tenant(&beta.tenant).await.unwrap();
+    holds::set(&tx, &clock, "user:counsel", HoldScope::Account(beta.account), "Case 9")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let a = &alpha.tenant;
+    let report_before = consumption(&pool, a).await;
+    let reads_before = reads_of(&pool, a, alpha.meter.uuid()).await;
+    assert_eq!(reads_before.len(), 2);
+    let tx = pool.tenant(a).await.unwrap();
+    let bill = aqueduct_billing::bills::for_account(&tx, alpha.account)
+        .await
+        .unwrap()
+        .remove(0);
+    tx.rollback().await.unwrap();
+
+    // Dry run: exact counts, nothing changed.
+    let reports = job::run(&pool, &clock, &limits, true).await.unwrap();
+    let r = reports.iter().find(|r| r.slug == "alpha").unwrap();
+    assert_eq!(
+        (r.usage.accounts, r.usage.bills, r.usage.aggregate_rows, r.usage.meter_reads),
+        (1, 1, 1, 1),
+        "{r:?}"
+    );
+    assert_eq!(reads_of(&pool, a, alpha.meter.uuid()).await, reads_before);
+    assert!(aggregates(&pool, a).await.is_empty());
+
+    let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+    let r = reports.iter().find(|r| r.slug == "alpha").unwrap();
+    assert_eq!(r.usage.accounts, 1);
+    // The aggregate: the bill's month and rate class, no account.
+    let agg = aggregates(&pool, a).await;
+    assert_eq!(agg.len(), 1);
+    assert_eq!(
+        (
+            agg[0].month.as_str(),
+            agg[0].meter_size.as_str(),
+            agg[0].accounts,
+            agg[0].bills,
+            agg[0].usage_units,
+            agg[0].billed_cents
+        ),
+        ("2026-10", "5/8\"", 1, 1, bill.usage_units, bill.total_cents)
+    );
+    // Only the meter's latest read is left (the next bill starts from it).
+    assert_eq!(
+        reads_of(&pool, a, alpha.meter.uuid()).await,
+        [NaiveDate::from_ymd_opt(2026, 10, 28).unwrap()]
+    );
+    // The consumption report gives the same figures.
+    assert_eq!(consumption(&pool, a).await, report_before);
+    // Held, and a day short: untouched.
+    assert_eq!(reads_of(&pool, &beta.tenant, beta.meter.uuid()).await.len(), 2);
+    assert!(aggregates(&pool, &beta.tenant).await.is_empty());
+    assert_eq!(reads_of(&pool, &gamma.tenant, gamma.meter.uuid()).await.len(), 2);
+    assert!(aggregates(&pool, &gamma.tenant).await.is_empty());
+    let purges = audit_entries(&pool, a, "retention.purge").await;
+    assert_eq!(purges.len(), 1);
+    assert!(
+        purges[0].contains(r#""rows":1,"step":"usage_accounts""#)
+            && purges[0].contains(r#""rows":1,"step":"meter_reads""#),
+        "{}",
+        purges[0]
+    );
+    assert!(!purges[0].contains(alpha.marker.as_str()));
+    // Once only.
+    let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+    let r = reports.iter().find(|r| r.slug == "alpha").unwrap();
+    assert_eq!(r.usage.accounts, 0);
+    assert_eq!(aggregates(&pool, a).await[0].accounts, 1);
+    assert_eq!(consumption(&pool, a).await, report_before);
+
+    // Two days on, gamma's turn.
+    let gamma_before = consumption(&pool, &gamma.tenant).await;
+    clock.advance(Duration::days(2));
+    job::run(&pool, &clock, &limits, false).await.unwrap();
+    assert_eq!(aggregates(&pool, &gamma.tenant).await.len(), 1);
+    assert_eq!(reads_of(&pool, &gamma.tenant, gamma.meter.uuid()).await.len(), 1);
+    assert_eq!(consumption(&pool, &gamma.tenant).await, gamma_before);
+    assert_eq!(reads_of(&pool, &beta.tenant, beta.meter.uuid()).await.len(), 2);
 });
