@@ -959,3 +959,33 @@ db_test!(retention_keeps_old_usage_only_in_aggregate, |db| {
     assert_eq!(consumption(&pool, &gamma.tenant).await, gamma_before);
     assert_eq!(reads_of(&pool, &beta.tenant, beta.meter.uuid()).await.len(), 2);
 });
+
+db_test!(restricted_accounts_are_hidden_from_the_staff_pages, |db| {
+    use crate::support::browser::{self, Browser, PASSWORD};
+    let (app, a) = browser::alpha_with(db, "clerk@alpha.test", aqueduct_tenant::Role::Clerk).await;
+    let mut b = Browser::default();
+    let signed = b.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
+    assert_eq!(signed.status, 200, "{}", signed.text);
+    let page = format!("/app/accounts/{}", a.account);
+    let list = b.get(&app, "/app/accounts").await;
+    assert!(list.text.contains(&a.marker), "{}", list.text);
+    assert_eq!(b.get(&app, &page).await.status, 200);
+    // Closed two years ago, then the holder asks for erasure: restricted.
+    close(&app.pool, &a.tenant, a.account, years_ago(app.clock.now(), 2)).await;
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    let answer = aqueduct_retention::erasure::request(
+        &tx,
+        app.clock.as_ref(),
+        "customer",
+        a.account,
+        &Limits::default(),
+    )
+    .await
+    .unwrap();
+    assert!(answer.erase_after.is_some());
+    tx.commit().await.unwrap();
+    let list = b.get(&app, "/app/accounts").await;
+    assert_eq!(list.status, 200);
+    assert!(!list.text.contains(&a.marker), "{}", list.text);
+    assert_eq!(b.get(&app, &page).await.status, 404);
+});
