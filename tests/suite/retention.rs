@@ -989,3 +989,51 @@ db_test!(restricted_accounts_are_hidden_from_the_staff_pages, |db| {
     assert!(!list.text.contains(&a.marker), "{}", list.text);
     assert_eq!(b.get(&app, &page).await.status, 404);
 });
+
+db_test!(retention_command_line_sets_the_payment_period_and_dry_runs, |db| {
+    use std::process::Command;
+    let pool = db.app_pool(3).await;
+    let clock = ManualClock::new(t0());
+    let alpha = seed::tenant(&pool, &clock, "alpha").await;
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_aqueduct"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("DATABASE_URL", &db.app_url)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        (o.status.success(), text)
+    };
+    let policy = |years: &str, record: &str| {
+        run(&[
+            "retention", "policy", "--tenant", "alpha", "--years", years, "--record", record,
+        ])
+    };
+    let (ok, text) = policy("9", "payment");
+    assert!(ok && text.contains("payment records are kept 9 years"), "{text}");
+    let (ok, text) = policy("5", "usage");
+    assert!(!ok && text.contains('7'), "{text}");
+    let (ok, text) = policy("8", "receipts");
+    assert!(!ok && text.contains("account, payment or usage"), "{text}");
+    let (ok, text) = run(&["retention", "run", "--dry-run"]);
+    assert!(
+        ok && text.contains("alpha: payment records 9 years")
+            && text.contains("alpha: usage 7 years")
+            && text.contains("nothing was changed"),
+        "{text}"
+    );
+    let tx = pool.tenant(&alpha.tenant).await.unwrap();
+    assert_eq!(
+        policy::years_for(&tx, &Limits::default(), Record::Payment)
+            .await
+            .unwrap(),
+        9
+    );
+    tx.rollback().await.unwrap();
+});
