@@ -38,7 +38,7 @@ use aqueduct_payments::entity::{autopay_charge, dispute, payment, payout_item, r
 use aqueduct_tenant::{TenantTx, scoped};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
+    ActiveValue::Set, ColumnTrait, Condition, DbErr, EntityTrait, IntoActiveModel, QueryFilter,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 use uuid::Uuid;
@@ -123,9 +123,14 @@ async fn ledger(
     held: &HashSet<Uuid>,
     out: &mut PaymentPurge,
 ) -> Result<(), DbErr> {
+    // Entries past the cutoff that are not summaries already.
+    let not_summary = Condition::any()
+        .add(ledger_entry::Column::ExternalId.is_null())
+        .add(ledger_entry::Column::ExternalId.not_like(format!("{SUMMARY_PREFIX}%")));
     let originals: Vec<ledger_entry::Model> = scoped::<ledger_entry::Entity>(tx)
         .filter(ledger_entry::Column::Kind.is_in(RECORD_KINDS))
         .filter(ledger_entry::Column::EffectiveOn.lt(cutoff_day))
+        .filter(not_summary)
         .all(tx.conn())
         .await?
         .into_iter()
@@ -134,61 +139,65 @@ async fn ledger(
     if originals.is_empty() {
         return Ok(());
     }
-    let kinds: HashMap<Uuid, &str> = originals.iter().map(|e| (e.id, e.kind.as_str())).collect();
-    // Reversals of payment records, by the entry they reverse.
-    let reversals: HashMap<Uuid, ledger_entry::Model> = scoped::<ledger_entry::Entity>(tx)
-        .filter(ledger_entry::Column::Kind.eq(EntryKind::Reversal.as_str()))
-        .filter(ledger_entry::Column::ReversesId.is_not_null())
-        .all(tx.conn())
-        .await?
-        .into_iter()
-        .filter_map(|r| r.reverses_id.map(|o| (o, r)))
-        .filter(|(o, _)| kinds.contains_key(o))
-        .collect();
-    // Earlier summaries of reversals are folded in like the others.
-    let mut due: Vec<ledger_entry::Model> = scoped::<ledger_entry::Entity>(tx)
-        .filter(ledger_entry::Column::Kind.eq(EntryKind::Reversal.as_str()))
-        .filter(ledger_entry::Column::ExternalId.starts_with(SUMMARY_PREFIX))
-        .filter(ledger_entry::Column::EffectiveOn.lt(cutoff_day))
-        .all(tx.conn())
-        .await?
-        .into_iter()
-        .filter(|e| !held.contains(&e.account_id))
-        .collect();
-    for e in originals {
-        match reversals.get(&e.id) {
-            Some(r) if r.effective_on >= cutoff_day => continue,
-            Some(r) => {
-                due.push(r.clone());
-                due.push(e);
+    // Their reversals, by the entry they reverse: an entry goes together
+    // with its reversal, once both are past the cutoff.
+    let ids: Vec<Uuid> = originals.iter().map(|e| e.id).collect();
+    let mut reversals: HashMap<Uuid, ledger_entry::Model> = HashMap::new();
+    for part in ids.chunks(CHUNK) {
+        for r in scoped::<ledger_entry::Entity>(tx)
+            .filter(ledger_entry::Column::Kind.eq(EntryKind::Reversal.as_str()))
+            .filter(ledger_entry::Column::ReversesId.is_in(part.iter().copied()))
+            .all(tx.conn())
+            .await?
+        {
+            if let Some(o) = r.reverses_id {
+                reversals.insert(o, r);
             }
-            None => due.push(e),
         }
     }
-    // Reversals of summaries, or of entries outside this pass, are not
-    // touched; neither are reversals already past whose original is not.
     let mut groups: BTreeMap<GroupKey, Vec<ledger_entry::Model>> = BTreeMap::new();
-    for e in due {
-        let key = (
+    let key = |e: &ledger_entry::Model| -> GroupKey {
+        (
             e.account_id,
             e.effective_on.format("%Y-%m").to_string(),
             e.kind.clone(),
             e.debit.clone(),
             e.credit.clone(),
-        );
-        groups.entry(key).or_default().push(e);
-    }
-    let is_summary = |e: &ledger_entry::Model| {
-        e.external_id
-            .as_deref()
-            .is_some_and(|x| x.starts_with(SUMMARY_PREFIX))
+        )
     };
+    for e in originals {
+        let reversal = reversals.remove(&e.id);
+        if reversal.as_ref().is_some_and(|r| r.effective_on >= cutoff_day) {
+            continue;
+        }
+        for x in reversal.into_iter().chain(std::iter::once(e)) {
+            groups.entry(key(&x)).or_default().push(x);
+        }
+    }
+    // Earlier summaries of the same groups are folded in: at most one
+    // summary per account, month, kind and sides.
+    let accounts: Vec<Uuid> = groups
+        .keys()
+        .map(|k| k.0)
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    for part in accounts.chunks(CHUNK) {
+        for s in scoped::<ledger_entry::Entity>(tx)
+            .filter(ledger_entry::Column::AccountId.is_in(part.iter().copied()))
+            .filter(ledger_entry::Column::ExternalId.starts_with(SUMMARY_PREFIX))
+            .filter(ledger_entry::Column::EffectiveOn.lt(cutoff_day))
+            .all(tx.conn())
+            .await?
+        {
+            if let Some(g) = groups.get_mut(&key(&s)) {
+                g.push(s);
+            }
+        }
+    }
     let mut doomed_reversals = Vec::new();
     let mut doomed = Vec::new();
     for ((account, period, kind, debit, credit), entries) in groups {
-        if entries.iter().all(is_summary) {
-            continue;
-        }
         let amount: i64 = entries.iter().map(|e| e.amount_cents).sum();
         let Some(day) = entries.iter().map(|e| e.effective_on).max() else {
             continue;
@@ -269,47 +278,71 @@ async fn records(
     out: &mut PaymentPurge,
 ) -> Result<(), DbErr> {
     let tenant = tx.tenant_id().uuid();
-    let all_payments = scoped::<payment::Entity>(tx).all(tx.conn()).await?;
-    let refunds = scoped::<refund::Entity>(tx).all(tx.conn()).await?;
-    let disputes = scoped::<dispute::Entity>(tx).all(tx.conn()).await?;
     // What a held account's payments are known by (payout items match
     // payments, refunds and disputes).
-    let held_payments: HashSet<Uuid> = all_payments
-        .iter()
-        .filter(|p| held.contains(&p.account_id))
+    let held_list: Vec<Uuid> = held.iter().copied().collect();
+    let mut held_ids: HashSet<Uuid> = HashSet::new();
+    for part in held_list.chunks(CHUNK) {
+        let ps: Vec<Uuid> = scoped::<payment::Entity>(tx)
+            .filter(payment::Column::AccountId.is_in(part.iter().copied()))
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .map(|p| p.id)
+            .collect();
+        for p in ps.chunks(CHUNK) {
+            held_ids.extend(
+                scoped::<refund::Entity>(tx)
+                    .filter(refund::Column::PaymentId.is_in(p.iter().copied()))
+                    .all(tx.conn())
+                    .await?
+                    .into_iter()
+                    .map(|r| r.id),
+            );
+            held_ids.extend(
+                scoped::<dispute::Entity>(tx)
+                    .filter(dispute::Column::PaymentId.is_in(p.iter().copied()))
+                    .all(tx.conn())
+                    .await?
+                    .into_iter()
+                    .map(|d| d.id),
+            );
+        }
+        held_ids.extend(ps);
+    }
+    let candidates: Vec<Uuid> = scoped::<payment::Entity>(tx)
+        .filter(payment::Column::CreatedAt.lt(cutoff))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .filter(|p| !held.contains(&p.account_id))
         .map(|p| p.id)
         .collect();
-    let mut held_ids = held_payments.clone();
-    held_ids.extend(
-        refunds
-            .iter()
-            .filter(|r| held_payments.contains(&r.payment_id))
-            .map(|r| r.id),
-    );
-    held_ids.extend(
-        disputes
-            .iter()
-            .filter(|d| held_payments.contains(&d.payment_id))
-            .map(|d| d.id),
-    );
     // A payment waits for its youngest refund or dispute.
     let mut young: HashSet<Uuid> = HashSet::new();
-    young.extend(
-        refunds
-            .iter()
-            .filter(|r| r.created_at >= cutoff)
-            .map(|r| r.payment_id),
-    );
-    young.extend(
-        disputes
-            .iter()
-            .filter(|d| d.created_at >= cutoff)
-            .map(|d| d.payment_id),
-    );
-    let due: Vec<Uuid> = all_payments
-        .iter()
-        .filter(|p| p.created_at < cutoff && !held.contains(&p.account_id) && !young.contains(&p.id))
-        .map(|p| p.id)
+    for part in candidates.chunks(CHUNK) {
+        young.extend(
+            scoped::<refund::Entity>(tx)
+                .filter(refund::Column::PaymentId.is_in(part.iter().copied()))
+                .filter(refund::Column::CreatedAt.gte(cutoff))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|r| r.payment_id),
+        );
+        young.extend(
+            scoped::<dispute::Entity>(tx)
+                .filter(dispute::Column::PaymentId.is_in(part.iter().copied()))
+                .filter(dispute::Column::CreatedAt.gte(cutoff))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|d| d.payment_id),
+        );
+    }
+    let due: Vec<Uuid> = candidates
+        .into_iter()
+        .filter(|p| !young.contains(p))
         .collect();
     for part in due.chunks(CHUNK) {
         let ids = part.iter().copied();
