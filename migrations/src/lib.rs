@@ -28,8 +28,8 @@ mod m20261128_02_bill_pdf_setting;
 mod m20261128_03_lifecycle;
 mod m20261128_04_autopay_payouts;
 mod m20261128_060001_notice_rules;
-mod m20261129_10_retention_payments_usage;
 mod m20261128_070001_backup_records;
+mod m20261129_10_retention_payments_usage;
 pub mod rls;
 pub mod schema;
 

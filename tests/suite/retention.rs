@@ -543,12 +543,20 @@ async fn books(db: &Db, ctx: &TenantCtx) -> Books {
     for a in all_accounts(&tx).await {
         balances.insert(
             a,
-            ledger::balance(&tx, AccountId::from_uuid(a)).await.unwrap().cents,
+            ledger::balance(&tx, AccountId::from_uuid(a))
+                .await
+                .unwrap()
+                .cents,
         );
     }
     let trial: BTreeMap<&'static str, i64> = aging::trial_balance(&all);
     let mut gl = BTreeMap::new();
-    for line in reports::general_ledger_csv(&tx).await.unwrap().lines().skip(1) {
+    for line in reports::general_ledger_csv(&tx)
+        .await
+        .unwrap()
+        .lines()
+        .skip(1)
+    {
         let f: Vec<&str> = line.splitn(6, ',').collect();
         let g: &mut (i64, i64) = gl
             .entry((f[0][..7].to_owned(), f[2].to_owned()))
@@ -599,7 +607,11 @@ async fn payment_ids(db: &Db, ctx: &TenantCtx) -> (Vec<uuid::Uuid>, usize) {
         .map(|p| p.id)
         .collect();
     p.sort();
-    let r = scoped::<refund::Entity>(&tx).all(tx.conn()).await.unwrap().len();
+    let r = scoped::<refund::Entity>(&tx)
+        .all(tx.conn())
+        .await
+        .unwrap()
+        .len();
     tx.rollback().await.unwrap();
     (p, r)
 }
@@ -618,176 +630,268 @@ fn summaries(es: &[ledger_entry::Model]) -> Vec<&ledger_entry::Model> {
         .collect()
 }
 
-db_test!(retention_replaces_old_payment_records_by_monthly_totals, |db| {
-    let pool = db.app_pool(3).await;
-    let clock = ManualClock::new(t0());
-    let now = clock.now();
-    let limits = Limits::default();
-    let alpha = seed::tenant(&pool, &clock, "alpha").await;
-    let a = &alpha.tenant;
-    let m = &alpha.marker;
-    // 2019-11-01 is 7 years and a day before t0; 2019-11-03 a day short.
-    let old_at = years_ago(now, 7) - Duration::days(1);
-    let young_at = years_ago(now, 7) + Duration::days(1);
-    let (old, young) = (old_at.date_naive(), young_at.date_naive());
-    let open = alpha.account;
-    // A closed account, past both periods: anonymised and summarised.
-    let closed = account(&pool, &clock, a, "500-1", &format!("{m}-CLOSED"), Some(old_at)).await;
-    // Another account, under a legal hold.
-    let held = account(&pool, &clock, a, "500-2", &format!("{m}-HELD"), None).await;
-    for (acct, tag) in [(open, "open"), (closed, "closed"), (held, "held")] {
-        let d = old - Duration::days(40);
-        post(&pool, &clock, a, acct, EntryKind::Charge, 10_000, d, &format!("bill-{tag}")).await;
-        post(&pool, &clock, a, acct, EntryKind::Payment, 3_000, old, &format!("pay1-{tag}")).await;
-        post(&pool, &clock, a, acct, EntryKind::Payment, 1_200, old, &format!("pay2-{tag}")).await;
-        post(&pool, &clock, a, acct, EntryKind::Refund, 500, old, &format!("ref-{tag}")).await;
-        post(&pool, &clock, a, acct, EntryKind::Payment, 2_000, young, &format!("young-{tag}")).await;
-    }
-    // A dispute hold released (a reversal), both past the period.
-    post(&pool, &clock, a, open, EntryKind::DisputeHold, 700, old, "dp-open").await;
-    let tx = pool.tenant(a).await.unwrap();
-    ledger::release_dispute_hold(&tx, &clock, "dp-open", old).await.unwrap();
-    tx.commit().await.unwrap();
-    let old_payment = payment_row(&pool, a, open, old_at, "old", Some(500)).await;
-    let young_payment = payment_row(&pool, a, open, young_at, "young", None).await;
-    let held_payment = payment_row(&pool, a, held, old_at, "held", None).await;
-    let tx = pool.tenant(a).await.unwrap();
-    holds::set(&tx, &clock, "user:counsel", HoldScope::Account(held), "Case 12")
+db_test!(
+    retention_replaces_old_payment_records_by_monthly_totals,
+    |db| {
+        let pool = db.app_pool(3).await;
+        let clock = ManualClock::new(t0());
+        let now = clock.now();
+        let limits = Limits::default();
+        let alpha = seed::tenant(&pool, &clock, "alpha").await;
+        let a = &alpha.tenant;
+        let m = &alpha.marker;
+        // 2019-11-01 is 7 years and a day before t0; 2019-11-03 a day short.
+        let old_at = years_ago(now, 7) - Duration::days(1);
+        let young_at = years_ago(now, 7) + Duration::days(1);
+        let (old, young) = (old_at.date_naive(), young_at.date_naive());
+        let open = alpha.account;
+        // A closed account, past both periods: anonymised and summarised.
+        let closed = account(
+            &pool,
+            &clock,
+            a,
+            "500-1",
+            &format!("{m}-CLOSED"),
+            Some(old_at),
+        )
+        .await;
+        // Another account, under a legal hold.
+        let held = account(&pool, &clock, a, "500-2", &format!("{m}-HELD"), None).await;
+        for (acct, tag) in [(open, "open"), (closed, "closed"), (held, "held")] {
+            let d = old - Duration::days(40);
+            post(
+                &pool,
+                &clock,
+                a,
+                acct,
+                EntryKind::Charge,
+                10_000,
+                d,
+                &format!("bill-{tag}"),
+            )
+            .await;
+            post(
+                &pool,
+                &clock,
+                a,
+                acct,
+                EntryKind::Payment,
+                3_000,
+                old,
+                &format!("pay1-{tag}"),
+            )
+            .await;
+            post(
+                &pool,
+                &clock,
+                a,
+                acct,
+                EntryKind::Payment,
+                1_200,
+                old,
+                &format!("pay2-{tag}"),
+            )
+            .await;
+            post(
+                &pool,
+                &clock,
+                a,
+                acct,
+                EntryKind::Refund,
+                500,
+                old,
+                &format!("ref-{tag}"),
+            )
+            .await;
+            post(
+                &pool,
+                &clock,
+                a,
+                acct,
+                EntryKind::Payment,
+                2_000,
+                young,
+                &format!("young-{tag}"),
+            )
+            .await;
+        }
+        // A dispute hold released (a reversal), both past the period.
+        post(
+            &pool,
+            &clock,
+            a,
+            open,
+            EntryKind::DisputeHold,
+            700,
+            old,
+            "dp-open",
+        )
+        .await;
+        let tx = pool.tenant(a).await.unwrap();
+        ledger::release_dispute_hold(&tx, &clock, "dp-open", old)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let old_payment = payment_row(&pool, a, open, old_at, "old", Some(500)).await;
+        let young_payment = payment_row(&pool, a, open, young_at, "young", None).await;
+        let held_payment = payment_row(&pool, a, held, old_at, "held", None).await;
+        let tx = pool.tenant(a).await.unwrap();
+        holds::set(
+            &tx,
+            &clock,
+            "user:counsel",
+            HoldScope::Account(held),
+            "Case 12",
+        )
         .await
         .unwrap();
-    tx.commit().await.unwrap();
+        tx.commit().await.unwrap();
 
-    let before = books(&pool, a).await;
-    assert_eq!(before.trial.values().sum::<i64>(), 0, "{:?}", before.trial);
-    let ledger_before = entries(&pool, a).await;
-    let payments_before = payment_ids(&pool, a).await;
-    assert_eq!(payments_before.1, 1);
+        let before = books(&pool, a).await;
+        assert_eq!(before.trial.values().sum::<i64>(), 0, "{:?}", before.trial);
+        let ledger_before = entries(&pool, a).await;
+        let payments_before = payment_ids(&pool, a).await;
+        assert_eq!(payments_before.1, 1);
 
-    // Dry run: exact counts, nothing changed.
-    let reports = job::run(&pool, &clock, &limits, true).await.unwrap();
-    let r = &reports[0];
-    assert_eq!(r.payment_years, 7);
-    // open: 2 payments, 1 refund, the hold and its reversal; closed: 3.
-    assert_eq!(
-        (r.payments.ledger_entries, r.payments.ledger_summaries),
-        (8, 6),
-        "{r:?}"
-    );
-    assert_eq!((r.payments.payments, r.payments.refunds), (1, 1), "{r:?}");
-    assert_eq!(r.anonymised, 1);
-    assert_eq!(entries(&pool, a).await, ledger_before);
-    assert_eq!(payment_ids(&pool, a).await, payments_before);
-    assert_eq!(books(&pool, a).await, before);
-    assert!(audit_entries(&pool, a, "retention.purge").await.is_empty());
+        // Dry run: exact counts, nothing changed.
+        let reports = job::run(&pool, &clock, &limits, true).await.unwrap();
+        let r = &reports[0];
+        assert_eq!(r.payment_years, 7);
+        // open: 2 payments, 1 refund, the hold and its reversal; closed: 3.
+        assert_eq!(
+            (r.payments.ledger_entries, r.payments.ledger_summaries),
+            (8, 6),
+            "{r:?}"
+        );
+        assert_eq!((r.payments.payments, r.payments.refunds), (1, 1), "{r:?}");
+        assert_eq!(r.anonymised, 1);
+        assert_eq!(entries(&pool, a).await, ledger_before);
+        assert_eq!(payment_ids(&pool, a).await, payments_before);
+        assert_eq!(books(&pool, a).await, before);
+        assert!(audit_entries(&pool, a, "retention.purge").await.is_empty());
 
-    // The real run.
-    let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
-    assert_eq!(reports[0].payments, r.payments);
-    let after = entries(&pool, a).await;
-    for tag in ["open", "closed"] {
-        for x in ["pay1", "pay2", "ref"] {
-            assert!(by_external(&after, &format!("{x}-{tag}")).is_none(), "{x}-{tag}");
+        // The real run.
+        let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+        assert_eq!(reports[0].payments, r.payments);
+        let after = entries(&pool, a).await;
+        for tag in ["open", "closed"] {
+            for x in ["pay1", "pay2", "ref"] {
+                assert!(
+                    by_external(&after, &format!("{x}-{tag}")).is_none(),
+                    "{x}-{tag}"
+                );
+            }
+            // A day short of the period, and the charges: untouched.
+            assert!(by_external(&after, &format!("young-{tag}")).is_some());
+            assert!(by_external(&after, &format!("bill-{tag}")).is_some());
         }
-        // A day short of the period, and the charges: untouched.
-        assert!(by_external(&after, &format!("young-{tag}")).is_some());
-        assert!(by_external(&after, &format!("bill-{tag}")).is_some());
+        assert!(by_external(&after, "dp-open").is_none());
+        assert!(
+            !after
+                .iter()
+                .any(|e| e.kind == "reversal" && e.reverses_id.is_some())
+        );
+        for x in ["pay1", "pay2", "ref", "young", "bill"] {
+            assert!(
+                by_external(&after, &format!("{x}-held")).is_some(),
+                "held {x}"
+            );
+        }
+        // One summary per account, month, kind and sides, with the same total.
+        let sums = summaries(&after);
+        assert_eq!(sums.len(), 6, "{sums:?}");
+        let find = |acct: AccountId, kind: &str| {
+            sums.iter()
+                .find(|e| e.account_id == acct.uuid() && e.kind == kind)
+                .copied()
+                .unwrap()
+        };
+        let p = find(open, "payment");
+        assert_eq!((p.amount_cents, p.effective_on), (4_200, old));
+        assert_eq!(
+            (p.debit.as_str(), p.credit.as_str()),
+            ("cash", "receivable")
+        );
+        assert!(p.memo.contains("2019-11") && !p.memo.contains(m.as_str()));
+        assert_eq!(find(open, "refund").amount_cents, 500);
+        assert_eq!(find(open, "dispute_hold").amount_cents, 700);
+        let rev = find(open, "reversal");
+        assert_eq!((rev.amount_cents, rev.debit.as_str()), (700, "cash"));
+        assert_eq!(find(closed, "payment").amount_cents, 4_200);
+        // The books are exactly as before.
+        let now_books = books(&pool, a).await;
+        assert_eq!(now_books, before);
+        assert_eq!(now_books.trial.values().sum::<i64>(), 0);
+        // The payment row past the period and its refund are gone.
+        let (ps, rs) = payment_ids(&pool, a).await;
+        assert!(!ps.contains(&old_payment) && rs == 0);
+        assert!(ps.contains(&young_payment) && ps.contains(&held_payment));
+        assert!(ps.contains(&alpha.payment.uuid()));
+        // The closed account is anonymised too.
+        assert_eq!(row(&pool, a, closed).await.holder_name, ANONYMISED);
+
+        // Outside the job the ledger is still append-only.
+        let tx = pool.tenant(a).await.unwrap();
+        let young_id = by_external(&after, "young-open").unwrap().id;
+        let refused = ledger_entry::Entity::delete_many()
+            .filter(ledger_entry::Column::TenantId.eq(a.id().uuid()))
+            .filter(ledger_entry::Column::Id.eq(young_id))
+            .exec(tx.conn())
+            .await;
+        assert!(refused.is_err(), "{refused:?}");
+        tx.rollback().await.unwrap();
+        let tx = pool.tenant(a).await.unwrap();
+        let refused = ledger_entry::Entity::delete_many()
+            .filter(ledger_entry::Column::TenantId.eq(a.id().uuid()))
+            .filter(ledger_entry::Column::Id.eq(p.id))
+            .exec(tx.conn())
+            .await;
+        assert!(refused.is_err(), "a summary is not deleted outside the job");
+        tx.rollback().await.unwrap();
+
+        // The audit entry: counts, nothing personal.
+        let purges = audit_entries(&pool, a, "retention.purge").await;
+        assert_eq!(purges.len(), 1, "{purges:?}");
+        assert!(
+            purges[0].contains(r#""rows":8,"step":"ledger_entries""#)
+                && purges[0].contains(r#""rows":1,"step":"payments""#),
+            "{}",
+            purges[0]
+        );
+        assert!(!purges[0].contains(m.as_str()) && !purges[0].contains("pay1"));
+
+        // Again: nothing to do, no new summary, no audit entry.
+        let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+        assert!(!reports[0].changed(), "{:?}", reports[0]);
+        assert_eq!(entries(&pool, a).await, after);
+        assert_eq!(audit_entries(&pool, a, "retention.purge").await.len(), 1);
+
+        // Two days on, the young payments pass too and are folded into the
+        // same month's summary: still one per account, month, kind and sides.
+        clock.advance(Duration::days(2));
+        let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+        assert_eq!(
+            (
+                reports[0].payments.ledger_entries,
+                reports[0].payments.ledger_summaries,
+                reports[0].payments.payments
+            ),
+            (4, 2, 1),
+            "{:?}",
+            reports[0]
+        );
+        let later = entries(&pool, a).await;
+        let sums = summaries(&later);
+        assert_eq!(sums.len(), 6, "{sums:?}");
+        let p = sums
+            .iter()
+            .find(|e| e.account_id == open.uuid() && e.kind == "payment")
+            .unwrap();
+        assert_eq!((p.amount_cents, p.effective_on), (6_200, young));
+        assert_eq!(books(&pool, a).await, before);
+        assert!(by_external(&later, "young-held").is_some());
     }
-    assert!(by_external(&after, "dp-open").is_none());
-    assert!(!after.iter().any(|e| e.kind == "reversal" && e.reverses_id.is_some()));
-    for x in ["pay1", "pay2", "ref", "young", "bill"] {
-        assert!(by_external(&after, &format!("{x}-held")).is_some(), "held {x}");
-    }
-    // One summary per account, month, kind and sides, with the same total.
-    let sums = summaries(&after);
-    assert_eq!(sums.len(), 6, "{sums:?}");
-    let find = |acct: AccountId, kind: &str| {
-        sums.iter()
-            .find(|e| e.account_id == acct.uuid() && e.kind == kind)
-            .copied()
-            .unwrap()
-    };
-    let p = find(open, "payment");
-    assert_eq!((p.amount_cents, p.effective_on), (4_200, old));
-    assert_eq!((p.debit.as_str(), p.credit.as_str()), ("cash", "receivable"));
-    assert!(p.memo.contains("2019-11") && !p.memo.contains(m.as_str()));
-    assert_eq!(find(open, "refund").amount_cents, 500);
-    assert_eq!(find(open, "dispute_hold").amount_cents, 700);
-    let rev = find(open, "reversal");
-    assert_eq!((rev.amount_cents, rev.debit.as_str()), (700, "cash"));
-    assert_eq!(find(closed, "payment").amount_cents, 4_200);
-    // The books are exactly as before.
-    let now_books = books(&pool, a).await;
-    assert_eq!(now_books, before);
-    assert_eq!(now_books.trial.values().sum::<i64>(), 0);
-    // The payment row past the period and its refund are gone.
-    let (ps, rs) = payment_ids(&pool, a).await;
-    assert!(!ps.contains(&old_payment) && rs == 0);
-    assert!(ps.contains(&young_payment) && ps.contains(&held_payment));
-    assert!(ps.contains(&alpha.payment.uuid()));
-    // The closed account is anonymised too.
-    assert_eq!(row(&pool, a, closed).await.holder_name, ANONYMISED);
-
-    // Outside the job the ledger is still append-only.
-    let tx = pool.tenant(a).await.unwrap();
-    let young_id = by_external(&after, "young-open").unwrap().id;
-    let refused = ledger_entry::Entity::delete_many()
-        .filter(ledger_entry::Column::TenantId.eq(a.id().uuid()))
-        .filter(ledger_entry::Column::Id.eq(young_id))
-        .exec(tx.conn())
-        .await;
-    assert!(refused.is_err(), "{refused:?}");
-    tx.rollback().await.unwrap();
-    let tx = pool.tenant(a).await.unwrap();
-    let refused = ledger_entry::Entity::delete_many()
-        .filter(ledger_entry::Column::TenantId.eq(a.id().uuid()))
-        .filter(ledger_entry::Column::Id.eq(p.id))
-        .exec(tx.conn())
-        .await;
-    assert!(refused.is_err(), "a summary is not deleted outside the job");
-    tx.rollback().await.unwrap();
-
-    // The audit entry: counts, nothing personal.
-    let purges = audit_entries(&pool, a, "retention.purge").await;
-    assert_eq!(purges.len(), 1, "{purges:?}");
-    assert!(
-        purges[0].contains(r#""rows":8,"step":"ledger_entries""#)
-            && purges[0].contains(r#""rows":1,"step":"payments""#),
-        "{}",
-        purges[0]
-    );
-    assert!(!purges[0].contains(m.as_str()) && !purges[0].contains("pay1"));
-
-    // Again: nothing to do, no new summary, no audit entry.
-    let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
-    assert!(!reports[0].changed(), "{:?}", reports[0]);
-    assert_eq!(entries(&pool, a).await, after);
-    assert_eq!(audit_entries(&pool, a, "retention.purge").await.len(), 1);
-
-    // Two days on, the young payments pass too and are folded into the
-    // same month's summary: still one per account, month, kind and sides.
-    clock.advance(Duration::days(2));
-    let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
-    assert_eq!(
-        (
-            reports[0].payments.ledger_entries,
-            reports[0].payments.ledger_summaries,
-            reports[0].payments.payments
-        ),
-        (4, 2, 1),
-        "{:?}",
-        reports[0]
-    );
-    let later = entries(&pool, a).await;
-    let sums = summaries(&later);
-    assert_eq!(sums.len(), 6, "{sums:?}");
-    let p = sums
-        .iter()
-        .find(|e| e.account_id == open.uuid() && e.kind == "payment")
-        .unwrap();
-    assert_eq!((p.amount_cents, p.effective_on), (6_200, young));
-    assert_eq!(books(&pool, a).await, before);
-    assert!(by_external(&later, "young-held").is_some());
-});
+);
 
 db_test!(retention_payment_periods_are_per_association, |db| {
     let pool = db.app_pool(3).await;
@@ -800,21 +904,60 @@ db_test!(retention_payment_periods_are_per_association, |db| {
     let err = policy::set_years_for(&tx, &clock, "user:admin", Record::Payment, Some(6), &limits)
         .await
         .unwrap_err();
-    assert!(matches!(err, RetentionError::BelowMinimum { years: 6, minimum: 7 }));
+    assert!(matches!(
+        err,
+        RetentionError::BelowMinimum {
+            years: 6,
+            minimum: 7
+        }
+    ));
     policy::set_years_for(&tx, &clock, "user:admin", Record::Payment, Some(9), &limits)
         .await
         .unwrap();
-    assert_eq!(policy::years_for(&tx, &limits, Record::Payment).await.unwrap(), 9);
-    assert_eq!(policy::years_for(&tx, &limits, Record::Usage).await.unwrap(), 7);
+    assert_eq!(
+        policy::years_for(&tx, &limits, Record::Payment)
+            .await
+            .unwrap(),
+        9
+    );
+    assert_eq!(
+        policy::years_for(&tx, &limits, Record::Usage)
+            .await
+            .unwrap(),
+        7
+    );
     assert_eq!(policy::years(&tx, &limits).await.unwrap(), 7);
     tx.commit().await.unwrap();
     let set = audit_entries(&pool, a, "retention.policy.set").await;
-    assert!(set.len() == 1 && set[0].contains(r#""record":"payment""#), "{set:?}");
+    assert!(
+        set.len() == 1 && set[0].contains(r#""record":"payment""#),
+        "{set:?}"
+    );
     // Eight years old: inside this association's nine.
     let d = (years_ago(now, 8)).date_naive();
-    post(&pool, &clock, a, alpha.account, EntryKind::Payment, 900, d, "eight").await;
+    post(
+        &pool,
+        &clock,
+        a,
+        alpha.account,
+        EntryKind::Payment,
+        900,
+        d,
+        "eight",
+    )
+    .await;
     let ten = years_ago(now, 10).date_naive();
-    post(&pool, &clock, a, alpha.account, EntryKind::Payment, 800, ten, "ten").await;
+    post(
+        &pool,
+        &clock,
+        a,
+        alpha.account,
+        EntryKind::Payment,
+        800,
+        ten,
+        "ten",
+    )
+    .await;
     let r = job::run(&pool, &clock, &limits, false).await.unwrap();
     assert_eq!(r[0].payment_years, 9);
     let es = entries(&pool, a).await;
@@ -847,7 +990,10 @@ async fn consumption(db: &Db, ctx: &TenantCtx) -> String {
 
 async fn aggregates(db: &Db, ctx: &TenantCtx) -> Vec<usage_aggregate::Model> {
     let tx = db.tenant(ctx).await.unwrap();
-    let r = scoped::<usage_aggregate::Entity>(&tx).all(tx.conn()).await.unwrap();
+    let r = scoped::<usage_aggregate::Entity>(&tx)
+        .all(tx.conn())
+        .await
+        .unwrap();
     tx.rollback().await.unwrap();
     r
 }
@@ -875,13 +1021,31 @@ db_test!(retention_keeps_old_usage_only_in_aggregate, |db| {
     let alpha = seed::tenant(&pool, &clock, "alpha").await;
     let beta = seed::tenant(&pool, &clock, "beta").await;
     let gamma = seed::tenant(&pool, &clock, "gamma").await;
-    close(&pool, &alpha.tenant, alpha.account, years_ago(now, 7) - Duration::days(1)).await;
+    close(
+        &pool,
+        &alpha.tenant,
+        alpha.account,
+        years_ago(now, 7) - Duration::days(1),
+    )
+    .await;
     close(&pool, &beta.tenant, beta.account, years_ago(now, 9)).await;
-    close(&pool, &gamma.tenant, gamma.account, years_ago(now, 7) + Duration::days(1)).await;
+    close(
+        &pool,
+        &gamma.tenant,
+        gamma.account,
+        years_ago(now, 7) + Duration::days(1),
+    )
+    .await;
     let tx = pool.tenant(&beta.tenant).await.unwrap();
-    holds::set(&tx, &clock, "user:counsel", HoldScope::Account(beta.account), "Case 9")
-        .await
-        .unwrap();
+    holds::set(
+        &tx,
+        &clock,
+        "user:counsel",
+        HoldScope::Account(beta.account),
+        "Case 9",
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let a = &alpha.tenant;
     let report_before = consumption(&pool, a).await;
@@ -898,7 +1062,12 @@ db_test!(retention_keeps_old_usage_only_in_aggregate, |db| {
     let reports = job::run(&pool, &clock, &limits, true).await.unwrap();
     let r = reports.iter().find(|r| r.slug == "alpha").unwrap();
     assert_eq!(
-        (r.usage.accounts, r.usage.bills, r.usage.aggregate_rows, r.usage.meter_reads),
+        (
+            r.usage.accounts,
+            r.usage.bills,
+            r.usage.aggregate_rows,
+            r.usage.meter_reads
+        ),
         (1, 1, 1, 1),
         "{r:?}"
     );
@@ -930,9 +1099,17 @@ db_test!(retention_keeps_old_usage_only_in_aggregate, |db| {
     // The consumption report gives the same figures.
     assert_eq!(consumption(&pool, a).await, report_before);
     // Held, and a day short: untouched.
-    assert_eq!(reads_of(&pool, &beta.tenant, beta.meter.uuid()).await.len(), 2);
+    assert_eq!(
+        reads_of(&pool, &beta.tenant, beta.meter.uuid()).await.len(),
+        2
+    );
     assert!(aggregates(&pool, &beta.tenant).await.is_empty());
-    assert_eq!(reads_of(&pool, &gamma.tenant, gamma.meter.uuid()).await.len(), 2);
+    assert_eq!(
+        reads_of(&pool, &gamma.tenant, gamma.meter.uuid())
+            .await
+            .len(),
+        2
+    );
     assert!(aggregates(&pool, &gamma.tenant).await.is_empty());
     let purges = audit_entries(&pool, a, "retention.purge").await;
     assert_eq!(purges.len(), 1);
@@ -955,9 +1132,17 @@ db_test!(retention_keeps_old_usage_only_in_aggregate, |db| {
     clock.advance(Duration::days(2));
     job::run(&pool, &clock, &limits, false).await.unwrap();
     assert_eq!(aggregates(&pool, &gamma.tenant).await.len(), 1);
-    assert_eq!(reads_of(&pool, &gamma.tenant, gamma.meter.uuid()).await.len(), 1);
+    assert_eq!(
+        reads_of(&pool, &gamma.tenant, gamma.meter.uuid())
+            .await
+            .len(),
+        1
+    );
     assert_eq!(consumption(&pool, &gamma.tenant).await, gamma_before);
-    assert_eq!(reads_of(&pool, &beta.tenant, beta.meter.uuid()).await.len(), 2);
+    assert_eq!(
+        reads_of(&pool, &beta.tenant, beta.meter.uuid()).await.len(),
+        2
+    );
 });
 
 db_test!(restricted_accounts_are_hidden_from_the_staff_pages, |db| {
@@ -971,7 +1156,13 @@ db_test!(restricted_accounts_are_hidden_from_the_staff_pages, |db| {
     assert!(list.text.contains(&a.marker), "{}", list.text);
     assert_eq!(b.get(&app, &page).await.status, 200);
     // Closed two years ago, then the holder asks for erasure: restricted.
-    close(&app.pool, &a.tenant, a.account, years_ago(app.clock.now(), 2)).await;
+    close(
+        &app.pool,
+        &a.tenant,
+        a.account,
+        years_ago(app.clock.now(), 2),
+    )
+    .await;
     let tx = app.pool.tenant(&a.tenant).await.unwrap();
     let answer = aqueduct_retention::erasure::request(
         &tx,
@@ -990,50 +1181,63 @@ db_test!(restricted_accounts_are_hidden_from_the_staff_pages, |db| {
     assert_eq!(b.get(&app, &page).await.status, 404);
 });
 
-db_test!(retention_command_line_sets_the_payment_period_and_dry_runs, |db| {
-    use std::process::Command;
-    let pool = db.app_pool(3).await;
-    let clock = ManualClock::new(t0());
-    let alpha = seed::tenant(&pool, &clock, "alpha").await;
-    let run = |args: &[&str]| {
-        let o = Command::new(env!("CARGO_BIN_EXE_aqueduct"))
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("DATABASE_URL", &db.app_url)
-            .output()
-            .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
+db_test!(
+    retention_command_line_sets_the_payment_period_and_dry_runs,
+    |db| {
+        use std::process::Command;
+        let pool = db.app_pool(3).await;
+        let clock = ManualClock::new(t0());
+        let alpha = seed::tenant(&pool, &clock, "alpha").await;
+        let run = |args: &[&str]| {
+            let o = Command::new(env!("CARGO_BIN_EXE_aqueduct"))
+                .args(args)
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .env("DATABASE_URL", &db.app_url)
+                .output()
+                .unwrap();
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            );
+            (o.status.success(), text)
+        };
+        let policy = |years: &str, record: &str| {
+            run(&[
+                "retention",
+                "policy",
+                "--tenant",
+                "alpha",
+                "--years",
+                years,
+                "--record",
+                record,
+            ])
+        };
+        let (ok, text) = policy("9", "payment");
+        assert!(
+            ok && text.contains("payment records are kept 9 years"),
+            "{text}"
         );
-        (o.status.success(), text)
-    };
-    let policy = |years: &str, record: &str| {
-        run(&[
-            "retention", "policy", "--tenant", "alpha", "--years", years, "--record", record,
-        ])
-    };
-    let (ok, text) = policy("9", "payment");
-    assert!(ok && text.contains("payment records are kept 9 years"), "{text}");
-    let (ok, text) = policy("5", "usage");
-    assert!(!ok && text.contains('7'), "{text}");
-    let (ok, text) = policy("8", "receipts");
-    assert!(!ok && text.contains("account, payment or usage"), "{text}");
-    let (ok, text) = run(&["retention", "run", "--dry-run"]);
-    assert!(
-        ok && text.contains("alpha: payment records 9 years")
-            && text.contains("alpha: usage 7 years")
-            && text.contains("nothing was changed"),
-        "{text}"
-    );
-    let tx = pool.tenant(&alpha.tenant).await.unwrap();
-    assert_eq!(
-        policy::years_for(&tx, &Limits::default(), Record::Payment)
-            .await
-            .unwrap(),
-        9
-    );
-    tx.rollback().await.unwrap();
-});
+        let (ok, text) = policy("5", "usage");
+        assert!(!ok && text.contains('7'), "{text}");
+        let (ok, text) = policy("8", "receipts");
+        assert!(!ok && text.contains("account, payment or usage"), "{text}");
+        let (ok, text) = run(&["retention", "run", "--dry-run"]);
+        assert!(
+            ok && text.contains("alpha: payment records 9 years")
+                && text.contains("alpha: usage 7 years")
+                && text.contains("nothing was changed"),
+            "{text}"
+        );
+        let tx = pool.tenant(&alpha.tenant).await.unwrap();
+        assert_eq!(
+            policy::years_for(&tx, &Limits::default(), Record::Payment)
+                .await
+                .unwrap(),
+            9
+        );
+        tx.rollback().await.unwrap();
+    }
+);

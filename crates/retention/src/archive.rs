@@ -13,10 +13,10 @@ use aqueduct_billing::entity::{
     account, bill, bill_run, bill_void, ledger_entry, meter, meter_read, occupancy, rate_schedule,
     rate_schedule_version, service_location, usage_aggregate,
 };
+use aqueduct_core::Clock;
 use aqueduct_payments::entity::{
     autopay_charge, autopay_mandate, dispute, payment, payout, payout_item, refund,
 };
-use aqueduct_core::Clock;
 use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
 use aqueduct_tenant::entity::{api_key, audit_log, membership};
 use aqueduct_tenant::{TenantOwned, TenantTx, scoped};

@@ -167,7 +167,10 @@ async fn ledger(
     };
     for e in originals {
         let reversal = reversals.remove(&e.id);
-        if reversal.as_ref().is_some_and(|r| r.effective_on >= cutoff_day) {
+        if reversal
+            .as_ref()
+            .is_some_and(|r| r.effective_on >= cutoff_day)
+        {
             continue;
         }
         for x in reversal.into_iter().chain(std::iter::once(e)) {

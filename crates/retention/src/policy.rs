@@ -192,10 +192,7 @@ pub async fn set_years_for(
     if let Some(y) = years
         && y < minimum
     {
-        return Err(RetentionError::BelowMinimum {
-            years: y,
-            minimum,
-        });
+        return Err(RetentionError::BelowMinimum { years: y, minimum });
     }
     let current = ensure(tx, clock, actor).await?;
     let previous = stored(&current, record);

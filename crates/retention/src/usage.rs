@@ -124,7 +124,10 @@ pub async fn aggregate(
         }
         let key = (
             b.read_to.format("%Y-%m").to_string(),
-            meters.get(&b.meter_id).map(|m| m.size.clone()).unwrap_or_default(),
+            meters
+                .get(&b.meter_id)
+                .map(|m| m.size.clone())
+                .unwrap_or_default(),
             b.usage_unit.clone(),
         );
         let g = groups.entry(key).or_default();
