@@ -420,6 +420,7 @@ use sea_orm::EntityTrait;
 use std::collections::BTreeMap;
 
 /// Posts one entry of `kind` dated `on`.
+#[allow(clippy::too_many_arguments)]
 async fn post(
     db: &Db,
     clock: &dyn Clock,
