@@ -1242,3 +1242,158 @@ db_test!(
         tx.rollback().await.unwrap();
     }
 );
+
+db_test!(
+    retention_removes_the_per_payment_rows_around_old_payments,
+    |db| {
+        use aqueduct_payments::entity::{autopay_charge, payout_item};
+        let pool = db.app_pool(3).await;
+        let clock = ManualClock::new(t0());
+        let now = clock.now();
+        let limits = Limits::default();
+        let alpha = seed::tenant(&pool, &clock, "alpha").await;
+        let a = &alpha.tenant;
+        let old_at = years_ago(now, 7) - Duration::days(1);
+        let young_at = years_ago(now, 7) + Duration::days(1);
+        let held = account(&pool, &clock, a, "600-1", "HELD", None).await;
+        // An old payment refunded within the period waits for its refund.
+        let waiting = payment_row(&pool, a, alpha.account, old_at, "waiting", Some(300)).await;
+        let tx = pool.tenant(a).await.unwrap();
+        let r = scoped::<refund::Entity>(&tx)
+            .filter(refund::Column::PaymentId.eq(waiting))
+            .one(tx.conn())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut r = r.into_active_model();
+        r.created_at = Set(young_at);
+        r.update(tx.conn()).await.unwrap();
+        tx.commit().await.unwrap();
+        let gone = payment_row(&pool, a, alpha.account, old_at, "gone", None).await;
+        let held_payment = payment_row(&pool, a, held, old_at, "held", None).await;
+        // An old autopay charge of the seeded bill, and an old ACH payment
+        // that was in flight and settled.
+        let tx = pool.tenant(a).await.unwrap();
+        autopay_charge::Entity::insert(
+            autopay_charge::Model {
+                tenant_id: a.id().uuid(),
+                id: uuid::Uuid::now_v7(),
+                bill_id: alpha.bill.uuid(),
+                account_id: alpha.account.uuid(),
+                charge_on: old_at.date_naive(),
+                status: "failed".into(),
+                amount_cents: Some(4_200),
+                payment_id: Some(gone),
+                failure_code: Some("insufficient_funds".into()),
+                failure_reason: Some("Your bank declined".into()),
+                notified_upcoming_at: None,
+                created_at: old_at,
+                updated_at: old_at,
+            }
+            .into_active_model(),
+        )
+        .exec_without_returning(tx.conn())
+        .await
+        .unwrap();
+        let then = ManualClock::new(old_at);
+        ledger::payment_processing(&tx, &then, alpha.account, "ach-old")
+            .await
+            .unwrap();
+        ledger::payment_settled(&tx, &then, "ach-old")
+            .await
+            .unwrap();
+        ledger::payment_processing(&tx, &clock, alpha.account, "ach-now")
+            .await
+            .unwrap();
+        // Old payout lines: one of an ordinary payment, one of the held one.
+        for (txn, matched) in [("txn_gone", gone), ("txn_held", held_payment)] {
+            payout_item::Entity::insert(
+                payout_item::Model {
+                    tenant_id: a.id().uuid(),
+                    id: uuid::Uuid::now_v7(),
+                    payout_id: alpha.payout,
+                    balance_transaction_id: txn.into(),
+                    kind: "charge".into(),
+                    source_id: Some(format!("ch_{txn}")),
+                    amount_cents: 3_000,
+                    fee_cents: 100,
+                    net_cents: 2_900,
+                    matched: "matched".into(),
+                    matched_id: Some(matched),
+                    expected_cents: Some(3_000),
+                    status: "ok".into(),
+                    created_at: old_at,
+                }
+                .into_active_model(),
+            )
+            .exec_without_returning(tx.conn())
+            .await
+            .unwrap();
+        }
+        holds::set(
+            &tx,
+            &clock,
+            "user:counsel",
+            HoldScope::Account(held),
+            "Case 3",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+
+        let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+        let p = reports[0].payments;
+        assert_eq!(
+            (
+                p.payments,
+                p.refunds,
+                p.autopay_charges,
+                p.payout_items,
+                p.in_flight
+            ),
+            (1, 0, 1, 1, 1),
+            "{p:?}"
+        );
+        let (ps, refunds) = payment_ids(&pool, a).await;
+        assert!(!ps.contains(&gone));
+        assert!(ps.contains(&waiting) && refunds == 1);
+        assert!(ps.contains(&held_payment) && ps.contains(&alpha.payment.uuid()));
+        let tx = pool.tenant(a).await.unwrap();
+        assert!(
+            scoped::<autopay_charge::Entity>(&tx)
+                .all(tx.conn())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let items: Vec<String> = scoped::<payout_item::Entity>(&tx)
+            .all(tx.conn())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.balance_transaction_id)
+            .collect();
+        assert_eq!(items, ["txn_held"]);
+        let flights: Vec<String> =
+            scoped::<aqueduct_billing::entity::payment_in_flight::Entity>(&tx)
+                .all(tx.conn())
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|f| f.external_id)
+                .collect();
+        assert_eq!(flights, ["ach-now"]);
+        tx.rollback().await.unwrap();
+
+        // Once the refund passes the period, the payment and its refund go.
+        clock.advance(Duration::days(2));
+        let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+        assert_eq!(
+            (reports[0].payments.payments, reports[0].payments.refunds),
+            (1, 1)
+        );
+        let (ps, refunds) = payment_ids(&pool, a).await;
+        assert!(!ps.contains(&waiting) && refunds == 0);
+        assert!(ps.contains(&held_payment));
+    }
+);
