@@ -1330,7 +1330,52 @@ db_test!(
             .await
             .unwrap();
         }
-        holds::set(
+        // The association's connected account and two webhook events of it,
+        // one old and one recent.
+        use aqueduct_payments::entity::{stripe_account, stripe_event};
+        let connected = format!("acct_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+        stripe_account::Entity::insert(
+            stripe_account::Model {
+                tenant_id: a.id().uuid(),
+                id: uuid::Uuid::now_v7(),
+                stripe_account_id: connected.clone(),
+                livemode: false,
+                details_submitted: true,
+                charges_enabled: true,
+                payouts_enabled: true,
+                currently_due: "[]".into(),
+                past_due: "[]".into(),
+                disabled_reason: None,
+                fee_basis_points: 0,
+                fee_fixed_cents: 0,
+                state_version: 0,
+                created_at: old_at,
+                updated_at: old_at,
+            }
+            .into_active_model(),
+        )
+        .exec_without_returning(tx.conn())
+        .await
+        .unwrap();
+        for (tag, at) in [("old", old_at), ("new", now)] {
+            stripe_event::Entity::insert(
+                stripe_event::Model {
+                    id: uuid::Uuid::now_v7(),
+                    event_id: format!("evt_{tag}_{connected}"),
+                    event_type: "checkout.session.completed".into(),
+                    stripe_account_id: Some(connected.clone()),
+                    livemode: false,
+                    created: at.timestamp(),
+                    payload: format!("{{\"payer\": \"{tag} payer\"}}"),
+                    received_at: at,
+                }
+                .into_active_model(),
+            )
+            .exec_without_returning(tx.conn())
+            .await
+            .unwrap();
+        }
+        let hold = holds::set(
             &tx,
             &clock,
             "user:counsel",
@@ -1340,9 +1385,24 @@ db_test!(
         .await
         .unwrap();
         tx.commit().await.unwrap();
+        let events = || async {
+            let owner = db.owner().await;
+            let mut e: Vec<String> = stripe_event::Entity::find()
+                .filter(stripe_event::Column::StripeAccountId.eq(connected.clone()))
+                .all(&owner)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|e| e.event_id)
+                .collect();
+            e.sort();
+            e
+        };
 
         let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
         let p = reports[0].payments;
+        // An account hold is in force: the webhook events stay.
+        assert_eq!((p.stripe_events, events().await.len()), (0, 2));
         assert_eq!(
             (
                 p.payments,
@@ -1395,5 +1455,17 @@ db_test!(
         let (ps, refunds) = payment_ids(&pool, a).await;
         assert!(!ps.contains(&waiting) && refunds == 0);
         assert!(ps.contains(&held_payment));
+        assert_eq!(reports[0].payments.stripe_events, 0);
+
+        // Released: the old webhook event goes, the recent one stays.
+        let tx = pool.tenant(a).await.unwrap();
+        holds::release(&tx, &clock, "user:counsel", hold, "closed")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
+        assert_eq!(reports[0].payments.stripe_events, 1);
+        assert_eq!(events().await, [format!("evt_new_{connected}")]);
+        assert!(!payment_ids(&pool, a).await.0.contains(&held_payment));
     }
 );

@@ -28,13 +28,18 @@
 //! `payments` rows (Stripe ids, method, amounts, failure reasons) with
 //! their `refunds` and `disputes` (a payment waits while one of those is
 //! younger), `autopay_charges` (charge day), settled `payments_in_flight`
-//! markers and `payout_items` (the per-payment lines of a payout; the
-//! payout itself, the association's bank deposit total, stays).
+//! markers, `payout_items` (the per-payment lines of a payout; the
+//! payout itself, the association's bank deposit total, stays) and the
+//! webhook events (`stripe_events`) of the association's connected account
+//! — those only while no account hold is in force, as an event's account
+//! is known only from its payload.
 
 use crate::entity::ledger_period_total;
 use aqueduct_billing::entity::{ledger_entry, payment_in_flight};
 use aqueduct_billing::ledger::EntryKind;
-use aqueduct_payments::entity::{autopay_charge, dispute, payment, payout_item, refund};
+use aqueduct_payments::entity::{
+    autopay_charge, dispute, payment, payout_item, refund, stripe_account, stripe_event,
+};
 use aqueduct_tenant::{TenantTx, scoped};
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::{
@@ -68,6 +73,9 @@ pub struct PaymentPurge {
     pub payout_items: u64,
     /// Settled `payments_in_flight` markers removed.
     pub in_flight: u64,
+    /// Stripe webhook events of the association's connected account
+    /// (their payloads name payers) removed.
+    pub stripe_events: u64,
 }
 
 impl PaymentPurge {
@@ -82,6 +90,7 @@ impl PaymentPurge {
             ("autopay_charges", self.autopay_charges),
             ("payout_items", self.payout_items),
             ("payments_in_flight", self.in_flight),
+            ("stripe_events", self.stripe_events),
         ]
         .into_iter()
         .map(|(n, c)| (n.to_owned(), c))
@@ -416,6 +425,26 @@ async fn records(
             .exec(tx.conn())
             .await?
             .rows_affected;
+    }
+    // The webhook inbox is platform machinery keyed by Stripe's event id;
+    // its rows for this association's connected account are payment
+    // records too. Which account an event concerns is known only inside
+    // its payload, so while any account hold is in force they all stay.
+    if held.is_empty() {
+        let connected: Vec<String> = scoped::<stripe_account::Entity>(tx)
+            .all(tx.conn())
+            .await?
+            .into_iter()
+            .map(|a| a.stripe_account_id)
+            .collect();
+        if !connected.is_empty() {
+            out.stripe_events += stripe_event::Entity::delete_many()
+                .filter(stripe_event::Column::StripeAccountId.is_in(connected))
+                .filter(stripe_event::Column::ReceivedAt.lt(cutoff))
+                .exec(tx.conn())
+                .await?
+                .rows_affected;
+        }
     }
     Ok(())
 }

@@ -194,7 +194,7 @@ pub async fn run(args: RetentionArgs, config: &Config, clock: &dyn Clock) -> any
                 );
                 let p = &r.payments;
                 out!(
-                    "{}: payment records {} years (before {}): {} ledger entries into {} monthly totals; {} payments, {} refunds, {} disputes, {} autopay charges, {} payout items, {} in-flight markers removed",
+                    "{}: payment records {} years (before {}): {} ledger entries into {} monthly totals; {} payments, {} refunds, {} disputes, {} autopay charges, {} payout items, {} in-flight markers, {} webhook events removed",
                     r.slug,
                     r.payment_years,
                     r.payment_cutoff.format("%Y-%m-%d"),
@@ -205,7 +205,8 @@ pub async fn run(args: RetentionArgs, config: &Config, clock: &dyn Clock) -> any
                     p.disputes,
                     p.autopay_charges,
                     p.payout_items,
-                    p.in_flight
+                    p.in_flight,
+                    p.stripe_events
                 );
                 out!(
                     "{}: usage {} years (closed before {}): {} account(s) into {} aggregate row(s) ({} bills); {} meter reads removed",
