@@ -198,7 +198,17 @@ db_test!(retention_anonymises_what_is_past_its_period, |db| {
     let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
     let ra = reports.iter().find(|r| r.slug == "alpha").unwrap();
     assert_eq!((ra.anonymised, ra.held), (1, 1));
-    assert_eq!(ra.steps, vec![("accounts".to_owned(), 1)]);
+    let steps: Vec<(&str, u64)> = ra.steps.iter().map(|(n, c)| (n.as_str(), *c)).collect();
+    assert_eq!(
+        steps,
+        [
+            ("accounts", 1),
+            ("notifications", 0),
+            ("notification_preferences", 0),
+            ("autopay_mandates", 0),
+            ("customer_links", 0)
+        ]
+    );
     let r = row(&pool, a, due).await;
     assert_eq!(r.holder_name, ANONYMISED);
     assert_eq!(
@@ -1075,9 +1085,47 @@ db_test!(retention_keeps_old_usage_only_in_aggregate, |db| {
     assert_eq!(reads_of(&pool, a, alpha.meter.uuid()).await, reads_before);
     assert!(aggregates(&pool, a).await.is_empty());
 
+    // The seeded account has a (sent) notification; give it a saved
+    // payment method too: both go with the account information.
+    let tx = pool.tenant(a).await.unwrap();
+    aqueduct_payments::entity::autopay_mandate::Entity::insert(
+        aqueduct_payments::entity::autopay_mandate::Model {
+            tenant_id: a.id().uuid(),
+            id: uuid::Uuid::now_v7(),
+            account_id: alpha.account.uuid(),
+            status: "active".into(),
+            setup_session_id: None,
+            setup_url: None,
+            stripe_customer_id: Some("cus_old".into()),
+            stripe_payment_method_id: Some("pm_old".into()),
+            method_type: Some("card".into()),
+            consented_at: Some(now),
+            created_at: now,
+            updated_at: now,
+        }
+        .into_active_model(),
+    )
+    .exec_without_returning(tx.conn())
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
     let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
     let r = reports.iter().find(|r| r.slug == "alpha").unwrap();
     assert_eq!(r.usage.accounts, 1);
+    assert_eq!(r.anonymised, 1);
+    let step = |name: &str| r.steps.iter().find(|(n, _)| n == name).unwrap().1;
+    assert_eq!((step("notifications"), step("autopay_mandates")), (1, 1));
+    let tx = pool.tenant(a).await.unwrap();
+    let left = scoped::<aqueduct_notify::entity::notification::Entity>(&tx)
+        .all(tx.conn())
+        .await
+        .unwrap();
+    assert!(
+        !format!("{left:?}").contains(alpha.marker.as_str()),
+        "{left:?}"
+    );
+    tx.rollback().await.unwrap();
     // The aggregate: the bill's month and rate class, no account.
     let agg = aggregates(&pool, a).await;
     assert_eq!(agg.len(), 1);

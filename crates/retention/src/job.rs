@@ -73,7 +73,76 @@ pub trait PurgeStep: Send + Sync {
 
 /// The steps the job runs, in order.
 pub fn default_steps() -> Vec<Box<dyn PurgeStep>> {
-    vec![Box::new(AnonymiseAccounts)]
+    use aqueduct_notify::entity::{notification, preference};
+    use aqueduct_payments::entity::autopay_mandate;
+    use aqueduct_tenant::entity::customer_link;
+    vec![
+        Box::new(AnonymiseAccounts),
+        // The outbox keeps the recipient's address and the message data.
+        Box::new(DeleteByAccount::<notification::Entity> {
+            name: "notifications",
+            tenant: notification::Column::TenantId,
+            account: notification::Column::AccountId,
+        }),
+        Box::new(DeleteByAccount::<preference::Entity> {
+            name: "notification_preferences",
+            tenant: preference::Column::TenantId,
+            account: preference::Column::AccountId,
+        }),
+        // The saved payment method (Stripe customer and method ids).
+        Box::new(DeleteByAccount::<autopay_mandate::Entity> {
+            name: "autopay_mandates",
+            tenant: autopay_mandate::Column::TenantId,
+            account: autopay_mandate::Column::AccountId,
+        }),
+        // A customer login no longer reaches the anonymised account.
+        Box::new(DeleteByAccount::<customer_link::Entity> {
+            name: "customer_links",
+            tenant: customer_link::Column::TenantId,
+            account: customer_link::Column::AccountId,
+        }),
+    ]
+}
+
+/// Deletes the rows of one table that belong to the accounts.
+#[derive(Debug)]
+pub struct DeleteByAccount<E: EntityTrait> {
+    /// Step name (the table).
+    pub name: &'static str,
+    /// Its tenant column.
+    pub tenant: E::Column,
+    /// Its account column.
+    pub account: E::Column,
+}
+
+impl<E> PurgeStep for DeleteByAccount<E>
+where
+    E: EntityTrait,
+    E::Column: Send + Sync,
+{
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn apply<'a>(
+        &'a self,
+        tx: &'a TenantTx,
+        _ctx: &'a PurgeContext,
+        accounts: &'a [Uuid],
+    ) -> StepFuture<'a> {
+        Box::pin(async move {
+            let mut n = 0;
+            for part in accounts.chunks(500) {
+                n += E::delete_many()
+                    .filter(self.tenant.eq(tx.tenant_id().uuid()))
+                    .filter(self.account.is_in(part.iter().copied()))
+                    .exec(tx.conn())
+                    .await?
+                    .rows_affected;
+            }
+            Ok(n)
+        })
+    }
 }
 
 /// `accounts`: names, mailing address, email, phone and notes replaced;
