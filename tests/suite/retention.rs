@@ -877,8 +877,26 @@ db_test!(
         assert_eq!(entries(&pool, a).await, after);
         assert_eq!(audit_entries(&pool, a, "retention.purge").await.len(), 1);
 
+        // Staff reverse the closed account's payment summary (a correction):
+        // that summary now stays as it is.
+        let reversed = find(closed, "payment").id;
+        let tx = pool.tenant(a).await.unwrap();
+        ledger::reverse(
+            &tx,
+            &clock,
+            aqueduct_core::LedgerEntryId::from_uuid(reversed),
+            now.date_naive(),
+            "correction",
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let mid = books(&pool, a).await;
+        assert_ne!(mid, before);
+
         // Two days on, the young payments pass too and are folded into the
-        // same month's summary: still one per account, month, kind and sides.
+        // same month's summary: still one per account, month, kind and sides
+        // (but for the reversed one, which is left alone).
         clock.advance(Duration::days(2));
         let reports = job::run(&pool, &clock, &limits, false).await.unwrap();
         assert_eq!(
@@ -887,19 +905,27 @@ db_test!(
                 reports[0].payments.ledger_summaries,
                 reports[0].payments.payments
             ),
-            (4, 2, 1),
+            (3, 2, 1),
             "{:?}",
             reports[0]
         );
         let later = entries(&pool, a).await;
         let sums = summaries(&later);
-        assert_eq!(sums.len(), 6, "{sums:?}");
+        assert_eq!(sums.len(), 7, "{sums:?}");
         let p = sums
             .iter()
             .find(|e| e.account_id == open.uuid() && e.kind == "payment")
             .unwrap();
         assert_eq!((p.amount_cents, p.effective_on), (6_200, young));
-        assert_eq!(books(&pool, a).await, before);
+        let mut closed_payments: Vec<i64> = sums
+            .iter()
+            .filter(|e| e.account_id == closed.uuid() && e.kind == "payment")
+            .map(|e| e.amount_cents)
+            .collect();
+        closed_payments.sort();
+        assert_eq!(closed_payments, [2_000, 4_200]);
+        assert!(later.iter().any(|e| e.id == reversed));
+        assert_eq!(books(&pool, a).await, mid);
         assert!(by_external(&later, "young-held").is_some());
     }
 );

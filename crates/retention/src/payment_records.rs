@@ -187,24 +187,44 @@ async fn ledger(
         }
     }
     // Earlier summaries of the same groups are folded in: at most one
-    // summary per account, month, kind and sides.
+    // summary per account, month, kind and sides. One that staff reversed
+    // stays (its reversal refers to it).
     let accounts: Vec<Uuid> = groups
         .keys()
         .map(|k| k.0)
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
+    let mut earlier = Vec::new();
     for part in accounts.chunks(CHUNK) {
-        for s in scoped::<ledger_entry::Entity>(tx)
-            .filter(ledger_entry::Column::AccountId.is_in(part.iter().copied()))
-            .filter(ledger_entry::Column::ExternalId.starts_with(SUMMARY_PREFIX))
-            .filter(ledger_entry::Column::EffectiveOn.lt(cutoff_day))
-            .all(tx.conn())
-            .await?
+        earlier.extend(
+            scoped::<ledger_entry::Entity>(tx)
+                .filter(ledger_entry::Column::AccountId.is_in(part.iter().copied()))
+                .filter(ledger_entry::Column::ExternalId.starts_with(SUMMARY_PREFIX))
+                .filter(ledger_entry::Column::EffectiveOn.lt(cutoff_day))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .filter(|s| groups.contains_key(&key(s))),
+        );
+    }
+    let earlier_ids: Vec<Uuid> = earlier.iter().map(|s| s.id).collect();
+    let mut reversed: HashSet<Uuid> = HashSet::new();
+    for part in earlier_ids.chunks(CHUNK) {
+        reversed.extend(
+            scoped::<ledger_entry::Entity>(tx)
+                .filter(ledger_entry::Column::ReversesId.is_in(part.iter().copied()))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .filter_map(|r| r.reverses_id),
+        );
+    }
+    for s in earlier {
+        if !reversed.contains(&s.id)
+            && let Some(g) = groups.get_mut(&key(&s))
         {
-            if let Some(g) = groups.get_mut(&key(&s)) {
-                g.push(s);
-            }
+            g.push(s);
         }
     }
     let mut doomed_reversals = Vec::new();
