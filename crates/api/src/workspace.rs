@@ -260,12 +260,18 @@ async fn account_list(
         },
     )
     .await?;
+    // Restricted by an erasure request inside the retention period: hidden
+    // from staff (the legal and audit views still reach it).
+    let hidden = aqueduct_retention::erasure::hidden_accounts(&tx)
+        .await
+        .map_err(crate::privacy::retention_error)?;
     tx.commit().await?;
     Ok(web::render(&AccountList {
         page: chrome(&caller, s.as_ref(), "Accounts", "accounts"),
         q: search,
         rows: rows
             .into_iter()
+            .filter(|a| !hidden.contains(&AccountId::from_uuid(a.id)))
             .map(|a| AccountRow {
                 id: a.id.to_string(),
                 number: a.account_number,
@@ -338,6 +344,11 @@ async fn account_page(
     notice: Option<String>,
 ) -> Result<Response, ApiError> {
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    // Restricted by an erasure request inside the retention period: 404.
+    aqueduct_retention::erasure::visible_account(&tx, id)
+        .await
+        .map_err(crate::privacy::retention_error)?
+        .ok_or(ApiError::NotFound)?;
     let a = accounts::get(&tx, id).await?;
     let balance = ledger::balance(&tx, id).await?;
     let entries = ledger::for_account(&tx, id).await?;
