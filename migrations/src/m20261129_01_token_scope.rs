@@ -15,7 +15,7 @@ impl MigrationTrait for Migration {
             .alter_table(
                 Table::alter()
                     .table("user_tokens")
-                    .add_column(uuid_null("tenant_id"))
+                    .add_column(uuid_null("scope_tenant_id"))
                     .take(),
             )
             .await

@@ -564,7 +564,11 @@ async fn usual_use(
             .select_only()
             .column(bill::Column::AccountId)
             .column(bill::Column::UsageUnits)
-            .filter(crate::bulk::in_list(backend, bill::Column::AccountId, chunk.to_vec()))
+            .filter(crate::bulk::in_list(
+                backend,
+                bill::Column::AccountId,
+                chunk.to_vec(),
+            ))
             .into_tuple()
             .all(tx.conn())
             .await?;

@@ -169,7 +169,7 @@ pub async fn issue_token(
         token_hash: Set(hash_token(&token)),
         user_id: Set(user.uuid()),
         purpose: Set(purpose.as_str().to_owned()),
-        tenant_id: Set(scope.map(TenantId::uuid)),
+        scope_tenant_id: Set(scope.map(TenantId::uuid)),
         created_at: Set(now),
         expires_at: Set(now + ttl),
         used_at: Set(None),
@@ -226,7 +226,7 @@ async fn claim(
     }
     // A token bound to one association is refused (and left unused)
     // anywhere else.
-    if row.tenant_id.is_some() && row.tenant_id != scope.map(TenantId::uuid) {
+    if row.scope_tenant_id.is_some() && row.scope_tenant_id != scope.map(TenantId::uuid) {
         return Ok(None);
     }
     // The conditional update is what makes it single-use under races.

@@ -15,7 +15,7 @@ pub struct Model {
     pub purpose: String,
     /// The association the token is good in (customer sign-in links);
     /// `None`: anywhere.
-    pub tenant_id: Option<Uuid>,
+    pub scope_tenant_id: Option<Uuid>,
     /// Created (UTC).
     pub created_at: DateTimeUtc,
     /// Expires (UTC).
