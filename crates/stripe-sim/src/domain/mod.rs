@@ -191,6 +191,23 @@ pub fn resolve_payment_method(
     Ok(param.to_owned())
 }
 
+/// Records that `pm` was detached from its Customer (it may not be used again).
+pub(crate) fn mark_detached(store: &mut Store, pm: &str) {
+    if let Some(Value::Object(m)) = store.internal.get_mut(pm) {
+        m.insert("detached".into(), json!(true));
+    } else {
+        store.internal.insert(pm.to_owned(), json!({"detached": true}));
+    }
+}
+
+/// Whether `pm` was detached from its Customer.
+pub(crate) fn is_detached(store: &Store, pm: &str) -> bool {
+    store
+        .internal
+        .get(pm)
+        .is_some_and(|v| v["detached"] == true)
+}
+
 pub(crate) fn behavior_of(store: &Store, pm: &str) -> Behavior {
     store
         .internal
