@@ -25,7 +25,7 @@ use aqueduct_tenant::{Access, Role, TenantTx};
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
-use axum::http::{Method, StatusCode};
+use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -444,17 +444,11 @@ async fn autopay_keep(
     .await
     {
         Ok(()) => Ok(Redirect::to(&format!("/app/accounts/{id}?done=autopay_moved")).into_response()),
+        // The page again with the reason (a 4xx body would be replaced by
+        // the error page, losing the form).
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
-            let page = crate::workspace::account_page(
-                &state,
-                &caller,
-                s.as_ref(),
-                id,
-                Some(e.to_string()),
-                None,
-            )
-            .await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            crate::workspace::account_page(&state, &caller, s.as_ref(), id, Some(e.to_string()), None)
+                .await
         }
         Err(e) => Err(e),
     }
@@ -558,13 +552,13 @@ async fn customer_keep(
         .and_then(|f| f.parse::<AccountId>().ok())
         .filter(|f| c.accounts.contains(f));
     let again = |msg: String| customer_view(&state, lang, &c, id, Some(msg), false);
+    // Refusals show the page again with the reason, nothing changed (a 4xx
+    // body would be replaced by the error page, losing the form).
     let Some(from) = from else {
-        let page = again(lang.t("cust.autopay.none").into()).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return again(lang.t("cust.autopay.none").into()).await;
     };
     if !consent {
-        let page = again(lang.t("cust.autopay.need_consent").into()).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return again(lang.t("cust.autopay.need_consent").into()).await;
     }
     match keep_and_audit(
         &state,
@@ -581,8 +575,7 @@ async fn customer_keep(
             Ok(Redirect::to(&format!("/{slug}/account/{id}/autopay?moved=1")).into_response())
         }
         Err(ApiError::Invalid(_) | ApiError::Conflict(_)) => {
-            let page = again(lang.t("cust.autopay.none").into()).await?;
-            Ok((StatusCode::CONFLICT, page).into_response())
+            again(lang.t("cust.autopay.none").into()).await
         }
         Err(e) => Err(e),
     }
