@@ -41,6 +41,7 @@ db_test!(payouts_and_disputes_pages_show_reconciliation, |db| {
     let e = env(db, DeliveryOptions::default()).await;
     let acct = e.onboard(&e.a).await;
     let (p1, _) = e.pay_with(&e.a, 5_000, "pay").await;
+    e.pay_with(&e.a, 8_000, "pay").await;
     e.drain().await;
     let r = refund(&e, &p1, json!({"amount_cents": 1_000}), "pg-r1").await;
     assert_eq!(r.status, 201, "{}", r.text);
@@ -127,7 +128,7 @@ db_test!(payouts_and_disputes_pages_show_reconciliation, |db| {
     assert!(!their_list.text.contains(&good));
 
     let disputes = page(&e, "/app/disputes").await;
-    assert!(disputes.text.contains("$50.00"), "{}", disputes.text);
+    assert!(disputes.text.contains("$40.00"), "what was left after the refund: {}", disputes.text);
     assert!(disputes.text.contains("needs response"), "{}", disputes.text);
     assert!(disputes.text.contains("held since"), "{}", disputes.text);
     let du = &e.sim.events_of_type("charge.dispute.created")[0]["data"]["object"];
@@ -159,7 +160,7 @@ db_test!(account_page_shows_autopay_and_its_forms_are_guarded, |db| {
     assert!(on_page.text.contains("id=\"autopay-status\">on<"), "{}", on_page.text);
     assert!(on_page.text.contains("visa card •••• 4242"), "{}", on_page.text);
     assert!(on_page.text.contains("id=\"autopay-next\""));
-    assert!(on_page.text.contains("on Stripe&#x27;s page") || on_page.text.contains("on Stripe's page"));
+    assert!(on_page.text.contains("by the customer, on Stripe"), "{}", on_page.text);
     // Never more than brand and last four.
     assert!(!on_page.text.contains("2034"), "no expiry on the page");
     e.autopay_run(&on(20)).await;
