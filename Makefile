@@ -96,9 +96,12 @@ run-s3:
 	@echo "  $(AQUEDUCT) backup && $(AQUEDUCT) backup list"
 	tests/services/s3.sh start data/s3 $(S3_PORT) aqueduct-dev aqueduct-dev-secret
 
-# Bill-run benchmark (not a test): BENCH_ACCOUNTS accounts on PostgreSQL
-# (BENCH_DATABASE_URL, default the local server), then on SQLite. See
-# docs/benchmarks.md.
+# Benchmarks (not tests): the bill run (BENCH_ACCOUNTS accounts on
+# PostgreSQL — BENCH_DATABASE_URL, default the local server — then on
+# SQLite), HTTP, notifications, and last webhook ingestion (BENCH_EVENTS
+# signed payment_intent.succeeded events, 10 % delivered twice, on
+# PostgreSQL; it fails unless every distinct payment has exactly one ledger
+# entry after the queue drains). See docs/benchmarks.md.
 BENCH_ACCOUNTS ?= 100000
 bench:
 	BENCH_ACCOUNTS=$(BENCH_ACCOUNTS) $(CARGO) run --release -p aqueduct-server --example bench_bill_run
