@@ -419,7 +419,10 @@ const EN: &[(&str, &str)] = &[
         "cust.autopay.moved",
         "Autopay is on for this account with the same card or bank account. Autopay on your old account has ended.",
     ),
-    ("cust.autopay.none", "There is no autopay to move to this account."),
+    (
+        "cust.autopay.none",
+        "There is no autopay to move to this account.",
+    ),
     (
         "cust.autopay.banner",
         "You can keep autopay on this account with the card or bank account of your closed account.",

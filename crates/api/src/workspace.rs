@@ -325,7 +325,9 @@ async fn account_detail(
             Some("Moved out: the final bill is issued and the account closed.".into())
         }
         Some("deposit") => Some("Deposit recorded.".into()),
-        Some("autopay_off") => Some("Autopay is off; the saved method is detached at Stripe.".into()),
+        Some("autopay_off") => {
+            Some("Autopay is off; the saved method is detached at Stripe.".into())
+        }
         Some("autopay_moved") => {
             Some("Autopay kept on this account with the customer's saved method.".into())
         }

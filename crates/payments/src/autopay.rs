@@ -755,7 +755,10 @@ pub async fn keep_on_new_account(
         )
         .col_expr(autopay_mandate::Column::ConsentedAt, Expr::value(Some(now)))
         .col_expr(autopay_mandate::Column::ConsentActor, Expr::value(actor))
-        .col_expr(autopay_mandate::Column::MovedFrom, Expr::value(Some(old.id)))
+        .col_expr(
+            autopay_mandate::Column::MovedFrom,
+            Expr::value(Some(old.id)),
+        )
         .col_expr(
             autopay_mandate::Column::SetupUrl,
             Expr::value(Option::<String>::None),

@@ -87,7 +87,12 @@ impl PayEnv {
         res.json()["account"]["id"].as_str().unwrap().to_owned()
     }
 
-    async fn move_autopay(&self, who: &Seeded, to: &str, body: Value) -> crate::support::app::TestResponse {
+    async fn move_autopay(
+        &self,
+        who: &Seeded,
+        to: &str,
+        body: Value,
+    ) -> crate::support::app::TestResponse {
         self.app
             .request(
                 Method::POST,
@@ -151,44 +156,50 @@ db_test!(autopay_off_detaches_the_saved_method_once, |db| {
     assert_eq!(log.iter().filter(|l| l.action == "autopay.off").count(), 2);
 });
 
-db_test!(autopay_off_while_stripe_is_away_is_detached_by_the_sweep, |db| {
-    let e = env(db, DeliveryOptions::default()).await;
-    e.onboard(&e.a).await;
-    e.save_method(&e.a, "save").await;
-    // Turned off without reaching Stripe: off at once, detaching pending.
-    let done = autopay::turn_off(
-        &e.app.pool,
-        &e.a.tenant,
-        e.app.clock.as_ref(),
-        None,
-        e.a.account,
-    )
-    .await
-    .unwrap();
-    assert!(done.was_on && !done.detached && done.detach_pending, "{done:?}");
-    assert!(e.sim.events_of_type("payment_method.detached").is_empty());
-    let swept = aqueduct_payments::sweep::run_tenant(
-        &e.app.pool,
-        &e.a.tenant,
-        e.app.clock.as_ref(),
-        &e.stripe,
-    )
-    .await
-    .unwrap();
-    assert_eq!(swept.detached, 1, "{swept:?}");
-    e.drain().await;
-    assert_eq!(e.sim.events_of_type("payment_method.detached").len(), 1);
-    let again = aqueduct_payments::sweep::run_tenant(
-        &e.app.pool,
-        &e.a.tenant,
-        e.app.clock.as_ref(),
-        &e.stripe,
-    )
-    .await
-    .unwrap();
-    assert_eq!(again.detached, 0);
-    assert!(e.autopay_view(&e.a).await["detached_at"].is_string());
-});
+db_test!(
+    autopay_off_while_stripe_is_away_is_detached_by_the_sweep,
+    |db| {
+        let e = env(db, DeliveryOptions::default()).await;
+        e.onboard(&e.a).await;
+        e.save_method(&e.a, "save").await;
+        // Turned off without reaching Stripe: off at once, detaching pending.
+        let done = autopay::turn_off(
+            &e.app.pool,
+            &e.a.tenant,
+            e.app.clock.as_ref(),
+            None,
+            e.a.account,
+        )
+        .await
+        .unwrap();
+        assert!(
+            done.was_on && !done.detached && done.detach_pending,
+            "{done:?}"
+        );
+        assert!(e.sim.events_of_type("payment_method.detached").is_empty());
+        let swept = aqueduct_payments::sweep::run_tenant(
+            &e.app.pool,
+            &e.a.tenant,
+            e.app.clock.as_ref(),
+            &e.stripe,
+        )
+        .await
+        .unwrap();
+        assert_eq!(swept.detached, 1, "{swept:?}");
+        e.drain().await;
+        assert_eq!(e.sim.events_of_type("payment_method.detached").len(), 1);
+        let again = aqueduct_payments::sweep::run_tenant(
+            &e.app.pool,
+            &e.a.tenant,
+            e.app.clock.as_ref(),
+            &e.stripe,
+        )
+        .await
+        .unwrap();
+        assert_eq!(again.detached, 0);
+        assert!(e.autopay_view(&e.a).await["detached_at"].is_string());
+    }
+);
 
 db_test!(staff_move_autopay_at_a_transfer_only_with_consent, |db| {
     let e = env(db, DeliveryOptions::default()).await;
@@ -223,7 +234,11 @@ db_test!(staff_move_autopay_at_a_transfer_only_with_consent, |db| {
 
     // Without consent nothing moves.
     let refused = e
-        .move_autopay(&e.a, &new, json!({"from_account_id": old, "consent": false}))
+        .move_autopay(
+            &e.a,
+            &new,
+            json!({"from_account_id": old, "consent": false}),
+        )
         .await;
     assert_eq!(refused.status, 422, "{}", refused.text);
     assert_eq!(e.view_of(&e.a, &new).await["status"], "none");
@@ -234,20 +249,34 @@ db_test!(staff_move_autopay_at_a_transfer_only_with_consent, |db| {
         .app
         .get(&format!("/app/accounts/{new}"), e.a.viewer_key.expose())
         .await;
-    assert!(acct_page.text.contains("Keep autopay from account"), "{}", acct_page.text);
-    assert!(!acct_page.text.contains("/autopay/keep"), "viewers get no form");
+    assert!(
+        acct_page.text.contains("Keep autopay from account"),
+        "{}",
+        acct_page.text
+    );
+    assert!(
+        !acct_page.text.contains("/autopay/keep"),
+        "viewers get no form"
+    );
     let admin_page = e
         .app
         .get(&format!("/app/accounts/{new}"), e.a.admin_key.expose())
         .await;
-    assert!(admin_page.text.contains(&format!("action=\"/app/accounts/{new}/autopay/keep\"")));
+    assert!(
+        admin_page
+            .text
+            .contains(&format!("action=\"/app/accounts/{new}/autopay/keep\""))
+    );
     let unticked = e
         .app
         .send(
             http::Request::builder()
                 .method(Method::POST)
                 .uri(format!("/app/accounts/{new}/autopay/keep"))
-                .header("authorization", format!("Bearer {}", e.a.admin_key.expose()))
+                .header(
+                    "authorization",
+                    format!("Bearer {}", e.a.admin_key.expose()),
+                )
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(Body::from(format!("from_account_id={old}")))
                 .unwrap(),
@@ -277,7 +306,10 @@ db_test!(staff_move_autopay_at_a_transfer_only_with_consent, |db| {
     assert_eq!(view["method_type"], "card");
     assert_eq!(view["last4"], "4242");
     assert!(view["consented_at"].is_string());
-    assert!(view["consent_actor"].as_str().unwrap().contains(':'), "{view}");
+    assert!(
+        view["consent_actor"].as_str().unwrap().contains(':'),
+        "{view}"
+    );
     assert!(view["moved_from"].is_string());
     let old_view = e.view_of(&e.a, &old).await;
     assert_eq!(old_view["status"], "off");
@@ -306,7 +338,10 @@ db_test!(staff_move_autopay_at_a_transfer_only_with_consent, |db| {
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(again.json()["consented_at"], view["consented_at"]);
     let log = tenant_audit(&e.app, &e.a).await;
-    assert_eq!(log.iter().filter(|l| l.action == "autopay.moved").count(), 2);
+    assert_eq!(
+        log.iter().filter(|l| l.action == "autopay.moved").count(),
+        2
+    );
     // Turning the old account's (ended) autopay off does not detach the
     // method the new account uses.
     let off = e
@@ -378,8 +413,16 @@ db_test!(customer_keeps_autopay_on_a_new_account_with_consent, |db| {
     // The account page tells them, the autopay page offers it.
     let acct_page = y.get(&e.app, &format!("/alpha/account/{new}")).await;
     assert_eq!(acct_page.status, 200, "{}", acct_page.text);
-    assert!(acct_page.text.contains(&format!("/alpha/account/{new}/autopay")));
-    assert!(acct_page.text.contains("keep autopay on this account"), "{}", acct_page.text);
+    assert!(
+        acct_page
+            .text
+            .contains(&format!("/alpha/account/{new}/autopay"))
+    );
+    assert!(
+        acct_page.text.contains("keep autopay on this account"),
+        "{}",
+        acct_page.text
+    );
     let page_path = format!("/alpha/account/{new}/autopay");
     let page = y.get(&e.app, &page_path).await;
     assert_eq!(page.status, 200, "{}", page.text);
@@ -389,12 +432,22 @@ db_test!(customer_keeps_autopay_on_a_new_account_with_consent, |db| {
     assert!(page.text.contains(&format!("value=\"{old}\"")));
     // In Spanish too.
     let es = y.get(&e.app, &format!("{page_path}?lang=es")).await;
-    assert!(es.text.contains("Mantener el pago automático"), "{}", es.text);
+    assert!(
+        es.text.contains("Mantener el pago automático"),
+        "{}",
+        es.text
+    );
 
     // No CSRF token: refused, nothing moves.
     let mut bare = y.clone();
     bare.csrf = None;
-    let forged = form(&e, &mut bare, &page_path, &format!("from_account_id={old}&consent=yes")).await;
+    let forged = form(
+        &e,
+        &mut bare,
+        &page_path,
+        &format!("from_account_id={old}&consent=yes"),
+    )
+    .await;
     assert_eq!(forged.status, 403, "{}", forged.text);
     // No consent: the page says so, nothing moves.
     let unticked = form(&e, &mut y, &page_path, &format!("from_account_id={old}")).await;
@@ -408,23 +461,46 @@ db_test!(customer_keeps_autopay_on_a_new_account_with_consent, |db| {
     let zp = z.get(&e.app, &page_path).await;
     assert_eq!(zp.status, 200);
     assert!(!zp.text.contains("name=\"consent\""), "{}", zp.text);
-    let zt = form(&e, &mut z, &page_path, &format!("from_account_id={old}&consent=yes")).await;
+    let zt = form(
+        &e,
+        &mut z,
+        &page_path,
+        &format!("from_account_id={old}&consent=yes"),
+    )
+    .await;
     assert_eq!(zt.status, 200, "{}", zt.text);
-    assert!(zt.text.contains("There is no autopay to move"), "{}", zt.text);
+    assert!(
+        zt.text.contains("There is no autopay to move"),
+        "{}",
+        zt.text
+    );
     assert_eq!(e.view_of(&e.a, &new.to_string()).await["status"], "none");
 
     // Consent given: moved.
-    let ok = form(&e, &mut y, &page_path, &format!("from_account_id={old}&consent=yes")).await;
+    let ok = form(
+        &e,
+        &mut y,
+        &page_path,
+        &format!("from_account_id={old}&consent=yes"),
+    )
+    .await;
     assert_eq!(ok.status, 303, "{}", ok.text);
     let done = y.get(&e.app, &format!("{page_path}?moved=1")).await;
-    assert!(done.text.contains("Autopay is on for this account"), "{}", done.text);
+    assert!(
+        done.text.contains("Autopay is on for this account"),
+        "{}",
+        done.text
+    );
     let view = e.view_of(&e.a, &new.to_string()).await;
     assert_eq!(view["status"], "active");
     assert_eq!(view["last4"], "4242");
     let actor = view["consent_actor"].as_str().unwrap();
     assert!(actor.starts_with("customer:"), "{view}");
     assert!(view["consented_at"].is_string());
-    assert_eq!(e.view_of(&e.a, &old.to_string()).await["ended_reason"], "moved");
+    assert_eq!(
+        e.view_of(&e.a, &old.to_string()).await["ended_reason"],
+        "moved"
+    );
     let log = tenant_audit(&e.app, &e.a).await;
     assert!(
         log.iter()

@@ -89,8 +89,16 @@ db_test!(payouts_and_disputes_pages_show_reconciliation, |db| {
     assert!(payments.text.contains("href=\"/app/disputes\""));
 
     let payouts = page(&e, "/app/payouts").await;
-    assert!(payouts.text.contains(&format!("href=\"/app/payouts/{good}\"")));
-    assert!(payouts.text.contains(&format!("href=\"/app/payouts/{bad}\"")));
+    assert!(
+        payouts
+            .text
+            .contains(&format!("href=\"/app/payouts/{good}\""))
+    );
+    assert!(
+        payouts
+            .text
+            .contains(&format!("href=\"/app/payouts/{bad}\""))
+    );
     assert!(payouts.text.contains("Matched"), "{}", payouts.text);
     assert!(payouts.text.contains("Mismatch ("), "{}", payouts.text);
     assert!(payouts.text.contains("paid"));
@@ -99,10 +107,22 @@ db_test!(payouts_and_disputes_pages_show_reconciliation, |db| {
     let detail = page(&e, &format!("/app/payouts/{good}")).await;
     assert!(detail.text.contains("Matched"), "{}", detail.text);
     for kind in ["charge", "refund", "adjustment", "payout"] {
-        assert!(detail.text.contains(&format!(">{kind}<")), "{kind}: {}", detail.text);
+        assert!(
+            detail.text.contains(&format!(">{kind}<")),
+            "{kind}: {}",
+            detail.text
+        );
     }
-    assert!(detail.text.contains(&format!("href=\"/app/payments/{p1}\"")));
-    assert!(detail.text.contains("-$10.00"), "the refund: {}", detail.text);
+    assert!(
+        detail
+            .text
+            .contains(&format!("href=\"/app/payments/{p1}\""))
+    );
+    assert!(
+        detail.text.contains("-$10.00"),
+        "the refund: {}",
+        detail.text
+    );
     assert!(detail.text.contains("Matches our records."));
     assert!(!detail.text.contains("class=\"error\""), "{}", detail.text);
     // The mismatch, explained.
@@ -116,7 +136,10 @@ db_test!(payouts_and_disputes_pages_show_reconciliation, |db| {
     // Another association's payout is not found.
     let theirs = e
         .app
-        .get(&format!("/app/payouts/{}", e.b.payout), e.a.viewer_key.expose())
+        .get(
+            &format!("/app/payouts/{}", e.b.payout),
+            e.a.viewer_key.expose(),
+        )
         .await;
     assert_eq!(theirs.status, 404, "{}", theirs.text);
     let mine_for_them = e
@@ -128,15 +151,28 @@ db_test!(payouts_and_disputes_pages_show_reconciliation, |db| {
     assert!(!their_list.text.contains(&good));
 
     let disputes = page(&e, "/app/disputes").await;
-    assert!(disputes.text.contains("$40.00"), "what was left after the refund: {}", disputes.text);
-    assert!(disputes.text.contains("needs response"), "{}", disputes.text);
+    assert!(
+        disputes.text.contains("$40.00"),
+        "what was left after the refund: {}",
+        disputes.text
+    );
+    assert!(
+        disputes.text.contains("needs response"),
+        "{}",
+        disputes.text
+    );
     assert!(disputes.text.contains("held since"), "{}", disputes.text);
     let du = &e.sim.events_of_type("charge.dispute.created")[0]["data"]["object"];
-    let due = chrono::DateTime::from_timestamp(du["evidence_details"]["due_by"].as_i64().unwrap(), 0)
-        .unwrap()
-        .date_naive()
-        .to_string();
-    assert!(disputes.text.contains(&due), "due by {due}: {}", disputes.text);
+    let due =
+        chrono::DateTime::from_timestamp(du["evidence_details"]["due_by"].as_i64().unwrap(), 0)
+            .unwrap()
+            .date_naive()
+            .to_string();
+    assert!(
+        disputes.text.contains(&due),
+        "due by {due}: {}",
+        disputes.text
+    );
     let none = e.app.get("/app/disputes", e.b.viewer_key.expose()).await;
     assert!(none.text.contains("No disputes."));
 });
@@ -147,7 +183,11 @@ db_test!(account_page_shows_autopay_and_its_forms_are_guarded, |db| {
     let path = format!("/app/accounts/{}", e.a.account);
     let before = page(&e, &path).await;
     assert!(before.text.contains("id=\"autopay\""));
-    assert!(before.text.contains("id=\"autopay-status\">off<"), "{}", before.text);
+    assert!(
+        before.text.contains("id=\"autopay-status\">off<"),
+        "{}",
+        before.text
+    );
 
     e.save_method(&e.a, "save").await;
     // The next charge fails: authentication required.
@@ -157,15 +197,31 @@ db_test!(account_page_shows_autopay_and_its_forms_are_guarded, |db| {
     )
     .await;
     let on_page = page(&e, &path).await;
-    assert!(on_page.text.contains("id=\"autopay-status\">on<"), "{}", on_page.text);
-    assert!(on_page.text.contains("visa card •••• 4242"), "{}", on_page.text);
+    assert!(
+        on_page.text.contains("id=\"autopay-status\">on<"),
+        "{}",
+        on_page.text
+    );
+    assert!(
+        on_page.text.contains("visa card •••• 4242"),
+        "{}",
+        on_page.text
+    );
     assert!(on_page.text.contains("id=\"autopay-next\""));
-    assert!(on_page.text.contains("by the customer, on Stripe"), "{}", on_page.text);
+    assert!(
+        on_page.text.contains("by the customer, on Stripe"),
+        "{}",
+        on_page.text
+    );
     // Never more than brand and last four.
     assert!(!on_page.text.contains("2034"), "no expiry on the page");
     e.autopay_run(&on(20)).await;
     let failed = page(&e, &path).await;
-    assert!(failed.text.contains("id=\"autopay-failure\""), "{}", failed.text);
+    assert!(
+        failed.text.contains("id=\"autopay-failure\""),
+        "{}",
+        failed.text
+    );
     assert!(failed.text.contains("authentication_required"));
 
     // The viewer sees no form; a viewer session cannot turn it off.
@@ -178,7 +234,11 @@ db_test!(account_page_shows_autopay_and_its_forms_are_guarded, |db| {
     // nothing happens.
     let mut clerk = staff_browser(&e, "clerk@alpha.test", Role::Clerk, "198.51.100.52").await;
     let form_page = clerk.get(&e.app, &path).await;
-    assert!(form_page.text.contains(&format!("action=\"{off_path}\"")), "{}", form_page.text);
+    assert!(
+        form_page.text.contains(&format!("action=\"{off_path}\"")),
+        "{}",
+        form_page.text
+    );
     assert!(form_page.text.contains("name=\"csrf_token\""));
     let mut bare = clerk.clone();
     bare.csrf = None;

@@ -180,8 +180,16 @@ async fn keep_on_new_account(
         ))
     })?;
     let from: AccountId = parse_id(&dto.from_account_id)?;
-    keep_and_audit(&state, &caller.tenant, &caller.actor, account, from, dto.consent, Via::Staff)
-        .await?;
+    keep_and_audit(
+        &state,
+        &caller.tenant,
+        &caller.actor,
+        account,
+        from,
+        dto.consent,
+        Via::Staff,
+    )
+    .await?;
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     let view = autopay::view(&tx, account, state.clock().now().date_naive()).await?;
     tx.commit().await?;

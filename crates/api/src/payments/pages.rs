@@ -352,10 +352,7 @@ fn panel_of(v: &AutopayView, offers: &[MoveOffer], can_act: bool) -> AutopayPane
             None if v.consented_at.is_some() => "the customer, on Stripe's page".into(),
             None => String::new(),
         },
-        next_charge: v
-            .next_charge_on
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
+        next_charge: v.next_charge_on.map(|d| d.to_string()).unwrap_or_default(),
         last_failure: v.last_failure.as_ref().map(|c| {
             format!(
                 "{}: {} ({})",
@@ -425,12 +422,18 @@ async fn autopay_keep(
     let id: AccountId = parse_id(&account_id)?;
     own_account(&state, &caller, id).await?;
     let consent = form_value(&body, "consent").as_deref() == Some("yes");
-    let from = form_value(&body, "from_account_id")
-        .and_then(|f| f.parse::<AccountId>().ok());
+    let from = form_value(&body, "from_account_id").and_then(|f| f.parse::<AccountId>().ok());
     let Some(from) = from else {
         let msg = "Choose the account whose autopay moves here.";
-        return crate::workspace::account_page(&state, &caller, s.as_ref(), id, Some(msg.into()), None)
-            .await;
+        return crate::workspace::account_page(
+            &state,
+            &caller,
+            s.as_ref(),
+            id,
+            Some(msg.into()),
+            None,
+        )
+        .await;
     };
     match keep_and_audit(
         &state,
@@ -443,12 +446,21 @@ async fn autopay_keep(
     )
     .await
     {
-        Ok(()) => Ok(Redirect::to(&format!("/app/accounts/{id}?done=autopay_moved")).into_response()),
+        Ok(()) => {
+            Ok(Redirect::to(&format!("/app/accounts/{id}?done=autopay_moved")).into_response())
+        }
         // The page again with the reason (a 4xx body would be replaced by
         // the error page, losing the form).
         Err(e @ (ApiError::Invalid(_) | ApiError::Conflict(_))) => {
-            crate::workspace::account_page(&state, &caller, s.as_ref(), id, Some(e.to_string()), None)
-                .await
+            crate::workspace::account_page(
+                &state,
+                &caller,
+                s.as_ref(),
+                id,
+                Some(e.to_string()),
+                None,
+            )
+            .await
         }
         Err(e) => Err(e),
     }
@@ -509,10 +521,7 @@ async fn customer_view(
         ),
         method: short_label(v.brand.as_deref(), v.last4.as_deref()),
         status: v.status,
-        next_charge: v
-            .next_charge_on
-            .map(|d| d.to_string())
-            .unwrap_or_default(),
+        next_charge: v.next_charge_on.map(|d| d.to_string()).unwrap_or_default(),
         offers: offers
             .iter()
             .map(|o| OfferView {

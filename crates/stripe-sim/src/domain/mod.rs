@@ -196,7 +196,9 @@ pub(crate) fn mark_detached(store: &mut Store, pm: &str) {
     if let Some(Value::Object(m)) = store.internal.get_mut(pm) {
         m.insert("detached".into(), json!(true));
     } else {
-        store.internal.insert(pm.to_owned(), json!({"detached": true}));
+        store
+            .internal
+            .insert(pm.to_owned(), json!({"detached": true}));
     }
 }
 
