@@ -583,27 +583,57 @@ pub async fn move_offers(
     {
         return Ok(Vec::new());
     }
+    // The accounts that could be the old one: few, whatever the size of
+    // the association (never a scan of every mandate).
+    let candidates: Vec<uuid::Uuid> = match via {
+        Via::Customer(linked) if linked.contains(&to) => linked
+            .iter()
+            .filter(|a| **a != to)
+            .map(|a| a.uuid())
+            .collect(),
+        Via::Customer(_) => Vec::new(),
+        Via::Staff => {
+            use aqueduct_billing::entity::account_closure;
+            let mut c: Vec<uuid::Uuid> = scoped::<account_closure::Entity>(tx)
+                .filter(account_closure::Column::TransferredTo.eq(to.uuid()))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|c| c.account_id)
+                .collect();
+            let holders: Vec<uuid::Uuid> = scoped::<customer_link::Entity>(tx)
+                .filter(customer_link::Column::AccountId.eq(to.uuid()))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|l| l.user_id)
+                .collect();
+            if !holders.is_empty() {
+                c.extend(
+                    scoped::<customer_link::Entity>(tx)
+                        .filter(customer_link::Column::UserId.is_in(holders))
+                        .filter(customer_link::Column::AccountId.ne(to.uuid()))
+                        .all(tx.conn())
+                        .await?
+                        .into_iter()
+                        .map(|l| l.account_id),
+                );
+            }
+            c.sort_unstable();
+            c.dedup();
+            c
+        }
+    };
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
     let active = scoped::<autopay_mandate::Entity>(tx)
         .filter(autopay_mandate::Column::Status.eq(status::ACTIVE))
-        .filter(autopay_mandate::Column::AccountId.ne(to.uuid()))
+        .filter(autopay_mandate::Column::AccountId.is_in(candidates))
         .filter(autopay_mandate::Column::StripeCustomerId.is_not_null())
         .filter(autopay_mandate::Column::StripePaymentMethodId.is_not_null())
         .all(tx.conn())
         .await?;
-    if active.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Logins holding the new account (staff view).
-    let holders: Vec<uuid::Uuid> = match via {
-        Via::Customer(_) => Vec::new(),
-        Via::Staff => scoped::<customer_link::Entity>(tx)
-            .filter(customer_link::Column::AccountId.eq(to.uuid()))
-            .all(tx.conn())
-            .await?
-            .into_iter()
-            .map(|l| l.user_id)
-            .collect(),
-    };
     let mut out = Vec::new();
     for m in active {
         let from = AccountId::from_uuid(m.account_id);
@@ -611,32 +641,14 @@ pub async fn move_offers(
         if acct.status != "closed" {
             continue;
         }
-        let related = match via {
-            Via::Customer(linked) => linked.contains(&from) && linked.contains(&to),
-            Via::Staff => {
-                let transferred = aqueduct_billing::lifecycle::closure(tx, from)
-                    .await?
-                    .is_some_and(|c| c.transferred_to == Some(to.uuid()));
-                transferred
-                    || (!holders.is_empty()
-                        && scoped::<customer_link::Entity>(tx)
-                            .filter(customer_link::Column::AccountId.eq(from.uuid()))
-                            .filter(customer_link::Column::UserId.is_in(holders.clone()))
-                            .one(tx.conn())
-                            .await?
-                            .is_some())
-            }
-        };
-        if related {
-            out.push(MoveOffer {
-                from_account_id: from.uuid(),
-                from_account_number: acct.account_number,
-                mandate_id: m.id,
-                method_type: m.method_type,
-                brand: m.method_brand,
-                last4: m.method_last4,
-            });
-        }
+        out.push(MoveOffer {
+            from_account_id: from.uuid(),
+            from_account_number: acct.account_number,
+            mandate_id: m.id,
+            method_type: m.method_type,
+            brand: m.method_brand,
+            last4: m.method_last4,
+        });
     }
     Ok(out)
 }
