@@ -846,6 +846,13 @@ pub(crate) async fn apply_setup_intent(
         // A newer method was saved already: this event is late.
         return Ok(());
     }
+    if m.ended_at.is_some_and(|e| e >= at)
+        || (m.status == status::OFF && m.stripe_payment_method_id.as_deref() == Some(pm))
+    {
+        // Saved before autopay was turned off (or moved): a redelivered or
+        // late event never turns it back on.
+        return Ok(());
+    }
     let method = obj["payment_method_types"][0]
         .as_str()
         .or_else(|| obj["payment_method"]["type"].as_str())

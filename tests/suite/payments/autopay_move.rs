@@ -148,6 +148,16 @@ db_test!(autopay_off_detaches_the_saved_method_once, |db| {
     assert_eq!(again.json()["detached"], true);
     e.drain().await;
     assert_eq!(e.sim.events_of_type("payment_method.detached").len(), 1);
+    // Stripe delivering the old "method saved" event again does not turn
+    // it back on.
+    let saved = e.sim.events_of_type("setup_intent.succeeded");
+    e.control(
+        &format!("/_sim/events/{}/resend", saved[0]["id"].as_str().unwrap()),
+        "",
+    )
+    .await;
+    e.drain().await;
+    assert_eq!(e.autopay_view(&e.a).await["status"], "off");
     // The due date: nothing is charged.
     assert_eq!(e.autopay_run(&on(20)).await, RunReport::default());
     assert_eq!(e.sim.events_of_type("payment_intent.created").len(), 0);
