@@ -33,6 +33,7 @@ mod m20261129_01_token_scope;
 mod m20261129_02_usage_alert_summary;
 mod m20261129_03_bill_run_kind;
 mod m20261129_10_retention_payments_usage;
+mod m20261129_20_autopay_move;
 pub mod rls;
 pub mod schema;
 
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_02_usage_alert_summary::Migration),
             Box::new(m20261129_03_bill_run_kind::Migration),
             Box::new(m20261129_10_retention_payments_usage::Migration),
+            Box::new(m20261129_20_autopay_move::Migration),
         ]
     }
 }

@@ -303,6 +303,7 @@ struct AccountDetail {
     csrf: String,
     today: String,
     attempt: String,
+    autopay: crate::payments::pages::AutopayPanel,
 }
 
 struct MeterView {
@@ -330,12 +331,18 @@ async fn account_detail(
             Some("Moved out: the final bill is issued and the account closed.".into())
         }
         Some("deposit") => Some("Deposit recorded.".into()),
+        Some("autopay_off") => {
+            Some("Autopay is off; the saved method is detached at Stripe.".into())
+        }
+        Some("autopay_moved") => {
+            Some("Autopay kept on this account with the customer's saved method.".into())
+        }
         _ => None,
     };
     account_page(&state, &caller, s.as_ref(), id, None, notice).await
 }
 
-async fn account_page(
+pub(crate) async fn account_page(
     state: &AppState,
     caller: &Caller,
     s: Option<&Extension<CurrentSession>>,
@@ -355,6 +362,13 @@ async fn account_page(
     let account_bills = bills::for_account(&tx, id).await?;
     let pays = checkout::for_account(&tx, id).await?;
     let closure = aqueduct_billing::lifecycle::closure(&tx, id).await?;
+    let autopay = crate::payments::pages::autopay_panel(
+        &tx,
+        id,
+        state.clock().now().date_naive(),
+        caller.role,
+    )
+    .await?;
     let mut meter_views = Vec::new();
     for m in meters::for_account(&tx, id).await? {
         let rs = reads::for_meter(&tx, MeterId::from_uuid(m.id)).await?;
@@ -435,6 +449,7 @@ async fn account_page(
         csrf: csrf_input(s),
         today: state.clock().now().date_naive().to_string(),
         attempt: uuid::Uuid::new_v4().simple().to_string(),
+        autopay,
     }))
 }
 
