@@ -613,6 +613,7 @@ db_test!(dsar_download_holds_own_data_only, |db| {
 fn form(b: &Browser, path: &str, body: String) -> http::Request<Body> {
     b.build(Method::POST, path)
         .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "text/html")
         .body(Body::from(body))
         .unwrap()
 }
@@ -647,6 +648,19 @@ db_test!(customer_pages_work_without_javascript, |db| {
         .await;
     assert_eq!(bad.status, 401);
     assert!(bad.headers.get("set-cookie").is_none());
+    // The browser gets the form again, with what was wrong and the email
+    // kept — not a generic error page.
+    assert!(
+        bad.text.contains("The email or password is incorrect."),
+        "{}",
+        bad.text
+    );
+    assert!(
+        bad.text.contains("value=\"pat@example.com\""),
+        "{}",
+        bad.text
+    );
+    assert!(bad.text.contains("action=\"/alpha/signin\""));
     let res = b
         .send(
             &app,

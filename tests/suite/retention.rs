@@ -1126,6 +1126,13 @@ db_test!(retention_keeps_old_usage_only_in_aggregate, |db| {
             stripe_payment_method_id: Some("pm_old".into()),
             method_type: Some("card".into()),
             consented_at: Some(now),
+            ended_at: None,
+            ended_reason: None,
+            detached_at: None,
+            consent_actor: None,
+            moved_from: None,
+            method_brand: None,
+            method_last4: None,
             created_at: now,
             updated_at: now,
         }

@@ -200,6 +200,17 @@ async fn render_errors(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    // A page that renders its own error (a form shown again with what was
+    // wrong: a refused sign-in, a rejected upload) is the answer the user
+    // needs: kept as it is.
+    let own_page = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("text/html"));
+    if own_page && res.extensions().get::<ErrorInfo>().is_none() {
+        return res;
+    }
     let (mut parts, body) = res.into_parts();
     let info = match parts.extensions.remove::<ErrorInfo>() {
         Some(info) => info,
