@@ -232,15 +232,18 @@ async fn list_page(
     for (name, v) in [
         ("status", status.as_deref()),
         ("kind", kind.as_deref()),
-        ("account", Some(account_text.as_str()).filter(|a| !a.is_empty())),
+        (
+            "account",
+            Some(account_text.as_str()).filter(|a| !a.is_empty()),
+        ),
     ] {
         if let Some(v) = v {
             filter.push_str(&format!("{name}={}&", encode(v)));
         }
     }
     let link = |p: u64| format!("/app/notifications?{filter}page={p}");
-    let message = (q.done.as_deref() == Some("resent"))
-        .then(|| "Queued to be sent again.".to_owned());
+    let message =
+        (q.done.as_deref() == Some("resent")).then(|| "Queued to be sent again.".to_owned());
     if q.done.as_deref() == Some("already_sent") {
         errors.push("Not resent: it was already sent.".to_owned());
     }
@@ -445,8 +448,9 @@ fn setting_inputs() -> Vec<SettingInput> {
             input: Input::Number,
             show: |s| number_of(s.shutoff_lead_days),
             read: |s, v| {
-                s.shutoff_lead_days = whole(v)
-                    .map_err(|()| "Shut-off lead time: give a whole number of days, or leave it empty.")?;
+                s.shutoff_lead_days = whole(v).map_err(
+                    |()| "Shut-off lead time: give a whole number of days, or leave it empty.",
+                )?;
                 Ok(())
             },
         },
@@ -462,13 +466,14 @@ fn setting_inputs() -> Vec<SettingInput> {
             },
             read: |s, v| {
                 let v = v.trim();
-                s.shutoff_min_overdue_cents = if v.is_empty() {
-                    None
-                } else {
-                    Some(crate::portal::parse_dollars(v).ok_or(
-                        "Shut-off minimum: give dollars like 50.00, or leave it empty.",
-                    )?)
-                };
+                s.shutoff_min_overdue_cents =
+                    if v.is_empty() {
+                        None
+                    } else {
+                        Some(crate::portal::parse_dollars(v).ok_or(
+                            "Shut-off minimum: give dollars like 50.00, or leave it empty.",
+                        )?)
+                    };
                 Ok(())
             },
         },
@@ -586,13 +591,25 @@ async fn settings_save(
     }
     if !problems.is_empty() {
         let msg = problems.join(" ");
-        return Ok(render_settings(&caller, s.as_ref(), &typed, false, Some(msg)));
+        return Ok(render_settings(
+            &caller,
+            s.as_ref(),
+            &typed,
+            false,
+            Some(msg),
+        ));
     }
     match put_settings(State(state), caller.clone(), Json(wanted)).await {
         Ok(_) => Ok(Redirect::to("/app/settings/notifications?saved=1").into_response()),
         Err(e) => {
             let msg = shown(e)?;
-            Ok(render_settings(&caller, s.as_ref(), &typed, false, Some(msg)))
+            Ok(render_settings(
+                &caller,
+                s.as_ref(),
+                &typed,
+                false,
+                Some(msg),
+            ))
         }
     }
 }
@@ -605,7 +622,10 @@ mod tests {
     #[test]
     fn return_paths_stay_in_the_workspace() {
         let f = "/app/notifications";
-        assert_eq!(safe_return(Some("/app/accounts/x".into()), f), "/app/accounts/x");
+        assert_eq!(
+            safe_return(Some("/app/accounts/x".into()), f),
+            "/app/accounts/x"
+        );
         assert_eq!(safe_return(Some("https://evil.test/".into()), f), f);
         assert_eq!(safe_return(Some("/app/notifications//evil".into()), f), f);
         assert_eq!(safe_return(None, f), f);

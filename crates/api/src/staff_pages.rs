@@ -295,9 +295,9 @@ async fn invite(
     let email = form_value(&body, "email").unwrap_or_default();
     let result = match form_role(&body) {
         None => Err(ApiError::Invalid("Choose a role.".into())),
-        Some(_) if email.trim().is_empty() => {
-            Err(ApiError::Invalid("Give the email address to invite.".into()))
-        }
+        Some(_) if email.trim().is_empty() => Err(ApiError::Invalid(
+            "Give the email address to invite.".into(),
+        )),
         Some(role) => staff_api::invite_flow(&state, &caller, &ctx, email.trim(), role)
             .await
             .map(|_| ()),
@@ -314,7 +314,15 @@ async fn revoke_invitation(
 ) -> Result<Response, ApiError> {
     let id: InvitationId = parse_id(&invitation_id)?;
     let result = staff_api::revoke_flow(&state, &caller, &ctx, id).await;
-    after(&state, &caller, s.as_ref(), result, "revoked", String::new()).await
+    after(
+        &state,
+        &caller,
+        s.as_ref(),
+        result,
+        "revoked",
+        String::new(),
+    )
+    .await
 }
 
 async fn change_role(
@@ -341,7 +349,15 @@ async fn remove(
 ) -> Result<Response, ApiError> {
     let user: UserId = parse_id(&user_id)?;
     let result = staff_api::remove_flow(&state, &caller, &ctx, user).await;
-    after(&state, &caller, s.as_ref(), result, "removed", String::new()).await
+    after(
+        &state,
+        &caller,
+        s.as_ref(),
+        result,
+        "removed",
+        String::new(),
+    )
+    .await
 }
 
 /// The checkbox `required` (absent when unticked).
@@ -353,9 +369,16 @@ async fn second_factor_policy(
     body: String,
 ) -> Result<Response, ApiError> {
     let required = form_value(&body, "required").is_some_and(|v| v == "on" || v == "true");
-    let result =
-        crate::second_factor::set_staff_policy(&state, &caller, &ctx, required).await;
-    after(&state, &caller, s.as_ref(), result, "second_factor", String::new()).await
+    let result = crate::second_factor::set_staff_policy(&state, &caller, &ctx, required).await;
+    after(
+        &state,
+        &caller,
+        s.as_ref(),
+        result,
+        "second_factor",
+        String::new(),
+    )
+    .await
 }
 
 struct KeyRow {
@@ -423,7 +446,16 @@ async fn keys_page(
 ) -> Result<Response, ApiError> {
     let message = (q.done.as_deref() == Some("revoked"))
         .then(|| "Key revoked: requests with it are refused from now on.".to_owned());
-    render_keys(&state, &caller, s.as_ref(), message, None, String::new(), None).await
+    render_keys(
+        &state,
+        &caller,
+        s.as_ref(),
+        message,
+        None,
+        String::new(),
+        None,
+    )
+    .await
 }
 
 /// Creates a key and answers the page with the key in it, once; it is
@@ -443,7 +475,16 @@ async fn create_key(
     match api_keys::create_key(&state, &caller, &ctx, &name, role).await {
         Ok((_, key)) => {
             let created = Some((name.trim().to_owned(), key.expose().to_owned()));
-            render_keys(&state, &caller, s.as_ref(), None, None, String::new(), created).await
+            render_keys(
+                &state,
+                &caller,
+                s.as_ref(),
+                None,
+                None,
+                String::new(),
+                created,
+            )
+            .await
         }
         Err(e) => {
             let msg = shown(e)?;

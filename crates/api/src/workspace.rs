@@ -352,8 +352,7 @@ pub(crate) async fn account_page(
     let account_bills = bills::for_account(&tx, id).await?;
     let pays = checkout::for_account(&tx, id).await?;
     let closure = aqueduct_billing::lifecycle::closure(&tx, id).await?;
-    let extras =
-        crate::account_forms::load(&tx, id, state.clock().now().date_naive()).await?;
+    let extras = crate::account_forms::load(&tx, id, state.clock().now().date_naive()).await?;
     let mut meter_views = Vec::new();
     for m in meters::for_account(&tx, id).await? {
         let rs = reads::for_meter(&tx, MeterId::from_uuid(m.id)).await?;
