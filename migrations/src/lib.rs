@@ -29,6 +29,7 @@ mod m20261128_03_lifecycle;
 mod m20261128_04_autopay_payouts;
 mod m20261128_060001_notice_rules;
 mod m20261128_070001_backup_records;
+mod m20261129_30_api_key_last_used;
 pub mod rls;
 pub mod schema;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_03_lifecycle::Migration),
             Box::new(m20261128_060001_notice_rules::Migration),
             Box::new(m20261128_01_customers::Migration),
+            Box::new(m20261129_30_api_key_last_used::Migration),
         ]
     }
 }

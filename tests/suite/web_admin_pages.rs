@@ -235,6 +235,19 @@ fn keys_in(text: &str) -> Vec<String> {
     out
 }
 
+/// A key's stored last use, read straight from the table (reading it
+/// through the API would count as a use of the admin key only).
+async fn last_used(app: &TestApp, name: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let owner = app.db.owner().await;
+    aqueduct_tenant::entity::api_key::Entity::find()
+        .filter(aqueduct_tenant::entity::api_key::Column::Name.eq(name))
+        .one(&owner)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_used_at
+}
+
 db_test!(web_api_key_is_shown_once_and_can_be_revoked, |db| {
     let app = TestApp::new(db).await;
     let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
@@ -259,6 +272,7 @@ db_test!(web_api_key_is_shown_once_and_can_be_revoked, |db| {
         403
     );
 
+    assert!(page.text.contains("<td>never</td>"), "unused keys say so");
     let made = post(&app, key, "/app/api-keys", "name=Meter+reader&role=clerk").await;
     assert_eq!(made.status, 200, "{}", made.text);
     assert_eq!(made.headers["cache-control"], "no-store");
@@ -269,6 +283,26 @@ db_test!(web_api_key_is_shown_once_and_can_be_revoked, |db| {
     // It works, with the role it was given.
     assert_eq!(app.get("/api/v1/accounts", &secret).await.status, 200);
     assert_eq!(app.get("/app/staff", &secret).await.status, 403);
+    // Its use is recorded (to within a few minutes).
+    let used = app.get("/api/v1/api-keys", key).await.json();
+    let reader = used
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "Meter reader")
+        .unwrap()
+        .clone();
+    let at: chrono::DateTime<chrono::Utc> =
+        reader["last_used_at"].as_str().unwrap().parse().unwrap();
+    assert_eq!(at, app.clock.now());
+    // A busy key is not a write per request: within 5 minutes the time
+    // stays, after that it moves.
+    app.clock.advance(chrono::Duration::minutes(2));
+    assert_eq!(app.get("/api/v1/accounts", &secret).await.status, 200);
+    assert_eq!(last_used(&app, "Meter reader").await, Some(at));
+    app.clock.advance(chrono::Duration::minutes(4));
+    assert_eq!(app.get("/api/v1/accounts", &secret).await.status, 200);
+    assert_eq!(last_used(&app, "Meter reader").await, Some(app.clock.now()));
     // It is never shown again.
     let again = app.get("/app/api-keys", key).await;
     assert!(again.text.contains("Meter reader"));

@@ -386,6 +386,7 @@ struct KeyRow {
     name: String,
     role: String,
     created: String,
+    last_used: String,
     revoked: Option<String>,
 }
 
@@ -425,6 +426,10 @@ async fn render_keys(
                 name: k.name,
                 role: k.role,
                 created: k.created_at.format("%Y-%m-%d").to_string(),
+                last_used: k.last_used_at.map_or_else(
+                    || "never".to_owned(),
+                    |t| t.format("%Y-%m-%d %H:%M UTC").to_string(),
+                ),
                 revoked: k.revoked_at.map(|t| t.format("%Y-%m-%d").to_string()),
             })
             .collect(),

@@ -40,6 +40,8 @@ pub(crate) struct KeyDto {
     pub role: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Last used, to within a few minutes (`None`: never).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 impl From<api_key::Model> for KeyDto {
@@ -50,6 +52,7 @@ impl From<api_key::Model> for KeyDto {
             role: k.role,
             created_at: k.created_at,
             revoked_at: k.revoked_at,
+            last_used_at: k.last_used_at,
         }
     }
 }
