@@ -29,6 +29,11 @@ mod m20261128_03_lifecycle;
 mod m20261128_04_autopay_payouts;
 mod m20261128_060001_notice_rules;
 mod m20261128_070001_backup_records;
+mod m20261129_01_token_scope;
+mod m20261129_02_usage_alert_summary;
+mod m20261129_03_bill_run_kind;
+mod m20261129_10_retention_payments_usage;
+mod m20261129_20_autopay_move;
 mod m20261129_30_api_key_last_used;
 pub mod rls;
 pub mod schema;
@@ -67,6 +72,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_03_lifecycle::Migration),
             Box::new(m20261128_060001_notice_rules::Migration),
             Box::new(m20261128_01_customers::Migration),
+            Box::new(m20261129_01_token_scope::Migration),
+            Box::new(m20261129_02_usage_alert_summary::Migration),
+            Box::new(m20261129_03_bill_run_kind::Migration),
+            Box::new(m20261129_10_retention_payments_usage::Migration),
+            Box::new(m20261129_20_autopay_move::Migration),
             Box::new(m20261129_30_api_key_last_used::Migration),
         ]
     }

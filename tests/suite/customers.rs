@@ -298,6 +298,59 @@ db_test!(email_link_sign_in_is_single_use_and_expires, |db| {
     );
 });
 
+db_test!(
+    a_sign_in_link_works_only_in_the_association_that_mailed_it,
+    |db| {
+        let (app, a) = alpha(db).await;
+        seed::tenant(&app.pool, app.clock.as_ref(), "bravo").await;
+        customer(&app, &a, "pat@example.com", &[a.account]).await;
+        let mut b = Browser::default();
+        let asked = b
+            .json(
+                &app,
+                Method::POST,
+                "/api/v1/customer/sign-in-link",
+                Some(json!({ "slug": "alpha", "email": "pat@example.com" })),
+            )
+            .await;
+        assert_eq!(asked.status, 202, "{}", asked.text);
+        let token = token_in(&app.mailer.sent()[0].body);
+        let confirm = |slug: &'static str, token: String| {
+            let app = &app;
+            async move {
+                let mut b = Browser::default();
+                let r = b
+                    .json(
+                        app,
+                        Method::POST,
+                        "/api/v1/customer/sign-in-link/confirm",
+                        Some(json!({ "slug": slug, "token": token })),
+                    )
+                    .await;
+                (r, b)
+            }
+        };
+        // Alpha's link at bravo's address: refused, and no session cookie.
+        let (elsewhere, mut other) = confirm("bravo", token.clone()).await;
+        assert_eq!(elsewhere.status, 422, "{}", elsewhere.text);
+        assert_eq!(
+            other.get(&app, "/api/v1/customer/session").await.status,
+            401,
+            "no bravo session was started"
+        );
+        // The refusal did not use the link up: it still works at alpha.
+        let (home, mut signed) = confirm("alpha", token).await;
+        assert_eq!(home.status, 200, "{}", home.text);
+        assert_eq!(
+            signed
+                .get(&app, &format!("/api/v1/customer/accounts/{}", a.account))
+                .await
+                .status,
+            200
+        );
+    }
+);
+
 db_test!(sign_up_then_link_by_account_and_zip, |db| {
     let (app, a) = alpha(db).await;
     let mut b = Browser::default();

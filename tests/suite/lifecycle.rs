@@ -622,3 +622,49 @@ db_test!(
         assert!(!html.text.contains("/move-out\""));
     }
 );
+
+db_test!(
+    a_cycle_over_the_same_period_as_a_final_bill_adopts_its_run,
+    |db| {
+        let app = TestApp::new(db).await;
+        let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+        crate::bill_runs::add_accounts(&app, &s, 3, &[]).await;
+        // The final read falls on the day the others are read: the final
+        // bill's run is (2026-10-28, 2026-11-27), the cycle's period.
+        let (code, closed) = post(
+            &app,
+            &s,
+            &format!("/api/v1/accounts/{}/move-out", s.account),
+            json!({"read_on": "2026-11-27", "value": 128_000}),
+        )
+        .await;
+        assert_eq!(code, 201, "{closed}");
+        let final_run = closed["final_bill"]["bill_run_id"].clone();
+        // Staff then bill the cycle: adopted, not refused.
+        let id = run(&app, &s, "2026-10-28", "2026-11-27", false).await;
+        assert_eq!(
+            json!(id.to_string()),
+            final_run,
+            "the final bill's run is the cycle's"
+        );
+        let bills: Vec<_> = all_bills(&app, &s)
+            .await
+            .into_iter()
+            .filter(|b| b.bill_run_id == id.uuid())
+            .collect();
+        assert_eq!(bills.len(), 4, "the final bill and the three others");
+        assert_eq!(
+            bills
+                .iter()
+                .filter(|b| b.account_id == s.account.uuid())
+                .count(),
+            1,
+            "the moved-out account is not billed twice"
+        );
+        let tx = app.pool.tenant(&s.tenant).await.unwrap();
+        let r = bill_runs::get(&tx, id).await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!((r.kind.as_str(), r.status.as_str()), ("cycle", "finalized"));
+        trial_balance_is_zero(&app, &s).await;
+    }
+);

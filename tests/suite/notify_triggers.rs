@@ -315,7 +315,13 @@ db_test!(
         let mails = smtp.received();
         let leak = with_subject(&mails, "leak@cust.test", "high water use");
         assert_eq!(leak.len(), 1, "{:?}", to(&mails, "leak@cust.test"));
-        assert!(leak[0].text.contains("40000 gallons"), "{}", leak[0].text);
+        assert!(
+            leak[0]
+                .text
+                .contains("40,000 gallons (usually about 3,000 gallons)"),
+            "{}",
+            leak[0].text
+        );
         assert!(!leak[0].list_unsubscribe.is_empty());
         assert!(with_subject(&mails, "usual@cust.test", "high water use").is_empty());
     }
@@ -607,3 +613,99 @@ db_test!(development_sender_marks_rows_logged_not_sent, |db| {
         .unwrap();
     tx.commit().await.unwrap();
 });
+
+db_test!(daily_summary_mails_staff_yesterdays_figures_once, |db| {
+    let Some(smtp) = SmtpServer::start() else {
+        return;
+    };
+    let app = TestApp::new(db).await;
+    let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let ids = add_accounts(&app, &s, &[(Some("ana@cust.test"), false)]).await;
+    app.clock.set(at(2026, 12, 1));
+    finalize_november(&app, &s).await;
+    let clock = app.clock.as_ref();
+    let tx = app.pool.tenant(&s.tenant).await.unwrap();
+    ledger::post_payment(
+        &tx,
+        clock,
+        ids[0],
+        aqueduct_core::Money::usd(1234),
+        "2026-12-01".parse().unwrap(),
+        "pi_summary",
+    )
+    .await
+    .unwrap();
+    let bills = scoped_count(&tx).await;
+    tx.commit().await.unwrap();
+    let w = worker(&app, &smtp);
+
+    // Not asked for: nothing to staff.
+    app.clock.set(at(2026, 12, 2));
+    notices_twice(&app, &w).await;
+    assert!(
+        to(&smtp.received(), "office@alpha.test").is_empty(),
+        "no summary unless the association turns it on"
+    );
+
+    let tx = app.pool.tenant(&s.tenant).await.unwrap();
+    let refused = prefs::set_settings(
+        &tx,
+        clock,
+        prefs::Settings {
+            daily_summary: Some(true),
+            ..prefs::Settings::default()
+        },
+    )
+    .await;
+    assert!(refused.is_err(), "a summary needs a staff address");
+    for factor in [1, 11] {
+        let bad = prefs::set_settings(
+            &tx,
+            clock,
+            prefs::Settings {
+                high_usage_factor: Some(factor),
+                ..prefs::Settings::default()
+            },
+        )
+        .await;
+        assert!(bad.is_err(), "high_usage_factor {factor} is refused");
+    }
+    prefs::set_settings(
+        &tx,
+        clock,
+        prefs::Settings {
+            staff_address: Some("office@alpha.test".into()),
+            daily_summary: Some(true),
+            ..prefs::Settings::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    notices_twice(&app, &w).await;
+    let mails = with_subject(&smtp.received(), "office@alpha.test", "Daily summary");
+    assert_eq!(mails.len(), 1, "once, though the job ran twice: {mails:?}");
+    let text = &mails[0].text;
+    assert!(
+        mails[0].subject.contains("December 1, 2026"),
+        "{}",
+        mails[0].subject
+    );
+    assert!(text.contains("Payments received: 1 ($12.34)"), "{text}");
+    assert!(text.contains(&format!("Bills issued: {bills} (")), "{text}");
+    assert!(!text.contains("ana@cust.test"), "no customer data: {text}");
+});
+
+/// Bills issued at the test clock's Dec 1 instant (the seed's own bills
+/// are older).
+async fn scoped_count(tx: &aqueduct_tenant::TenantTx) -> usize {
+    let n = aqueduct_tenant::scoped::<aqueduct_billing::entity::bill::Entity>(tx)
+        .all(tx.conn())
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|b| b.issued_at == at(2026, 12, 1))
+        .count();
+    assert!(n > 0, "the November run issued bills");
+    n
+}

@@ -671,6 +671,8 @@ db_test!(web_notification_settings_form_saves_through_the_api, |db| {
         "reminder_days_before",
         "shutoff_lead_days",
         "shutoff_min_overdue",
+        "high_usage_factor",
+        "daily_summary",
     ] {
         assert!(page.text.contains(&format!("name=\"{name}\"")), "{name}");
         assert!(
@@ -688,7 +690,7 @@ db_test!(web_notification_settings_form_saves_through_the_api, |db| {
         &app,
         key,
         "/app/settings/notifications",
-        "from_name=Alpha+Water&reply_to=office%40alpha.test&staff_address=&default_locale=es&bill_pdf=attach&reminder_days_before=5&shutoff_lead_days=10&shutoff_min_overdue=50.00",
+        "from_name=Alpha+Water&reply_to=office%40alpha.test&staff_address=&default_locale=es&bill_pdf=attach&reminder_days_before=5&shutoff_lead_days=10&shutoff_min_overdue=50.00&high_usage_factor=4&daily_summary=off",
     )
     .await;
     assert_eq!(saved.status, 303, "{}", saved.text);
@@ -701,6 +703,8 @@ db_test!(web_notification_settings_form_saves_through_the_api, |db| {
     assert_eq!(stored["reminder_days_before"], 5);
     assert_eq!(stored["shutoff_lead_days"], 10);
     assert_eq!(stored["shutoff_min_overdue_cents"], 5000);
+    assert_eq!(stored["high_usage_factor"], 4);
+    assert_eq!(stored["daily_summary"], false);
     let shown = app.get("/app/settings/notifications?saved=1", key).await;
     assert!(
         shown.text.contains("value=\"office@alpha.test\"")
@@ -724,6 +728,14 @@ db_test!(web_notification_settings_form_saves_through_the_api, |db| {
         (
             "reply_to=office%40alpha.test&shutoff_min_overdue=lots",
             "dollars",
+        ),
+        (
+            "reply_to=office%40alpha.test&high_usage_factor=11",
+            "2 to 10",
+        ),
+        (
+            "reply_to=office%40alpha.test&daily_summary=on",
+            "staff_address",
         ),
     ] {
         let bad = post(&app, key, "/app/settings/notifications", body).await;

@@ -212,9 +212,14 @@ pub(crate) async fn link_flow(
         .as_ref()
         .map_or_else(|| "anonymous".to_owned(), |p| format!("customer:{}", p.id));
     if let Some(p) = person {
-        let token =
-            credentials::issue_token(state.db(), state.clock(), p.id, TokenPurpose::SignInLink)
-                .await?;
+        let token = credentials::issue_token(
+            state.db(),
+            state.clock(),
+            p.id,
+            TokenPurpose::SignInLink,
+            Some(tenant.id()),
+        )
+        .await?;
         send_link(state, lang, &tenant, &p.email, &token, false).await;
     }
     let action = if create {
@@ -293,7 +298,7 @@ pub(crate) async fn confirm_link_flow(
     token: &Secret,
 ) -> Result<(Secret, Session), ApiError> {
     let tenant = usable_association(state, ctx, slug).await?;
-    match credentials::redeem_sign_in_link(state.db(), state.clock(), token).await? {
+    match credentials::redeem_sign_in_link(state.db(), state.clock(), token, tenant.id()).await? {
         Some(user) => start(state, ctx, &tenant, user, "link").await,
         None => {
             let mut e = ctx.entry("anonymous".into(), "customer.sign_in", Outcome::Failure);
@@ -435,9 +440,6 @@ pub(crate) struct UsageView {
     pub usage_unit: String,
 }
 
-/// Latest use is more than this many times the average of the bills before.
-const HIGH_USAGE_FACTOR: i64 = 2;
-
 /// Bills newest first (voided revisions left out), at most 13.
 async fn recent_bills(tx: &TenantTx, id: AccountId) -> Result<Vec<bill::Model>, ApiError> {
     let mut out = Vec::new();
@@ -452,16 +454,21 @@ async fn recent_bills(tx: &TenantTx, id: AccountId) -> Result<Vec<bill::Model>, 
     Ok(out)
 }
 
-fn high_usage(newest_first: &[bill::Model]) -> bool {
+/// The latest bill's use against the average of the bills before it,
+/// by the association's possible-leak rule (the bill run's `high_usage`
+/// mail uses the same one).
+fn high_usage(newest_first: &[bill::Model], factor: i64) -> bool {
     let Some((latest, before)) = newest_first.split_first() else {
         return false;
     };
-    let n = i64::try_from(before.len()).unwrap_or(i64::MAX);
-    if n < 2 {
+    let Ok(n) = i64::try_from(before.len()) else {
+        return false;
+    };
+    if n == 0 {
         return false;
     }
-    let avg = before.iter().map(|b| b.usage_units).sum::<i64>() / n;
-    avg > 0 && latest.usage_units > avg.saturating_mul(HIGH_USAGE_FACTOR)
+    let usual = before.iter().map(|b| b.usage_units.max(0)).sum::<i64>() / n;
+    aqueduct_notify::prefs::is_high_usage(latest.usage_units, usual, factor)
 }
 
 pub(crate) async fn account_view(tx: &TenantTx, id: AccountId) -> Result<AccountView, ApiError> {
@@ -478,7 +485,12 @@ pub(crate) async fn account_view(tx: &TenantTx, id: AccountId) -> Result<Account
         paperless: a.paperless,
         email: a.email,
         phone: a.phone,
-        high_usage: high_usage(&recent),
+        high_usage: high_usage(
+            &recent,
+            aqueduct_notify::prefs::high_usage_factor(
+                aqueduct_notify::prefs::settings(tx).await?.as_ref(),
+            ),
+        ),
     })
 }
 
@@ -750,6 +762,7 @@ async fn invite(
         state.clock(),
         user,
         TokenPurpose::CustomerInvite,
+        Some(caller.tenant.id()),
     )
     .await?;
     send_link(&state, lang, &caller.tenant, &email, &token, true).await;

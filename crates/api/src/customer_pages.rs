@@ -528,6 +528,7 @@ struct AccountPage {
     usage: Vec<(String, String)>,
     bills: Vec<BillRow>,
     payments: Vec<PaymentRow>,
+    autopay_offer: bool,
 }
 
 #[derive(Deserialize)]
@@ -550,6 +551,7 @@ async fn account_page(
     let bills = customer::bills_of(&tx, id).await?;
     let payments = customer::payments_of(&tx, id).await?;
     let usage = customer::usage_of(&tx, id).await?;
+    let autopay_offer = crate::payments::pages::has_offer(&tx, id, &c.accounts).await?;
     tx.commit().await?;
     let history: Vec<_> = usage
         .iter()
@@ -605,6 +607,7 @@ async fn account_page(
                 status: p.status.clone(),
             })
             .collect(),
+        autopay_offer,
     }))
 }
 

@@ -395,6 +395,38 @@ const EN: &[(&str, &str)] = &[
     ("cust.period_end", "Period ending"),
     ("cust.save", "Save settings"),
     ("cust.saved", "Your settings were saved."),
+    ("cust.autopay.link", "Autopay"),
+    ("cust.autopay.title", "Autopay"),
+    ("cust.autopay.back", "Back to the account"),
+    ("cust.autopay.on", "Autopay is on with"),
+    ("cust.autopay.off", "Autopay is off for this account."),
+    ("cust.autopay.next", "Next charge"),
+    ("cust.autopay.offer.title", "Keep autopay on this account"),
+    (
+        "cust.autopay.offer.text",
+        "Autopay on your closed account pays with the card or bank account saved for account",
+    ),
+    (
+        "cust.autopay.consent",
+        "I agree that this association charges the same card or bank account for this account's bills on their due dates. I can turn autopay off at any time.",
+    ),
+    ("cust.autopay.keep", "Keep autopay"),
+    (
+        "cust.autopay.need_consent",
+        "Tick the box to agree; without it autopay does not move.",
+    ),
+    (
+        "cust.autopay.moved",
+        "Autopay is on for this account with the same card or bank account. Autopay on your old account has ended.",
+    ),
+    (
+        "cust.autopay.none",
+        "There is no autopay to move to this account.",
+    ),
+    (
+        "cust.autopay.banner",
+        "You can keep autopay on this account with the card or bank account of your closed account.",
+    ),
     ("cust.settings.title", "Settings"),
     ("cust.signed_in_as", "Signed in as"),
     ("cust.signin.button", "Sign in"),
@@ -677,6 +709,44 @@ const ES: &[(&str, &str)] = &[
     ("cust.period_end", "Fin del período"),
     ("cust.save", "Guardar"),
     ("cust.saved", "Se guardaron sus preferencias."),
+    ("cust.autopay.link", "Pago automático"),
+    ("cust.autopay.title", "Pago automático"),
+    ("cust.autopay.back", "Volver a la cuenta"),
+    ("cust.autopay.on", "El pago automático está activo con"),
+    (
+        "cust.autopay.off",
+        "El pago automático está desactivado para esta cuenta.",
+    ),
+    ("cust.autopay.next", "Próximo cargo"),
+    (
+        "cust.autopay.offer.title",
+        "Mantener el pago automático en esta cuenta",
+    ),
+    (
+        "cust.autopay.offer.text",
+        "El pago automático de su cuenta cerrada paga con la tarjeta o cuenta bancaria guardada para la cuenta",
+    ),
+    (
+        "cust.autopay.consent",
+        "Acepto que esta asociación cobre a la misma tarjeta o cuenta bancaria las facturas de esta cuenta en su fecha de vencimiento. Puedo desactivar el pago automático en cualquier momento.",
+    ),
+    ("cust.autopay.keep", "Mantener el pago automático"),
+    (
+        "cust.autopay.need_consent",
+        "Marque la casilla para aceptar; sin ello el pago automático no se traslada.",
+    ),
+    (
+        "cust.autopay.moved",
+        "El pago automático está activo en esta cuenta con la misma tarjeta o cuenta bancaria. El pago automático de su cuenta anterior terminó.",
+    ),
+    (
+        "cust.autopay.none",
+        "No hay pago automático para trasladar a esta cuenta.",
+    ),
+    (
+        "cust.autopay.banner",
+        "Puede mantener el pago automático en esta cuenta con la tarjeta o cuenta bancaria de su cuenta cerrada.",
+    ),
     ("cust.settings.title", "Preferencias"),
     ("cust.signed_in_as", "Sesión iniciada como"),
     ("cust.signin.button", "Entrar"),

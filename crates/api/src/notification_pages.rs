@@ -455,6 +455,37 @@ fn setting_inputs() -> Vec<SettingInput> {
             },
         },
         SettingInput {
+            name: "high_usage_factor",
+            label: "Possible-leak alert at this many times the usual use",
+            hint: "2 to 10; empty for the default (3). Used for the high-usage mail, the account page's notice and the read import's exceptions.",
+            input: Input::Number,
+            show: |s| number_of(s.high_usage_factor),
+            read: |s, v| {
+                s.high_usage_factor = whole(v).map_err(
+                    |()| "Possible-leak factor: give a whole number, or leave it empty.",
+                )?;
+                Ok(())
+            },
+        },
+        SettingInput {
+            name: "daily_summary",
+            label: "Daily summary mail to the staff address",
+            hint: "",
+            input: Input::Choice(&[("off", "off"), ("on", "on")]),
+            show: |s| {
+                if s.daily_summary == Some(true) {
+                    "on"
+                } else {
+                    "off"
+                }
+                .to_owned()
+            },
+            read: |s, v| {
+                s.daily_summary = Some(v == "on");
+                Ok(())
+            },
+        },
+        SettingInput {
             name: "shutoff_min_overdue",
             label: "Shut-off notice only from this amount overdue (dollars, 60+ days)",
             hint: "Empty: any overdue amount.",

@@ -5,6 +5,7 @@ mod autopay;
 mod checkout;
 mod connect;
 mod fees;
+pub(crate) mod pages;
 mod payouts;
 mod refunds;
 mod webhook;
@@ -22,6 +23,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = webhook::routes(r);
     let r = fees::routes(r);
     let r = autopay::routes(r);
+    let r = pages::routes(r);
     payouts::routes(r)
 }
 

@@ -529,7 +529,11 @@ async fn reads_upload(
         }
     };
     let tx = state.db().tenant(&caller.tenant).await?;
-    let options = imports::ImportOptions { high_use_factor: 3 };
+    let options = imports::ImportOptions {
+        high_use_factor: aqueduct_notify::prefs::high_usage_factor(
+            aqueduct_notify::prefs::settings(&tx).await?.as_ref(),
+        ),
+    };
     let result = match mappings::reads_by_name(&tx, &up.mapping).await {
         Ok(m) => imports::import_reads(&tx, state.clock(), &up.csv, &m, &options).await,
         Err(e) => Err(e),

@@ -389,7 +389,8 @@ pub(crate) async fn reset_flow(state: &AppState, ctx: &Ctx, email: &str) -> Resu
         .map_or_else(|| "anonymous".to_owned(), |p| format!("user:{}", p.id));
     if let Some(p) = person {
         let token =
-            credentials::issue_token(state.db(), state.clock(), p.id, TokenPurpose::Reset).await?;
+            credentials::issue_token(state.db(), state.clock(), p.id, TokenPurpose::Reset, None)
+                .await?;
         let link = format!(
             "{}/login/reset?token={}",
             state.settings().public_url.trim_end_matches('/'),

@@ -260,12 +260,18 @@ async fn account_list(
         },
     )
     .await?;
+    // Restricted by an erasure request inside the retention period: hidden
+    // from staff (the legal and audit views still reach it).
+    let hidden = aqueduct_retention::erasure::hidden_accounts(&tx)
+        .await
+        .map_err(crate::privacy::retention_error)?;
     tx.commit().await?;
     Ok(web::render(&AccountList {
         page: chrome(&caller, s.as_ref(), "Accounts", "accounts"),
         q: search,
         rows: rows
             .into_iter()
+            .filter(|a| !hidden.contains(&AccountId::from_uuid(a.id)))
             .map(|a| AccountRow {
                 id: a.id.to_string(),
                 number: a.account_number,
@@ -300,6 +306,7 @@ struct AccountDetail {
     /// Clerks and admins see the forms that change the account.
     can_edit: bool,
     extras: crate::account_forms::Extras,
+    autopay: crate::payments::pages::AutopayPanel,
 }
 
 struct MeterView {
@@ -332,6 +339,12 @@ async fn account_detail(
         Some("plan_cancelled") => Some("Payment plan cancelled.".into()),
         Some("resent") => Some("Notification queued to be sent again.".into()),
         Some("already_sent") => Some("Not resent: it was already sent.".into()),
+        Some("autopay_off") => {
+            Some("Autopay is off; the saved method is detached at Stripe.".into())
+        }
+        Some("autopay_moved") => {
+            Some("Autopay kept on this account with the customer's saved method.".into())
+        }
         _ => None,
     };
     account_page(&state, &caller, s.as_ref(), id, None, notice).await
@@ -346,6 +359,11 @@ pub(crate) async fn account_page(
     notice: Option<String>,
 ) -> Result<Response, ApiError> {
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    // Restricted by an erasure request inside the retention period: 404.
+    aqueduct_retention::erasure::visible_account(&tx, id)
+        .await
+        .map_err(crate::privacy::retention_error)?
+        .ok_or(ApiError::NotFound)?;
     let a = accounts::get(&tx, id).await?;
     let balance = ledger::balance(&tx, id).await?;
     let entries = ledger::for_account(&tx, id).await?;
@@ -353,6 +371,13 @@ pub(crate) async fn account_page(
     let pays = checkout::for_account(&tx, id).await?;
     let closure = aqueduct_billing::lifecycle::closure(&tx, id).await?;
     let extras = crate::account_forms::load(&tx, id, state.clock().now().date_naive()).await?;
+    let autopay = crate::payments::pages::autopay_panel(
+        &tx,
+        id,
+        state.clock().now().date_naive(),
+        caller.role,
+    )
+    .await?;
     let mut meter_views = Vec::new();
     for m in meters::for_account(&tx, id).await? {
         let rs = reads::for_meter(&tx, MeterId::from_uuid(m.id)).await?;
@@ -435,6 +460,7 @@ pub(crate) async fn account_page(
         attempt: uuid::Uuid::new_v4().simple().to_string(),
         can_edit: caller.role >= Role::Clerk,
         extras,
+        autopay,
     }))
 }
 

@@ -41,7 +41,10 @@ pub struct NewRun {
     pub due_on: NaiveDate,
 }
 
-/// Creates a draft run for a cycle (one run per cycle).
+/// Creates a draft run for a cycle (one run per cycle). When final bills
+/// issued at move-out already filed a `final` run under the same period,
+/// the cycle adopts that run (its final bills stand; every other active
+/// account is billed when it is finalized) instead of being refused.
 pub async fn create(
     tx: &TenantTx,
     clock: &dyn Clock,
@@ -53,6 +56,18 @@ pub async fn create(
         ));
     }
     rates::get(tx, new.schedule).await?;
+    if let Some(held) = by_period(tx, new.period_start, new.period_end)
+        .await?
+        .filter(|r| r.kind == "final")
+    {
+        let mut run: bill_run::ActiveModel = held.into();
+        run.kind = Set("cycle".into());
+        run.status = Set("draft".into());
+        run.schedule_id = Set(new.schedule.uuid());
+        run.due_on = Set(new.due_on);
+        run.finalized_at = Set(None);
+        return Ok(run.update(tx.conn()).await?);
+    }
     bill_run::ActiveModel {
         tenant_id: Set(tx.tenant_id().uuid()),
         id: Set(BillRunId::new().uuid()),
@@ -63,6 +78,7 @@ pub async fn create(
         status: Set("draft".into()),
         created_at: Set(clock.now()),
         finalized_at: Set(None),
+        kind: Set("cycle".into()),
     }
     .insert(tx.conn())
     .await
@@ -275,6 +291,12 @@ async fn issue(
     let mut charges = Vec::with_capacity(drafts.len());
     let mut mails = Vec::new();
     let usual = usual_use(tx, &drafts).await?;
+    let factor = aqueduct_notify::prefs::high_usage_factor(
+        aqueduct_notify::prefs::settings(tx)
+            .await
+            .map_err(|e| BillingError::Invalid(e.to_string()))?
+            .as_ref(),
+    );
     for (mut d, revision) in drafts {
         number += 1;
         if d.current.id.is_nil() {
@@ -298,7 +320,7 @@ async fn issue(
         if let Some(mail) = bill_ready_mail(&d.account, id, number, total, run.due_on) {
             mails.push(mail);
         }
-        if let Some(mail) = high_usage_mail(&d, id, usual.get(&d.account.id).copied()) {
+        if let Some(mail) = high_usage_mail(&d, id, usual.get(&d.account.id).copied(), factor) {
             mails.push(mail);
         }
         rows.push(bill::Model {
@@ -524,10 +546,6 @@ async fn insert_charges_pg(
     Ok(())
 }
 
-/// A bill's use above this many times the account's usual use is flagged
-/// as possibly a leak (the same factor as the read import's `high_use`).
-pub const HIGH_USAGE_FACTOR: i64 = 3;
-
 /// The average use of the accounts' earlier bills (accounts without any
 /// are left out).
 async fn usual_use(
@@ -536,12 +554,21 @@ async fn usual_use(
 ) -> Result<HashMap<uuid::Uuid, i64>, BillingError> {
     let mut sums: HashMap<uuid::Uuid, (i64, i64)> = HashMap::new();
     let ids: Vec<uuid::Uuid> = drafts.iter().map(|(d, _)| d.account.id).collect();
-    for chunk in ids.chunks(INSERT_CHUNK) {
+    let backend = tx.conn().get_database_backend();
+    // One array parameter on PostgreSQL (`= ANY($1)`): an index condition
+    // on the bills' account whatever the planner believes about the table,
+    // which grows during the run. (An `IN` list here was planned as a
+    // filter over every bill, and batches slowed down as the run grew.)
+    for chunk in ids.chunks(crate::bulk::list_size(backend, INSERT_CHUNK)) {
         let rows: Vec<(uuid::Uuid, i64)> = scoped::<bill::Entity>(tx)
             .select_only()
             .column(bill::Column::AccountId)
             .column(bill::Column::UsageUnits)
-            .filter(bill::Column::AccountId.is_in(chunk.iter().copied()))
+            .filter(crate::bulk::in_list(
+                backend,
+                bill::Column::AccountId,
+                chunk.to_vec(),
+            ))
             .into_tuple()
             .all(tx.conn())
             .await?;
@@ -559,15 +586,17 @@ async fn usual_use(
 }
 
 /// The `high_usage` alert (possible leak) for a bill whose use is more
-/// than [`HIGH_USAGE_FACTOR`] times the account's usual use, to any
-/// customer with an address (non-essential: they can turn it off).
+/// than the association's `high_usage_factor` times the account's usual
+/// use, to any customer with an address (non-essential: they can turn it
+/// off).
 fn high_usage_mail(
     d: &Draft,
     bill: BillId,
     usual: Option<i64>,
+    factor: i64,
 ) -> Option<aqueduct_notify::NewNotification> {
-    let usual = usual.filter(|u| *u > 0)?;
-    if d.consumption.units <= usual.saturating_mul(HIGH_USAGE_FACTOR) {
+    let usual = usual?;
+    if !aqueduct_notify::prefs::is_high_usage(d.consumption.units, usual, factor) {
         return None;
     }
     let email = d
@@ -583,8 +612,9 @@ fn high_usage_mail(
         data: serde_json::json!({
             "holder": d.account.holder_name,
             "account": d.account.account_number,
-            "usage": format!("{} {}", d.consumption.units, d.meter.unit),
-            "usual": usual,
+            "usage_units": d.consumption.units,
+            "usual_units": usual,
+            "unit": d.meter.unit,
         }),
     })
 }

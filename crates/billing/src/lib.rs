@@ -25,5 +25,6 @@ pub mod rates;
 pub mod reads;
 pub mod reports;
 pub mod statement;
+pub mod summary;
 
 pub use error::BillingError;

@@ -306,6 +306,7 @@ async fn final_bill(
                 status: Set("finalized".into()),
                 created_at: Set(now),
                 finalized_at: Set(Some(now)),
+                kind: Set("final".into()),
             }
             .insert(tx.conn())
             .await?

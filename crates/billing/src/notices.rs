@@ -60,6 +60,8 @@ pub struct NoticeReport {
     pub shutoff: u64,
     /// Already recorded by an earlier run, or turned off by the customer.
     pub skipped: u64,
+    /// Whether the staff's daily summary was queued by this run.
+    pub summary: bool,
 }
 
 impl NoticeReport {
@@ -101,7 +103,11 @@ pub async fn run_tenant(
 ) -> Result<NoticeReport, BillingError> {
     let today = aqueduct_notify::format::local_date(clock.now(), tenant.time_zone());
     let tx = db.tenant(tenant).await?;
-    let report = record(&tx, clock, today).await?;
+    let mut report = record(&tx, clock, today).await?;
+    report.summary = matches!(
+        crate::summary::record(&tx, clock, today, tenant.time_zone()).await?,
+        Some(Recorded::Queued(_))
+    );
     tx.commit().await?;
     Ok(report)
 }

@@ -116,6 +116,11 @@ pub mod setting {
         /// Overdue amount (60 days or older) that puts an account on the
         /// shut-off list, in cents (none: any).
         pub shutoff_min_overdue_cents: Option<i64>,
+        /// Use above this many times an account's usual use is flagged
+        /// as possibly a leak (bill-run alert, account page, read import).
+        pub high_usage_factor: i32,
+        /// Whether staff get the daily summary mail.
+        pub daily_summary: bool,
         /// Last changed (UTC).
         pub updated_at: DateTimeUtc,
     }

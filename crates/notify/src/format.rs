@@ -57,6 +57,32 @@ pub fn money(cents: i64, locale: Locale) -> String {
     }
 }
 
+/// Formats a whole quantity with the locale's thousands separator.
+pub fn count(n: i64, locale: Locale) -> String {
+    let sign = if n < 0 { "-" } else { "" };
+    let sep = match locale {
+        Locale::En => ',',
+        Locale::Es => '.',
+    };
+    format!("{sign}{}", group(n.unsigned_abs(), sep))
+}
+
+/// A quantity of water in a meter's unit (`gallons`, `cubic_feet`, `ccf`,
+/// `m3`), in the reader's language: "12,000 gallons", "12.000 galones".
+pub fn volume(units: i64, unit: &str, locale: Locale) -> String {
+    let name = match (unit, locale) {
+        ("gallons", Locale::En) => "gallons",
+        ("gallons", Locale::Es) => "galones",
+        ("cubic_feet", Locale::En) => "cubic feet",
+        ("cubic_feet", Locale::Es) => "pies cúbicos",
+        ("ccf", Locale::En) => "hundred cubic feet (ccf)",
+        ("ccf", Locale::Es) => "cientos de pies cúbicos (ccf)",
+        ("m3", _) => "m³",
+        (other, _) => other,
+    };
+    format!("{} {name}", count(units, locale))
+}
+
 const MONTHS_EN: [&str; 12] = [
     "January",
     "February",
@@ -104,9 +130,46 @@ pub fn local_date(at: DateTime<Utc>, time_zone: &str) -> NaiveDate {
     }
 }
 
+/// The instants (UTC) a local calendar day of the association starts and
+/// ends at: `[start, end)`. Days that begin in a DST gap start at the
+/// first instant that exists; an unknown zone is taken as UTC.
+pub fn local_day_bounds(day: NaiveDate, time_zone: &str) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start_of = |d: NaiveDate| -> DateTime<Utc> {
+        let midnight = d.and_hms_opt(0, 0, 0).unwrap_or_default();
+        match time_zone.parse::<chrono_tz::Tz>() {
+            Ok(tz) => {
+                use chrono::TimeZone;
+                let mut t = midnight;
+                // At most a few hours can be skipped by a DST change.
+                for _ in 0..4 {
+                    if let Some(at) = tz.from_local_datetime(&t).earliest() {
+                        return at.with_timezone(&Utc);
+                    }
+                    t += chrono::Duration::hours(1);
+                }
+                midnight.and_utc()
+            }
+            Err(_) => midnight.and_utc(),
+        }
+    };
+    let next = day.succ_opt().unwrap_or(day);
+    (start_of(day), start_of(next))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_local_day_in_utc() {
+        let d = NaiveDate::from_ymd_opt(2026, 3, 8).unwrap_or_default();
+        // Denver springs forward on 2026-03-08: a 23-hour day.
+        let (a, b) = local_day_bounds(d, "America/Denver");
+        assert_eq!(a.to_rfc3339(), "2026-03-08T07:00:00+00:00");
+        assert_eq!(b.to_rfc3339(), "2026-03-09T06:00:00+00:00");
+        let (a, _) = local_day_bounds(d, "Not/AZone");
+        assert_eq!(a.to_rfc3339(), "2026-03-08T00:00:00+00:00");
+    }
 
     #[test]
     fn money_by_locale() {

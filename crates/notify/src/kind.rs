@@ -87,6 +87,7 @@ kinds! {
     StripeAttention => "stripe_attention", Staff, true;
     DisputeOpened => "dispute_opened", Staff, true;
     PayoutFailed => "payout_failed", Staff, true;
+    DailySummary => "daily_summary", Staff, true;
     BackupFailed => "backup_failed", Operator, true;
     QueueStuck => "queue_stuck", Operator, true;
 }

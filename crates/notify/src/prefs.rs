@@ -153,6 +153,28 @@ pub struct Settings {
     /// shut-off list, in cents (none: any amount).
     #[serde(default)]
     pub shutoff_min_overdue_cents: Option<i64>,
+    /// Use above this many times an account's usual use is flagged as a
+    /// possible leak: the `high_usage` mail, the account page's notice and
+    /// the read import's `high_use` exception (2–10; none: 3).
+    #[serde(default)]
+    pub high_usage_factor: Option<i32>,
+    /// Staff get a daily summary mail at the staff address (none: off).
+    #[serde(default)]
+    pub daily_summary: Option<bool>,
+}
+
+/// The possible-leak factor when the association set none.
+pub const DEFAULT_HIGH_USAGE_FACTOR: i32 = 3;
+
+/// The association's possible-leak factor.
+pub fn high_usage_factor(stored: Option<&setting::Model>) -> i64 {
+    i64::from(stored.map_or(DEFAULT_HIGH_USAGE_FACTOR, |s| s.high_usage_factor))
+}
+
+/// Whether `units` is possibly a leak against the account's `usual` use
+/// (the one rule behind every high-use flag).
+pub fn is_high_usage(units: i64, usual: i64, factor: i64) -> bool {
+    usual > 0 && units > usual.saturating_mul(factor)
 }
 
 /// How bill-ready mail carries the bill.
@@ -221,6 +243,18 @@ pub async fn set_settings(
             "shutoff_min_overdue_cents must be positive".into(),
         ));
     }
+    if s.high_usage_factor.is_some_and(|f| !(2..=10).contains(&f)) {
+        return Err(NotifyError::Invalid(
+            "high_usage_factor must be 2 to 10".into(),
+        ));
+    }
+    let factor = s.high_usage_factor.unwrap_or(DEFAULT_HIGH_USAGE_FACTOR);
+    let summary = s.daily_summary.unwrap_or(false);
+    if summary && s.staff_address.is_none() {
+        return Err(NotifyError::Invalid(
+            "daily_summary needs a staff_address to send it to".into(),
+        ));
+    }
     let locale = match s.default_locale.as_deref() {
         None | Some("en") => "en",
         Some("es") => "es",
@@ -242,6 +276,8 @@ pub async fn set_settings(
             a.reminder_days_before = Set(s.reminder_days_before);
             a.shutoff_lead_days = Set(s.shutoff_lead_days);
             a.shutoff_min_overdue_cents = Set(s.shutoff_min_overdue_cents);
+            a.high_usage_factor = Set(factor);
+            a.daily_summary = Set(summary);
             a.updated_at = Set(clock.now());
             a.update(tx.conn()).await?;
         }
@@ -257,6 +293,8 @@ pub async fn set_settings(
                 reminder_days_before: Set(s.reminder_days_before),
                 shutoff_lead_days: Set(s.shutoff_lead_days),
                 shutoff_min_overdue_cents: Set(s.shutoff_min_overdue_cents),
+                high_usage_factor: Set(factor),
+                daily_summary: Set(summary),
                 updated_at: Set(clock.now()),
             }
             .insert(tx.conn())

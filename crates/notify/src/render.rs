@@ -43,6 +43,7 @@ struct Vars {
     detail: String,
     link: String,
     usage: String,
+    summary: String,
 }
 
 macro_rules! templates {
@@ -62,6 +63,7 @@ macro_rules! templates {
                 detail: &'a str,
                 link: &'a str,
                 usage: &'a str,
+                summary: &'a str,
             }
         )*
 
@@ -78,6 +80,7 @@ macro_rules! templates {
                     detail: &v.detail,
                     link: &v.link,
                     usage: &v.usage,
+                    summary: &v.summary,
                 }
                 .render(),)*
             }
@@ -100,6 +103,7 @@ templates! {
     StripeAttention => StripeAttentionT, "stripe_attention.txt";
     DisputeOpened => DisputeOpenedT, "dispute_opened.txt";
     PayoutFailed => PayoutFailedT, "payout_failed.txt";
+    DailySummary => DailySummaryT, "daily_summary.txt";
     BackupFailed => BackupFailedT, "backup_failed.txt";
     QueueStuck => QueueStuckT, "queue_stuck.txt";
 }
@@ -154,8 +158,98 @@ fn vars(data: &Value, locale: Locale, brand: &Brand<'_>) -> Vars {
         number: text(data, "number"),
         detail: text(data, "detail"),
         link: text(data, "link"),
-        usage: text(data, "usage"),
+        usage: usage(data, locale),
+        summary: summary(data, locale),
     }
+}
+
+/// The use a message reports: from `usage_units` and the meter's `unit`,
+/// formatted for the reader (older rows carry a ready `usage` string).
+fn usage(data: &Value, locale: Locale) -> String {
+    let usual = data["usual_units"].as_i64();
+    match (data["usage_units"].as_i64(), data["unit"].as_str()) {
+        (Some(units), Some(unit)) => {
+            let used = format::volume(units, unit, locale);
+            match (usual, locale) {
+                (Some(u), Locale::En) => {
+                    format!("{used} (usually about {})", format::volume(u, unit, locale))
+                }
+                (Some(u), Locale::Es) => {
+                    format!(
+                        "{used} (lo habitual: unos {})",
+                        format::volume(u, unit, locale)
+                    )
+                }
+                (None, _) => used,
+            }
+        }
+        _ => text(data, "usage"),
+    }
+}
+
+/// The daily summary's lines, from the counts in `data["summary"]`, in
+/// the reader's language (empty for other kinds).
+fn summary(data: &Value, locale: Locale) -> String {
+    let s = &data["summary"];
+    if !s.is_object() {
+        return String::new();
+    }
+    let n = |k: &str| s[k].as_i64().unwrap_or(0);
+    let money = |k: &str| format::money(n(k), locale);
+    let count = |k: &str| format::count(n(k), locale);
+    let lines: Vec<String> = match locale {
+        Locale::En => vec![
+            format!(
+                "Payments received: {} ({})",
+                count("payments"),
+                money("payments_cents")
+            ),
+            format!("Bank payments still processing: {}", count("processing")),
+            format!("Refunds: {} ({})", count("refunds"), money("refunds_cents")),
+            format!("Disputes opened: {}", count("disputes")),
+            format!(
+                "Bills issued: {} ({})",
+                count("bills"),
+                money("bills_cents")
+            ),
+            format!(
+                "Emails that could not be delivered: {}",
+                count("mail_failed")
+            ),
+            format!(
+                "Accounts 30 days or more past due: {}",
+                count("past_due_accounts")
+            ),
+        ],
+        Locale::Es => vec![
+            format!(
+                "Pagos recibidos: {} ({})",
+                count("payments"),
+                money("payments_cents")
+            ),
+            format!("Pagos bancarios aún en proceso: {}", count("processing")),
+            format!(
+                "Reembolsos: {} ({})",
+                count("refunds"),
+                money("refunds_cents")
+            ),
+            format!("Disputas abiertas: {}", count("disputes")),
+            format!(
+                "Facturas emitidas: {} ({})",
+                count("bills"),
+                money("bills_cents")
+            ),
+            format!(
+                "Correos que no se pudieron entregar: {}",
+                count("mail_failed")
+            ),
+            format!(
+                "Cuentas con 30 días o más de atraso: {}",
+                count("past_due_accounts")
+            ),
+        ],
+    };
+    lines.join("\n")
 }
 
 /// Collapses runs of blank lines and trims line ends.
@@ -256,6 +350,56 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn high_usage_reports_the_use_in_the_readers_language() {
+        let data = json!({"holder": "Ana", "account": "A-1", "usage_units": 23500,
+            "usual_units": 6200, "unit": "gallons"});
+        let es =
+            render(Kind::HighUsage, Locale::Es, &brand(), &data).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            es.text
+                .contains("23.500 galones (lo habitual: unos 6.200 galones)"),
+            "{}",
+            es.text
+        );
+        let en =
+            render(Kind::HighUsage, Locale::En, &brand(), &data).unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            en.text
+                .contains("23,500 gallons (usually about 6,200 gallons)"),
+            "{}",
+            en.text
+        );
+        let m3 = json!({"usage_units": 41, "unit": "m3"});
+        let r =
+            render(Kind::HighUsage, Locale::En, &brand(), &m3).unwrap_or_else(|e| panic!("{e}"));
+        assert!(r.text.contains("41 m³"), "{}", r.text);
+    }
+
+    #[test]
+    fn daily_summary_lists_the_days_figures() {
+        let data = json!({"date": "2026-03-05", "summary": {"payments": 1204,
+            "payments_cents": 5432100, "processing": 3, "refunds": 1, "refunds_cents": 2500,
+            "disputes": 0, "bills": 12, "bills_cents": 60000, "mail_failed": 2,
+            "past_due_accounts": 7}});
+        let en = render(Kind::DailySummary, Locale::En, &brand(), &data)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(en.subject.contains("March 5, 2026"), "{}", en.subject);
+        assert!(
+            en.text.contains("Payments received: 1,204 ($54,321.00)"),
+            "{}",
+            en.text
+        );
+        assert!(en.text.contains("past due: 7"), "{}", en.text);
+        let es = render(Kind::DailySummary, Locale::Es, &brand(), &data)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            es.text.contains("Pagos recibidos: 1.204 (54.321,00 $)"),
+            "{}",
+            es.text
+        );
     }
 
     #[test]

@@ -78,6 +78,26 @@ pub struct AutopayView {
     pub consented_at: Option<chrono::DateTime<chrono::Utc>>,
     /// A setup page is open (the customer is changing the method).
     pub setup_open: bool,
+    /// Card brand or bank name, as Stripe reports it.
+    pub brand: Option<String>,
+    /// Last four digits, as Stripe reports them (never more).
+    pub last4: Option<String>,
+    /// Who consented when the method was moved from another account
+    /// (`customer:<id>`, `user:<id>`); none when saved on Stripe's page.
+    pub consent_actor: Option<String>,
+    /// The mandate the method was moved from.
+    pub moved_from: Option<uuid::Uuid>,
+    /// When autopay ended, and why (`turned_off` | `moved`).
+    pub ended_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// `turned_off` | `moved`.
+    pub ended_reason: Option<String>,
+    /// When Stripe detached the saved method (after turning autopay off).
+    pub detached_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// The next bill's charge date, while autopay is on and it is not
+    /// charged yet.
+    pub next_charge_on: Option<NaiveDate>,
+    /// The newest failed charge.
+    pub last_failure: Option<ChargeView>,
     /// The last bills autopay handled, newest first.
     pub charges: Vec<ChargeView>,
 }
@@ -112,11 +132,15 @@ pub async fn mandate(
         .await?)
 }
 
-/// The staff view of an account's autopay.
-pub async fn view(tx: &TenantTx, account: AccountId) -> Result<AutopayView, PaymentsError> {
+/// The staff view of an account's autopay on `today`.
+pub async fn view(
+    tx: &TenantTx,
+    account: AccountId,
+    today: NaiveDate,
+) -> Result<AutopayView, PaymentsError> {
     aqueduct_billing::accounts::get(tx, account).await?;
     let m = mandate(tx, account).await?;
-    let charges = scoped::<autopay_charge::Entity>(tx)
+    let charges: Vec<ChargeView> = scoped::<autopay_charge::Entity>(tx)
         .filter(autopay_charge::Column::AccountId.eq(account.uuid()))
         .order_by_desc(autopay_charge::Column::ChargeOn)
         .all(tx.conn())
@@ -133,13 +157,61 @@ pub async fn view(tx: &TenantTx, account: AccountId) -> Result<AutopayView, Paym
             failure_reason: c.failure_reason,
         })
         .collect();
+    let next_charge_on = match &m {
+        Some(m) if m.status == status::ACTIVE => next_charge(tx, account, today).await?,
+        _ => None,
+    };
+    let last_failure = charges
+        .iter()
+        .find(|c| c.status == charge_status::FAILED)
+        .cloned();
     Ok(AutopayView {
         status: m.as_ref().map_or("none".into(), |m| m.status.clone()),
         method_type: m.as_ref().and_then(|m| m.method_type.clone()),
         consented_at: m.as_ref().and_then(|m| m.consented_at),
         setup_open: m.as_ref().is_some_and(|m| m.setup_url.is_some()),
+        brand: m.as_ref().and_then(|m| m.method_brand.clone()),
+        last4: m.as_ref().and_then(|m| m.method_last4.clone()),
+        consent_actor: m.as_ref().and_then(|m| m.consent_actor.clone()),
+        moved_from: m.as_ref().and_then(|m| m.moved_from),
+        ended_at: m.as_ref().and_then(|m| m.ended_at),
+        ended_reason: m.as_ref().and_then(|m| m.ended_reason.clone()),
+        detached_at: m.as_ref().and_then(|m| m.detached_at),
+        next_charge_on,
+        last_failure,
         charges,
     })
+}
+
+/// When the account's newest standing bill will be charged, if it is
+/// still to be charged (on or after `today`, within the late window).
+async fn next_charge(
+    tx: &TenantTx,
+    account: AccountId,
+    today: NaiveDate,
+) -> Result<Option<NaiveDate>, PaymentsError> {
+    let Some(bill) = latest_bill(tx, account).await? else {
+        return Ok(None);
+    };
+    let done = scoped::<autopay_charge::Entity>(tx)
+        .filter(autopay_charge::Column::BillId.eq(bill.id))
+        .one(tx.conn())
+        .await?
+        .is_some_and(|c| {
+            matches!(
+                c.status.as_str(),
+                charge_status::CHARGED | charge_status::FAILED | charge_status::SKIPPED
+            )
+        });
+    if done || today > bill.due_on + Days::new(LATE_DAYS) {
+        return Ok(None);
+    }
+    let (days_before, _) = timing(tx).await?;
+    let charge_on = bill
+        .due_on
+        .checked_sub_days(Days::new(u64::try_from(days_before).unwrap_or(0)))
+        .unwrap_or(bill.due_on);
+    Ok(Some(charge_on.max(today)))
 }
 
 /// Starts saving (or changing) the account's payment method: a Stripe
@@ -170,6 +242,13 @@ pub async fn start(
         stripe_payment_method_id: Set(None),
         method_type: Set(None),
         consented_at: Set(None),
+        ended_at: Set(None),
+        ended_reason: Set(None),
+        detached_at: Set(None),
+        consent_actor: Set(None),
+        moved_from: Set(None),
+        method_brand: Set(None),
+        method_last4: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     })
@@ -274,28 +353,447 @@ pub async fn start(
     })
 }
 
-/// Turns autopay off for the account (the saved method is not charged
-/// again; Stripe keeps it on the association's account). Returns whether
-/// it was on or pending.
+/// Why a mandate ended.
+pub mod ended {
+    /// Turned off by staff or the customer: the method is detached at Stripe.
+    pub const TURNED_OFF: &str = "turned_off";
+    /// Moved to the customer's new account (the method stays saved).
+    pub const MOVED: &str = "moved";
+}
+
+/// What turning autopay off did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TurnedOff {
+    /// It was on (or being set up) before.
+    pub was_on: bool,
+    /// The saved method is detached at Stripe (now or before).
+    pub detached: bool,
+    /// Detaching is still to be done (Stripe could not be reached; the
+    /// reconciliation sweep tries again).
+    pub detach_pending: bool,
+}
+
+/// Turns autopay off for the account: the mandate ends (no bill is
+/// charged again) and the saved method is detached from its Stripe
+/// Customer on the association's account (`POST
+/// /v1/payment_methods/{id}/detach`), so it can never be charged again.
+/// Idempotent: again, nothing changes and Stripe is not asked twice. When
+/// Stripe cannot be reached the mandate is off anyway and the sweep
+/// detaches the method later.
+#[tracing::instrument(skip_all, fields(tenant = %ctx.slug()))]
 pub async fn turn_off(
-    tx: &TenantTx,
+    db: &Db,
+    ctx: &TenantCtx,
     clock: &dyn Clock,
+    stripe: Option<&Stripe>,
     account: AccountId,
-) -> Result<bool, PaymentsError> {
-    aqueduct_billing::accounts::get(tx, account).await?;
+) -> Result<TurnedOff, PaymentsError> {
+    let tx = db.tenant(ctx).await?;
+    aqueduct_billing::accounts::get(&tx, account).await?;
+    let now = clock.now();
     let res = autopay_mandate::Entity::update_many()
         .col_expr(autopay_mandate::Column::Status, Expr::value(status::OFF))
         .col_expr(
             autopay_mandate::Column::SetupUrl,
             Expr::value(Option::<String>::None),
         )
-        .col_expr(autopay_mandate::Column::UpdatedAt, Expr::value(clock.now()))
+        .col_expr(autopay_mandate::Column::EndedAt, Expr::value(Some(now)))
+        .col_expr(
+            autopay_mandate::Column::EndedReason,
+            Expr::value(ended::TURNED_OFF),
+        )
+        .col_expr(autopay_mandate::Column::UpdatedAt, Expr::value(now))
         .filter(autopay_mandate::Column::TenantId.eq(tx.tenant_id().uuid()))
         .filter(autopay_mandate::Column::AccountId.eq(account.uuid()))
         .filter(autopay_mandate::Column::Status.ne(status::OFF))
         .exec(tx.conn())
         .await?;
-    Ok(res.rows_affected > 0)
+    let m = mandate(&tx, account).await?;
+    tx.commit().await?;
+    let was_on = res.rows_affected > 0;
+    let Some(m) = m else {
+        return Ok(TurnedOff {
+            was_on,
+            detached: false,
+            detach_pending: false,
+        });
+    };
+    let detached = match stripe {
+        Some(stripe) => detach(db, ctx, clock, stripe, &m).await?,
+        None => m.detached_at.is_some(),
+    };
+    Ok(TurnedOff {
+        was_on,
+        detached,
+        detach_pending: !detached && needs_detach(&m),
+    })
+}
+
+/// The mandate was turned off with a saved method not detached yet.
+fn needs_detach(m: &autopay_mandate::Model) -> bool {
+    m.status == status::OFF
+        && m.ended_reason.as_deref() == Some(ended::TURNED_OFF)
+        && m.detached_at.is_none()
+        && m.stripe_payment_method_id.is_some()
+}
+
+/// Detaches a turned-off mandate's method at Stripe (once; a method a
+/// moved mandate still uses is kept). Returns whether it is detached.
+async fn detach(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+    m: &autopay_mandate::Model,
+) -> Result<bool, PaymentsError> {
+    if m.detached_at.is_some() {
+        return Ok(true);
+    }
+    if !needs_detach(m) {
+        return Ok(false);
+    }
+    let Some(pm) = m.stripe_payment_method_id.as_deref() else {
+        return Ok(false);
+    };
+    let tx = db.tenant(ctx).await?;
+    let in_use = scoped::<autopay_mandate::Entity>(&tx)
+        .filter(autopay_mandate::Column::StripePaymentMethodId.eq(pm))
+        .filter(autopay_mandate::Column::Status.ne(status::OFF))
+        .one(tx.conn())
+        .await?
+        .is_some();
+    let acct = connect::account(&tx).await?;
+    tx.commit().await?;
+    let Some(acct) = acct else {
+        return Ok(false);
+    };
+    if in_use {
+        // Another account's autopay uses it (moved with consent): keep it.
+        return Ok(false);
+    }
+    let sent: Result<stripe_shared::PaymentMethod, _> = stripe_client_core::RequestBuilder::new(
+        stripe_client_core::StripeMethod::Post,
+        format!("/payment_methods/{pm}/detach"),
+    )
+    .customize()
+    .account_id(acct.stripe_account_id.as_str().into())
+    .request_strategy(key(&format!("aqueduct-autopay-detach-{}", m.id))?)
+    .send(&stripe.client)
+    .await;
+    match sent {
+        Ok(_) => {}
+        // Already detached (by us before, or in Stripe's dashboard), or gone.
+        Err(stripe::StripeError::Stripe(err, code))
+            if code == 404
+                || (code == 400
+                    && err
+                        .message
+                        .as_deref()
+                        .is_some_and(|msg| msg.contains("not attached"))) => {}
+        Err(e) => {
+            tracing::warn!(mandate = %m.id, error = %e, "could not detach the autopay method; the sweep tries again");
+            return Ok(false);
+        }
+    }
+    let tx = db.tenant(ctx).await?;
+    autopay_mandate::Entity::update_many()
+        .col_expr(
+            autopay_mandate::Column::DetachedAt,
+            Expr::value(Some(clock.now())),
+        )
+        .filter(autopay_mandate::Column::TenantId.eq(m.tenant_id))
+        .filter(autopay_mandate::Column::Id.eq(m.id))
+        .filter(autopay_mandate::Column::DetachedAt.is_null())
+        .exec(tx.conn())
+        .await?;
+    tx.commit().await?;
+    tracing::info!(mandate = %m.id, "autopay method detached at Stripe");
+    Ok(true)
+}
+
+/// Detaches the methods of mandates turned off while Stripe could not be
+/// reached (the reconciliation sweep). Returns how many it detached.
+pub async fn detach_pending(
+    db: &Db,
+    ctx: &TenantCtx,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+) -> Result<u32, PaymentsError> {
+    let tx = db.tenant(ctx).await?;
+    let pending: Vec<_> = scoped::<autopay_mandate::Entity>(&tx)
+        .filter(autopay_mandate::Column::Status.eq(status::OFF))
+        .filter(autopay_mandate::Column::EndedReason.eq(ended::TURNED_OFF))
+        .filter(autopay_mandate::Column::DetachedAt.is_null())
+        .filter(autopay_mandate::Column::StripePaymentMethodId.is_not_null())
+        .all(tx.conn())
+        .await?;
+    tx.commit().await?;
+    let mut n = 0;
+    for m in pending {
+        if detach(db, ctx, clock, stripe, &m).await? {
+            n += 1;
+        }
+    }
+    Ok(n)
+}
+
+/// A saved method that can move to a new account of the same customer at
+/// the association, waiting for consent.
+#[derive(Debug, Clone, Serialize)]
+pub struct MoveOffer {
+    /// The account being closed (or closed) whose autopay it is.
+    pub from_account_id: uuid::Uuid,
+    /// Its number.
+    pub from_account_number: String,
+    /// Its mandate.
+    pub mandate_id: uuid::Uuid,
+    /// `card` or `us_bank_account`.
+    pub method_type: Option<String>,
+    /// Brand or bank name, as Stripe reports it.
+    pub brand: Option<String>,
+    /// Last four digits, as Stripe reports them.
+    pub last4: Option<String>,
+}
+
+/// Who is looking at (or accepting) an offer.
+#[derive(Debug, Clone, Copy)]
+pub enum Via<'a> {
+    /// A customer login holding these accounts: both accounts must be
+    /// among them.
+    Customer(&'a [AccountId]),
+    /// Staff: the old account was transferred to the new one, or one
+    /// customer login holds both.
+    Staff,
+}
+
+/// The saved methods that can move to account `to`: active autopay on a
+/// closed account of the same customer (see [`Via`]), while `to` is open
+/// and has no autopay of its own.
+pub async fn move_offers(
+    tx: &TenantTx,
+    to: AccountId,
+    via: Via<'_>,
+) -> Result<Vec<MoveOffer>, PaymentsError> {
+    use aqueduct_tenant::entity::customer_link;
+    let target = aqueduct_billing::accounts::get(tx, to).await?;
+    if target.status == "closed"
+        || mandate(tx, to)
+            .await?
+            .is_some_and(|m| m.status == status::ACTIVE)
+    {
+        return Ok(Vec::new());
+    }
+    // The accounts that could be the old one: few, whatever the size of
+    // the association (never a scan of every mandate).
+    let candidates: Vec<uuid::Uuid> = match via {
+        Via::Customer(linked) if linked.contains(&to) => linked
+            .iter()
+            .filter(|a| **a != to)
+            .map(|a| a.uuid())
+            .collect(),
+        Via::Customer(_) => Vec::new(),
+        Via::Staff => {
+            use aqueduct_billing::entity::account_closure;
+            let mut c: Vec<uuid::Uuid> = scoped::<account_closure::Entity>(tx)
+                .filter(account_closure::Column::TransferredTo.eq(to.uuid()))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|c| c.account_id)
+                .collect();
+            let holders: Vec<uuid::Uuid> = scoped::<customer_link::Entity>(tx)
+                .filter(customer_link::Column::AccountId.eq(to.uuid()))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|l| l.user_id)
+                .collect();
+            if !holders.is_empty() {
+                c.extend(
+                    scoped::<customer_link::Entity>(tx)
+                        .filter(customer_link::Column::UserId.is_in(holders))
+                        .filter(customer_link::Column::AccountId.ne(to.uuid()))
+                        .all(tx.conn())
+                        .await?
+                        .into_iter()
+                        .map(|l| l.account_id),
+                );
+            }
+            c.sort_unstable();
+            c.dedup();
+            c
+        }
+    };
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let active = scoped::<autopay_mandate::Entity>(tx)
+        .filter(autopay_mandate::Column::Status.eq(status::ACTIVE))
+        .filter(autopay_mandate::Column::AccountId.is_in(candidates))
+        .filter(autopay_mandate::Column::StripeCustomerId.is_not_null())
+        .filter(autopay_mandate::Column::StripePaymentMethodId.is_not_null())
+        .all(tx.conn())
+        .await?;
+    let mut out = Vec::new();
+    for m in active {
+        let from = AccountId::from_uuid(m.account_id);
+        let acct = aqueduct_billing::accounts::get(tx, from).await?;
+        if acct.status != "closed" {
+            continue;
+        }
+        out.push(MoveOffer {
+            from_account_id: from.uuid(),
+            from_account_number: acct.account_number,
+            mandate_id: m.id,
+            method_type: m.method_type,
+            brand: m.method_brand,
+            last4: m.method_last4,
+        });
+    }
+    Ok(out)
+}
+
+/// Keeps autopay with the same saved method on the customer's new account
+/// `to`, with their consent (`consent` must be true: nothing moves
+/// without it): a mandate for `to` re-using the Stripe Customer and
+/// PaymentMethod (no new Checkout), consent time and `actor` stored, and
+/// the old account's mandate ended (`moved`; its method is not detached).
+/// Repeating it after it moved returns the new mandate.
+pub async fn keep_on_new_account(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    to: AccountId,
+    from: AccountId,
+    actor: &str,
+    consent: bool,
+    via: Via<'_>,
+) -> Result<autopay_mandate::Model, PaymentsError> {
+    if !consent {
+        return Err(PaymentsError::Invalid(
+            "Autopay moves to the new account only with the customer's consent: tick the box to agree."
+                .into(),
+        ));
+    }
+    if let Some(mine) = mandate(tx, to).await?
+        && mine.status == status::ACTIVE
+        && let Some(prev) = mine.moved_from
+        && mandate(tx, from).await?.is_some_and(|f| f.id == prev)
+    {
+        return Ok(mine);
+    }
+    let offer = move_offers(tx, to, via)
+        .await?
+        .into_iter()
+        .find(|o| o.from_account_id == from.uuid())
+        .ok_or_else(|| {
+            PaymentsError::Conflict("there is no autopay to move from that account".into())
+        })?;
+    let old = scoped::<autopay_mandate::Entity>(tx)
+        .filter(autopay_mandate::Column::Id.eq(offer.mandate_id))
+        .one(tx.conn())
+        .await?
+        .ok_or(PaymentsError::NotFound)?;
+    let now = clock.now();
+    let ended_old = autopay_mandate::Entity::update_many()
+        .col_expr(autopay_mandate::Column::Status, Expr::value(status::OFF))
+        .col_expr(autopay_mandate::Column::EndedAt, Expr::value(Some(now)))
+        .col_expr(
+            autopay_mandate::Column::EndedReason,
+            Expr::value(ended::MOVED),
+        )
+        .col_expr(
+            autopay_mandate::Column::SetupUrl,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(autopay_mandate::Column::UpdatedAt, Expr::value(now))
+        .filter(autopay_mandate::Column::TenantId.eq(old.tenant_id))
+        .filter(autopay_mandate::Column::Id.eq(old.id))
+        .filter(autopay_mandate::Column::Status.eq(status::ACTIVE))
+        .exec(tx.conn())
+        .await?;
+    if ended_old.rows_affected != 1 {
+        return Err(PaymentsError::Conflict(
+            "that account's autopay changed meanwhile; try again".into(),
+        ));
+    }
+    autopay_mandate::Entity::insert(autopay_mandate::ActiveModel {
+        tenant_id: Set(tx.tenant_id().uuid()),
+        id: Set(uuid::Uuid::now_v7()),
+        account_id: Set(to.uuid()),
+        status: Set(status::PENDING.into()),
+        setup_session_id: Set(None),
+        setup_url: Set(None),
+        stripe_customer_id: Set(None),
+        stripe_payment_method_id: Set(None),
+        method_type: Set(None),
+        consented_at: Set(None),
+        ended_at: Set(None),
+        ended_reason: Set(None),
+        detached_at: Set(None),
+        consent_actor: Set(None),
+        moved_from: Set(None),
+        method_brand: Set(None),
+        method_last4: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([
+        autopay_mandate::Column::TenantId,
+        autopay_mandate::Column::AccountId,
+    ])
+    .exec_without_returning(tx.conn())
+    .await?;
+    autopay_mandate::Entity::update_many()
+        .col_expr(autopay_mandate::Column::Status, Expr::value(status::ACTIVE))
+        .col_expr(
+            autopay_mandate::Column::StripeCustomerId,
+            Expr::value(old.stripe_customer_id.clone()),
+        )
+        .col_expr(
+            autopay_mandate::Column::StripePaymentMethodId,
+            Expr::value(old.stripe_payment_method_id.clone()),
+        )
+        .col_expr(
+            autopay_mandate::Column::MethodType,
+            Expr::value(old.method_type.clone()),
+        )
+        .col_expr(
+            autopay_mandate::Column::MethodBrand,
+            Expr::value(old.method_brand.clone()),
+        )
+        .col_expr(
+            autopay_mandate::Column::MethodLast4,
+            Expr::value(old.method_last4.clone()),
+        )
+        .col_expr(autopay_mandate::Column::ConsentedAt, Expr::value(Some(now)))
+        .col_expr(autopay_mandate::Column::ConsentActor, Expr::value(actor))
+        .col_expr(
+            autopay_mandate::Column::MovedFrom,
+            Expr::value(Some(old.id)),
+        )
+        .col_expr(
+            autopay_mandate::Column::SetupUrl,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            autopay_mandate::Column::EndedAt,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(
+            autopay_mandate::Column::EndedReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            autopay_mandate::Column::DetachedAt,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(autopay_mandate::Column::UpdatedAt, Expr::value(now))
+        .filter(autopay_mandate::Column::TenantId.eq(tx.tenant_id().uuid()))
+        .filter(autopay_mandate::Column::AccountId.eq(to.uuid()))
+        .exec(tx.conn())
+        .await?;
+    tracing::info!(from = %from, to = %to, "autopay moved to the new account with consent");
+    mandate(tx, to).await?.ok_or(PaymentsError::NotFound)
 }
 
 fn text(v: &Value) -> Option<&str> {
@@ -348,6 +846,13 @@ pub(crate) async fn apply_setup_intent(
         // A newer method was saved already: this event is late.
         return Ok(());
     }
+    if m.ended_at.is_some_and(|e| e >= at)
+        || (m.status == status::OFF && m.stripe_payment_method_id.as_deref() == Some(pm))
+    {
+        // Saved before autopay was turned off (or moved): a redelivered or
+        // late event never turns it back on.
+        return Ok(());
+    }
     let method = obj["payment_method_types"][0]
         .as_str()
         .or_else(|| obj["payment_method"]["type"].as_str())
@@ -361,6 +866,26 @@ pub(crate) async fn apply_setup_intent(
         .col_expr(autopay_mandate::Column::MethodType, Expr::value(method))
         .col_expr(autopay_mandate::Column::ConsentedAt, Expr::value(Some(at)))
         .col_expr(
+            autopay_mandate::Column::ConsentActor,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            autopay_mandate::Column::MovedFrom,
+            Expr::value(Option::<uuid::Uuid>::None),
+        )
+        .col_expr(
+            autopay_mandate::Column::EndedAt,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(
+            autopay_mandate::Column::EndedReason,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            autopay_mandate::Column::DetachedAt,
+            Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None),
+        )
+        .col_expr(
             autopay_mandate::Column::SetupUrl,
             Expr::value(Option::<String>::None),
         )
@@ -370,7 +895,29 @@ pub(crate) async fn apply_setup_intent(
     if let Some(c) = text(&obj["customer"]) {
         q = q.col_expr(autopay_mandate::Column::StripeCustomerId, Expr::value(c));
     }
+    let (brand, last4) = method_display(&obj["payment_method"]);
+    q = q
+        .col_expr(autopay_mandate::Column::MethodBrand, Expr::value(brand))
+        .col_expr(
+            autopay_mandate::Column::MethodLast4,
+            Expr::value(last4.clone()),
+        );
     q.exec(tx.conn()).await?;
+    if last4.is_none() {
+        // The event names the method only by id: ask Stripe for what it
+        // shows (brand and last four) in a job.
+        aqueduct_jobs::enqueue(
+            tx.conn(),
+            clock,
+            aqueduct_jobs::NewJob::new(
+                crate::AUTOPAY_METHOD_JOB,
+                json!({ "mandate": m.id, "payment_method": pm }),
+            )
+            .for_tenant(tx.tenant_id())
+            .dedupe(format!("autopay-method:{}:{pm}", m.id)),
+        )
+        .await?;
+    }
     tracing::info!(mandate = %m.id, method, "autopay payment method saved");
     Ok(())
 }
@@ -924,4 +1471,84 @@ pub(crate) async fn failed(
 /// The payment is an autopay charge.
 pub(crate) fn is_autopay(p: &payment::Model) -> bool {
     p.idempotency_key.starts_with("autopay:")
+}
+
+/// What Stripe shows of a payment method: (brand or bank name, last four
+/// digits) — nothing more is ever kept. `pm` is an expanded PaymentMethod
+/// (or just its id, which shows nothing).
+pub(crate) fn method_display(pm: &Value) -> (Option<String>, Option<String>) {
+    let (brand, last4) = match pm["type"].as_str() {
+        Some("card") => (
+            pm["card"]["display_brand"]
+                .as_str()
+                .or_else(|| pm["card"]["brand"].as_str()),
+            pm["card"]["last4"].as_str(),
+        ),
+        Some("us_bank_account") => (
+            pm["us_bank_account"]["bank_name"].as_str(),
+            pm["us_bank_account"]["last4"].as_str(),
+        ),
+        _ => (None, None),
+    };
+    let last4 = last4
+        .filter(|l| l.len() == 4 && l.bytes().all(|b| b.is_ascii_digit()))
+        .map(str::to_owned);
+    let brand = brand.map(|b| b.chars().take(64).collect::<String>());
+    (brand, last4)
+}
+
+/// The `payments.autopay_method` job: reads the saved method from Stripe
+/// (on the association's account) and keeps its brand and last four.
+pub async fn handle_method_job(
+    db: &Db,
+    clock: &dyn Clock,
+    stripe: &Stripe,
+    job: aqueduct_jobs::JobCtx,
+) -> Result<(), aqueduct_jobs::JobError> {
+    use aqueduct_jobs::JobError;
+    let id: uuid::Uuid = serde_json::from_value(job.payload["mandate"].clone())
+        .map_err(|e| JobError::Permanent(format!("bad payload: {e}")))?;
+    let pm = job.payload["payment_method"]
+        .as_str()
+        .ok_or_else(|| JobError::Permanent("bad payload: no payment_method".into()))?
+        .to_owned();
+    let tenant = job
+        .tenant
+        .ok_or_else(|| JobError::Permanent("payments.autopay_method without a tenant".into()))?;
+    let ctx = aqueduct_tenant::directory::by_id(db, tenant)
+        .await?
+        .ok_or_else(|| JobError::Permanent("tenant gone".into()))?;
+    let tx = db.tenant(&ctx).await?;
+    let acct = connect::account(&tx)
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    tx.commit().await?;
+    let Some(acct) = acct else {
+        return Err(JobError::Permanent("no connected account".into()));
+    };
+    let obj = crate::stripe_client::get_json(
+        stripe,
+        &acct.stripe_account_id,
+        &format!("/payment_methods/{pm}"),
+        "",
+    )
+    .await
+    .map_err(|e| match e {
+        PaymentsError::StripeRefused(m) => JobError::Permanent(m),
+        other => JobError::Retry(other.to_string()),
+    })?;
+    let (brand, last4) = method_display(&obj);
+    let tx = db.tenant(&ctx).await?;
+    autopay_mandate::Entity::update_many()
+        .col_expr(autopay_mandate::Column::MethodBrand, Expr::value(brand))
+        .col_expr(autopay_mandate::Column::MethodLast4, Expr::value(last4))
+        .col_expr(autopay_mandate::Column::UpdatedAt, Expr::value(clock.now()))
+        .filter(autopay_mandate::Column::TenantId.eq(ctx.id().uuid()))
+        .filter(autopay_mandate::Column::StripePaymentMethodId.eq(pm.as_str()))
+        .exec(tx.conn())
+        .await
+        .map_err(|e| JobError::Retry(e.to_string()))?;
+    tx.commit().await?;
+    tracing::info!(mandate = %id, "autopay method details read from Stripe");
+    Ok(())
 }

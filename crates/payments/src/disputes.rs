@@ -32,6 +32,7 @@ pub(crate) async fn apply(
         amount_cents: Set(amount),
         status: Set(status.to_owned()),
         reason: Set(obj["reason"].as_str().map(str::to_owned)),
+        evidence_due_by: Set(obj["evidence_details"]["due_by"].as_i64()),
         hold_posted_at: Set(None),
         released_at: Set(None),
         created_at: Set(now),
@@ -53,6 +54,14 @@ pub(crate) async fn apply(
     // A final status is never replaced by an earlier one.
     same()
         .col_expr(dispute::Column::Status, Expr::value(status))
+        .col_expr(
+            dispute::Column::EvidenceDueBy,
+            Expr::value(
+                obj["evidence_details"]["due_by"]
+                    .as_i64()
+                    .or(row.evidence_due_by),
+            ),
+        )
         .col_expr(dispute::Column::UpdatedAt, Expr::value(now))
         .filter(dispute::Column::Status.is_not_in(FINAL))
         .exec(tx.conn())
@@ -98,6 +107,16 @@ pub async fn for_payment(
 ) -> Result<Vec<dispute::Model>, PaymentsError> {
     Ok(scoped::<dispute::Entity>(tx)
         .filter(dispute::Column::PaymentId.eq(payment.uuid()))
+        .all(tx.conn())
+        .await?)
+}
+
+/// The association's disputes, newest first (at most 200).
+pub async fn list(tx: &TenantTx) -> Result<Vec<dispute::Model>, PaymentsError> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    Ok(scoped::<dispute::Entity>(tx)
+        .order_by_desc(dispute::Column::CreatedAt)
+        .limit(200)
         .all(tx.conn())
         .await?)
 }

@@ -29,3 +29,6 @@ pub const AUTOPAY_JOB: &str = "payments.autopay";
 pub const SWEEP_JOB: &str = "payments.sweep";
 /// The job kind that reconciles one payout with the ledger.
 pub const PAYOUT_JOB: &str = "payments.payout";
+/// The job kind that reads a saved autopay method's brand and last four
+/// from Stripe.
+pub const AUTOPAY_METHOD_JOB: &str = "payments.autopay_method";

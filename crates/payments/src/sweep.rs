@@ -28,6 +28,8 @@ pub struct SweepReport {
     pub unknown: u32,
     /// Objects that failed to apply (logged).
     pub errors: u32,
+    /// Saved autopay methods detached (turned off while Stripe was away).
+    pub detached: u32,
 }
 
 impl SweepReport {
@@ -36,6 +38,7 @@ impl SweepReport {
         self.applied += other.applied;
         self.unknown += other.unknown;
         self.errors += other.errors;
+        self.detached += other.detached;
     }
 }
 
@@ -164,6 +167,8 @@ pub async fn run_tenant(
             }
         }
     }
+    // Autopay turned off while Stripe could not be reached: detach now.
+    report.detached = crate::autopay::detach_pending(db, ctx, clock, stripe).await?;
     tracing::info!(?report, "reconciliation sweep done");
     Ok(report)
 }

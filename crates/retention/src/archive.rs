@@ -2,14 +2,21 @@
 //! CSV in a zip, with a README describing the format. Secrets (API key
 //! hashes, the anonymisation salt) are left out. Each table is read through
 //! the association's own transaction, so no other association's rows can
-//! appear. Tables added later register one line in [`tables`]; the
-//! billing, payments and rates tables will add theirs as they land.
+//! appear. Tables added later register one line in [`tables`].
 
-use crate::entity::{anonymised_account, erasure_request, legal_hold, retention_policy};
+use crate::entity::{
+    anonymised_account, erasure_request, ledger_period_total, legal_hold, retention_policy,
+};
 use crate::error::RetentionError;
 use crate::export::to_csv;
-use aqueduct_billing::entity::{account, meter, occupancy, service_location};
+use aqueduct_billing::entity::{
+    account, bill, bill_run, bill_void, ledger_entry, meter, meter_read, occupancy, rate_schedule,
+    rate_schedule_version, service_location, usage_aggregate,
+};
 use aqueduct_core::Clock;
+use aqueduct_payments::entity::{
+    autopay_charge, autopay_mandate, dispute, payment, payout, payout_item, refund,
+};
 use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
 use aqueduct_tenant::entity::{api_key, audit_log, membership};
 use aqueduct_tenant::{TenantOwned, TenantTx, scoped};
@@ -69,6 +76,86 @@ pub fn tables() -> Vec<Table> {
             name: "meters",
             about: "meters at each location",
             read: rows::<meter::Entity>,
+        },
+        Table {
+            name: "meter_reads",
+            about: "meter reads (those of accounts whose usage passed its period are gone; see usage_aggregates)",
+            read: rows::<meter_read::Entity>,
+        },
+        Table {
+            name: "rate_schedules",
+            about: "rate schedules",
+            read: rows::<rate_schedule::Entity>,
+        },
+        Table {
+            name: "rate_schedule_versions",
+            about: "each version of a rate schedule (its tariff as JSON) and when it took effect",
+            read: rows::<rate_schedule_version::Entity>,
+        },
+        Table {
+            name: "bill_runs",
+            about: "bill runs",
+            read: rows::<bill_run::Entity>,
+        },
+        Table {
+            name: "bills",
+            about: "finalized bills with their line items",
+            read: rows::<bill::Entity>,
+        },
+        Table {
+            name: "bill_voids",
+            about: "voided bills and why",
+            read: rows::<bill_void::Entity>,
+        },
+        Table {
+            name: "ledger_entries",
+            about: "the ledger: each row moves amount_cents from its credit to its debit account (cents); external ids starting retention: are monthly totals that replaced payment records past their period",
+            read: rows::<ledger_entry::Entity>,
+        },
+        Table {
+            name: "ledger_period_totals",
+            about: "what each monthly total in the ledger replaced (count and amount)",
+            read: rows::<ledger_period_total::Entity>,
+        },
+        Table {
+            name: "usage_aggregates",
+            about: "consumption by month and meter size of accounts whose usage data passed its period (no account, no person)",
+            read: rows::<usage_aggregate::Entity>,
+        },
+        Table {
+            name: "payments",
+            about: "online payments (Stripe ids, amounts, status; never card or bank details)",
+            read: rows::<payment::Entity>,
+        },
+        Table {
+            name: "refunds",
+            about: "refunds of online payments",
+            read: rows::<refund::Entity>,
+        },
+        Table {
+            name: "disputes",
+            about: "disputed payments",
+            read: rows::<dispute::Entity>,
+        },
+        Table {
+            name: "autopay_mandates",
+            about: "autopay sign-ups (Stripe ids only)",
+            read: rows::<autopay_mandate::Entity>,
+        },
+        Table {
+            name: "autopay_charges",
+            about: "autopay charges, one per bill",
+            read: rows::<autopay_charge::Entity>,
+        },
+        Table {
+            name: "payouts",
+            about: "payouts to the association's bank account",
+            read: rows::<payout::Entity>,
+        },
+        Table {
+            name: "payout_items",
+            about: "what each payout was made of, matched to payments",
+            read: rows::<payout_item::Entity>,
         },
         Table {
             name: "memberships",

@@ -5,12 +5,16 @@
 //!
 //! Purge steps are a list ([`default_steps`]): each table holding personal
 //! data about an account registers one [`PurgeStep`] that anonymises or
-//! removes that account's rows. Payment records and usage aggregation will
-//! add theirs when those tables exist.
+//! removes that account's rows. Two passes follow with their own clocks:
+//! payment records ([`crate::payment_records`], `payment_years` after each
+//! payment, replaced in the ledger by per-month totals) and usage data
+//! ([`crate::usage`], `usage_years` after closure, then only in aggregate).
 
 use crate::entity::{anonymised_account, erasure_request, legal_hold};
 use crate::error::RetentionError;
-use crate::policy::{self, Limits};
+use crate::payment_records::{self, PaymentPurge};
+use crate::policy::{self, Limits, Record};
+use crate::usage::{self, UsagePurge};
 use aqueduct_billing::entity::account;
 use aqueduct_core::{Clock, TenantId};
 use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
@@ -69,7 +73,76 @@ pub trait PurgeStep: Send + Sync {
 
 /// The steps the job runs, in order.
 pub fn default_steps() -> Vec<Box<dyn PurgeStep>> {
-    vec![Box::new(AnonymiseAccounts)]
+    use aqueduct_notify::entity::{notification, preference};
+    use aqueduct_payments::entity::autopay_mandate;
+    use aqueduct_tenant::entity::customer_link;
+    vec![
+        Box::new(AnonymiseAccounts),
+        // The outbox keeps the recipient's address and the message data.
+        Box::new(DeleteByAccount::<notification::Entity> {
+            name: "notifications",
+            tenant: notification::Column::TenantId,
+            account: notification::Column::AccountId,
+        }),
+        Box::new(DeleteByAccount::<preference::Entity> {
+            name: "notification_preferences",
+            tenant: preference::Column::TenantId,
+            account: preference::Column::AccountId,
+        }),
+        // The saved payment method (Stripe customer and method ids).
+        Box::new(DeleteByAccount::<autopay_mandate::Entity> {
+            name: "autopay_mandates",
+            tenant: autopay_mandate::Column::TenantId,
+            account: autopay_mandate::Column::AccountId,
+        }),
+        // A customer login no longer reaches the anonymised account.
+        Box::new(DeleteByAccount::<customer_link::Entity> {
+            name: "customer_links",
+            tenant: customer_link::Column::TenantId,
+            account: customer_link::Column::AccountId,
+        }),
+    ]
+}
+
+/// Deletes the rows of one table that belong to the accounts.
+#[derive(Debug)]
+pub struct DeleteByAccount<E: EntityTrait> {
+    /// Step name (the table).
+    pub name: &'static str,
+    /// Its tenant column.
+    pub tenant: E::Column,
+    /// Its account column.
+    pub account: E::Column,
+}
+
+impl<E> PurgeStep for DeleteByAccount<E>
+where
+    E: EntityTrait,
+    E::Column: Send + Sync,
+{
+    fn name(&self) -> &'static str {
+        self.name
+    }
+
+    fn apply<'a>(
+        &'a self,
+        tx: &'a TenantTx,
+        _ctx: &'a PurgeContext,
+        accounts: &'a [Uuid],
+    ) -> StepFuture<'a> {
+        Box::pin(async move {
+            let mut n = 0;
+            for part in accounts.chunks(500) {
+                n += E::delete_many()
+                    .filter(self.tenant.eq(tx.tenant_id().uuid()))
+                    .filter(self.account.is_in(part.iter().copied()))
+                    .exec(tx.conn())
+                    .await?
+                    .rows_affected;
+            }
+            Ok(n)
+        })
+    }
 }
 
 /// `accounts`: names, mailing address, email, phone and notes replaced;
@@ -127,7 +200,7 @@ pub struct TenantReport {
     pub tenant: TenantId,
     /// Its slug.
     pub slug: String,
-    /// Years in force.
+    /// Years in force (account information).
     pub policy_years: u32,
     /// Closures before this instant are past the period.
     pub cutoff: DateTime<Utc>,
@@ -137,16 +210,43 @@ pub struct TenantReport {
     pub held: u64,
     /// Accounts anonymised (or, in a dry run, that would be).
     pub anonymised: u64,
-    /// Rows changed per step.
+    /// Rows changed per account step.
     pub steps: Vec<(String, u64)>,
+    /// Years in force for payment records (after each payment).
+    pub payment_years: u32,
+    /// Payments before this instant are past their period.
+    pub payment_cutoff: DateTime<Utc>,
+    /// What the payment-record pass removed and wrote.
+    pub payments: PaymentPurge,
+    /// Years in force for usage data (after closure).
+    pub usage_years: u32,
+    /// Closures before this instant: usage kept only in aggregate.
+    pub usage_cutoff: DateTime<Utc>,
+    /// What the usage pass aggregated and removed.
+    pub usage: UsagePurge,
     /// Nothing was changed.
     pub dry_run: bool,
 }
 
-/// Runs the job for one association in one transaction. `closed_since`:
-/// when the association itself was closed by an operator — then every
-/// account counts as closed from that moment at the latest, so a closed
-/// association's data follows the same clock as a closed account's.
+impl TenantReport {
+    /// Whether the run changed (or, dry, would change) anything.
+    pub fn changed(&self) -> bool {
+        self.anonymised > 0
+            || self.payments != PaymentPurge::default()
+            || self.usage != UsagePurge::default()
+    }
+}
+
+/// Runs the job for one association in one transaction: the account steps
+/// on closed accounts past the account-information period, then the
+/// payment-record pass ([`payment_records`]) and the usage pass
+/// ([`usage`]). A legal hold on an account keeps all three away from it;
+/// an association-wide hold stops everything. A dry run does the same work
+/// and rolls it back, so its counts are exact and nothing changes.
+/// `closed_since`: when the association itself was closed by an operator —
+/// then every account counts as closed from that moment at the latest, so
+/// a closed association's data follows the same clock as a closed
+/// account's.
 pub async fn run_tenant(
     db: &Db,
     ctx: &TenantCtx,
@@ -160,6 +260,8 @@ pub async fn run_tenant(
     let now = clock.now();
     let years = policy::years(&tx, limits).await?;
     let cutoff = policy::cutoff(now, years);
+    let payment_years = policy::years_for(&tx, limits, Record::Payment).await?;
+    let usage_years = policy::years_for(&tx, limits, Record::Usage).await?;
     let holds = scoped::<legal_hold::Entity>(&tx)
         .filter(legal_hold::Column::ReleasedAt.is_null())
         .all(tx.conn())
@@ -173,6 +275,12 @@ pub async fn run_tenant(
         held: 0,
         anonymised: 0,
         steps: Vec::new(),
+        payment_years,
+        payment_cutoff: policy::cutoff(now, payment_years),
+        payments: PaymentPurge::default(),
+        usage_years,
+        usage_cutoff: policy::cutoff(now, usage_years),
+        usage: UsagePurge::default(),
         dry_run,
     };
     let held: HashSet<Uuid> = holds.iter().filter_map(|h| h.account_id).collect();
@@ -182,20 +290,7 @@ pub async fn run_tenant(
         .into_iter()
         .map(|a| a.account_id)
         .collect();
-    let mut candidates = scoped::<account::Entity>(&tx);
-    if closed_since.is_none_or(|c| c > cutoff) {
-        candidates = candidates
-            .filter(account::Column::ClosedAt.is_not_null())
-            .filter(account::Column::ClosedAt.lte(cutoff));
-    }
-    let due: Vec<Uuid> = candidates
-        .order_by_asc(account::Column::Id)
-        .all(tx.conn())
-        .await?
-        .into_iter()
-        .map(|a| a.id)
-        .filter(|id| !done.contains(id))
-        .collect();
+    let due = closed_before(&tx, cutoff, closed_since, &done).await?;
     if report.association_held {
         report.held = due.len() as u64;
         tx.rollback().await?;
@@ -204,12 +299,94 @@ pub async fn run_tenant(
     let (blocked, due): (Vec<Uuid>, Vec<Uuid>) = due.into_iter().partition(|id| held.contains(id));
     report.held = blocked.len() as u64;
     report.anonymised = due.len() as u64;
-    if dry_run || due.is_empty() {
+    if due.is_empty() {
         report.steps = steps.iter().map(|s| (s.name().to_owned(), 0)).collect();
+    } else {
+        anonymise(&tx, clock, steps, &due, years, &mut report).await?;
+    }
+    report.payments = payment_records::purge(&tx, now, report.payment_cutoff, &held).await?;
+    let aggregated = usage::aggregated(&tx).await?;
+    let usage_due: Vec<Uuid> = closed_before(&tx, report.usage_cutoff, closed_since, &aggregated)
+        .await?
+        .into_iter()
+        .filter(|id| !held.contains(id))
+        .collect();
+    report.usage = usage::aggregate(&tx, now, usage_years, &usage_due).await?;
+    if !report.changed() {
         tx.rollback().await?;
         return Ok(report);
     }
-    let salt = policy::ensure(&tx, clock, "system:retention")
+    let mut counts: Vec<(String, u64)> = report.steps.clone();
+    counts.extend(report.payments.steps());
+    counts.extend(report.usage.steps());
+    audit::record_in(
+        &tx,
+        clock,
+        AuditEntry {
+            tenant: None,
+            actor: "system:retention".into(),
+            action: "retention.purge".into(),
+            target: None,
+            outcome: Outcome::Success,
+            request_id: None,
+            ip: None,
+            details: Some(serde_json::json!({
+                "policy_years": years,
+                "cutoff": cutoff,
+                "payment_years": payment_years,
+                "payment_cutoff": report.payment_cutoff,
+                "usage_years": usage_years,
+                "usage_cutoff": report.usage_cutoff,
+                "accounts_anonymised": report.anonymised,
+                "accounts_held": report.held,
+                "steps": counts.iter().map(|(n, c)| serde_json::json!({"step": n, "rows": c})).collect::<Vec<_>>(),
+            })),
+        },
+    )
+    .await?;
+    if dry_run {
+        tx.rollback().await?;
+    } else {
+        tx.commit().await?;
+    }
+    Ok(report)
+}
+
+/// Accounts closed before `cutoff` (every account when the association
+/// itself closed before it), minus `skip`, in id order.
+async fn closed_before(
+    tx: &TenantTx,
+    cutoff: DateTime<Utc>,
+    closed_since: Option<DateTime<Utc>>,
+    skip: &HashSet<Uuid>,
+) -> Result<Vec<Uuid>, RetentionError> {
+    let mut candidates = scoped::<account::Entity>(tx);
+    if closed_since.is_none_or(|c| c > cutoff) {
+        candidates = candidates
+            .filter(account::Column::ClosedAt.is_not_null())
+            .filter(account::Column::ClosedAt.lte(cutoff));
+    }
+    Ok(candidates
+        .order_by_asc(account::Column::Id)
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|a| a.id)
+        .filter(|id| !skip.contains(id))
+        .collect())
+}
+
+/// The account steps on `due`, their record and fulfilled erasure requests.
+async fn anonymise(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    steps: &[Box<dyn PurgeStep>],
+    due: &[Uuid],
+    years: u32,
+    report: &mut TenantReport,
+) -> Result<(), RetentionError> {
+    let now = clock.now();
+    let salt = policy::ensure(tx, clock, "system:retention")
         .await?
         .hash_salt;
     let pctx = PurgeContext {
@@ -217,10 +394,10 @@ pub async fn run_tenant(
         salt: hex::decode(&salt).unwrap_or_else(|_| salt.into_bytes()),
     };
     for step in steps {
-        let n = step.apply(&tx, &pctx, &due).await?;
+        let n = step.apply(tx, &pctx, due).await?;
         report.steps.push((step.name().to_owned(), n));
     }
-    for id in &due {
+    for id in due {
         anonymised_account::Entity::insert(
             anonymised_account::Model {
                 tenant_id: tx.tenant_id().uuid(),
@@ -245,29 +422,7 @@ pub async fn run_tenant(
         .filter(erasure_request::Column::AccountId.is_in(due.iter().copied()))
         .exec(tx.conn())
         .await?;
-    audit::record_in(
-        &tx,
-        clock,
-        AuditEntry {
-            tenant: None,
-            actor: "system:retention".into(),
-            action: "retention.purge".into(),
-            target: None,
-            outcome: Outcome::Success,
-            request_id: None,
-            ip: None,
-            details: Some(serde_json::json!({
-                "policy_years": years,
-                "cutoff": cutoff,
-                "accounts_anonymised": report.anonymised,
-                "accounts_held": report.held,
-                "steps": report.steps.iter().map(|(n, c)| serde_json::json!({"step": n, "rows": c})).collect::<Vec<_>>(),
-            })),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(report)
+    Ok(())
 }
 
 /// Runs the job for every association (listed through the audited

@@ -9,6 +9,8 @@ mod error;
 pub mod export;
 pub mod holds;
 pub mod job;
+pub mod payment_records;
 pub mod policy;
+pub mod usage;
 
 pub use error::RetentionError;

@@ -1,7 +1,10 @@
-//! Per-association retention policies. Account information is kept while
-//! the account is active and `account_years` after it closes (platform
-//! default 7); an association may lengthen it but never go below the
-//! configured legal minimum.
+//! Per-association retention policies, one period per kind of record
+//! ([`Record`]): account information is kept while the account is active
+//! and `account_years` after it closes; payment records `payment_years`
+//! after the payment; usage data while the account is active and
+//! `usage_years` after it closes, then only in anonymised aggregate. Each
+//! has a platform default (7) and a configured legal minimum; an
+//! association may lengthen a period but never go below its minimum.
 
 use crate::entity::retention_policy;
 use crate::error::RetentionError;
@@ -12,13 +15,46 @@ use aqueduct_tenant::{TenantTx, scoped};
 use chrono::{DateTime, Months, Utc};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, IntoActiveModel};
 
+/// What a retention period applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Record {
+    /// Account information, counted from the account's closure.
+    Account,
+    /// Payment records, counted from each payment.
+    Payment,
+    /// Usage data (meter reads, per-account consumption), counted from the
+    /// account's closure; afterwards kept only in aggregate.
+    Usage,
+}
+
+impl Record {
+    /// Storage and audit name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Record::Account => "account",
+            Record::Payment => "payment",
+            Record::Usage => "usage",
+        }
+    }
+}
+
 /// Platform-wide settings (`[retention]` in the configuration).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Years after closure for associations without their own policy.
+    /// Years after closure for associations without their own policy
+    /// (account information).
     pub default_years: u32,
-    /// The floor no policy may go below.
+    /// The floor no account-information policy may go below.
     pub minimum_years: u32,
+    /// Years after the payment, for payment records.
+    pub payment_default_years: u32,
+    /// The floor for payment records.
+    pub payment_minimum_years: u32,
+    /// Years after closure, for usage data.
+    pub usage_default_years: u32,
+    /// The floor for usage data.
+    pub usage_minimum_years: u32,
 }
 
 impl Default for Limits {
@@ -26,17 +62,45 @@ impl Default for Limits {
         Self {
             default_years: 7,
             minimum_years: 7,
+            payment_default_years: 7,
+            payment_minimum_years: 7,
+            usage_default_years: 7,
+            usage_minimum_years: 7,
         }
     }
 }
 
 impl Limits {
-    /// The years in force for a stored value (never below the minimum).
+    /// (default, minimum) years of one kind of record.
+    pub fn bounds(&self, record: Record) -> (u32, u32) {
+        match record {
+            Record::Account => (self.default_years, self.minimum_years),
+            Record::Payment => (self.payment_default_years, self.payment_minimum_years),
+            Record::Usage => (self.usage_default_years, self.usage_minimum_years),
+        }
+    }
+
+    /// The account-information years in force for a stored value (never
+    /// below the minimum).
     pub fn effective(&self, stored: Option<i32>) -> u32 {
+        self.effective_for(Record::Account, stored)
+    }
+
+    /// The years in force for a stored value of one kind of record.
+    pub fn effective_for(&self, record: Record, stored: Option<i32>) -> u32 {
+        let (default, minimum) = self.bounds(record);
         let years = stored
             .and_then(|y| u32::try_from(y).ok())
-            .unwrap_or(self.default_years);
-        years.max(self.minimum_years)
+            .unwrap_or(default);
+        years.max(minimum)
+    }
+}
+
+fn stored(p: &retention_policy::Model, record: Record) -> Option<i32> {
+    match record {
+        Record::Account => p.account_years,
+        Record::Payment => p.payment_years,
+        Record::Usage => p.usage_years,
     }
 }
 
@@ -60,9 +124,18 @@ pub async fn get(tx: &TenantTx) -> Result<Option<retention_policy::Model>, Reten
         .await?)
 }
 
-/// Years in force for the transaction's association.
+/// Account-information years in force for the transaction's association.
 pub async fn years(tx: &TenantTx, limits: &Limits) -> Result<u32, RetentionError> {
-    Ok(limits.effective(get(tx).await?.and_then(|p| p.account_years)))
+    years_for(tx, limits, Record::Account).await
+}
+
+/// Years in force for one kind of record of the transaction's association.
+pub async fn years_for(
+    tx: &TenantTx,
+    limits: &Limits,
+    record: Record,
+) -> Result<u32, RetentionError> {
+    Ok(limits.effective_for(record, get(tx).await?.and_then(|p| stored(&p, record))))
 }
 
 /// The association's row, created (with a fresh salt) when missing.
@@ -81,6 +154,8 @@ pub(crate) async fn ensure(
         tenant_id: tx.tenant_id().uuid(),
         id: RetentionPolicyId::new().uuid(),
         account_years: None,
+        payment_years: None,
+        usage_years: None,
         hash_salt: hex::encode(salt),
         updated_by: actor.to_owned(),
         updated_at: clock.now(),
@@ -91,8 +166,8 @@ pub(crate) async fn ensure(
     Ok(model)
 }
 
-/// Sets the association's period (`None`: follow the platform default).
-/// Refuses a period below the minimum. Audited.
+/// Sets the association's account-information period (`None`: follow the
+/// platform default). Refuses a period below the minimum. Audited.
 pub async fn set_years(
     tx: &TenantTx,
     clock: &dyn Clock,
@@ -100,18 +175,34 @@ pub async fn set_years(
     years: Option<u32>,
     limits: &Limits,
 ) -> Result<(), RetentionError> {
+    set_years_for(tx, clock, actor, Record::Account, years, limits).await
+}
+
+/// Sets the association's period for one kind of record (`None`: follow
+/// the platform default). Refuses a period below its minimum. Audited.
+pub async fn set_years_for(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    actor: &str,
+    record: Record,
+    years: Option<u32>,
+    limits: &Limits,
+) -> Result<(), RetentionError> {
+    let (_, minimum) = limits.bounds(record);
     if let Some(y) = years
-        && y < limits.minimum_years
+        && y < minimum
     {
-        return Err(RetentionError::BelowMinimum {
-            years: y,
-            minimum: limits.minimum_years,
-        });
+        return Err(RetentionError::BelowMinimum { years: y, minimum });
     }
     let current = ensure(tx, clock, actor).await?;
-    let previous = current.account_years;
+    let previous = stored(&current, record);
+    let value = years.map(|y| i32::try_from(y).unwrap_or(i32::MAX));
     let mut active = current.into_active_model();
-    active.account_years = Set(years.map(|y| i32::try_from(y).unwrap_or(i32::MAX)));
+    match record {
+        Record::Account => active.account_years = Set(value),
+        Record::Payment => active.payment_years = Set(value),
+        Record::Usage => active.usage_years = Set(value),
+    }
     active.updated_by = Set(actor.to_owned());
     active.updated_at = Set(clock.now());
     active.update(tx.conn()).await?;
@@ -127,9 +218,10 @@ pub async fn set_years(
             request_id: None,
             ip: None,
             details: Some(serde_json::json!({
-                "account_years": years,
+                "record": record.as_str(),
+                "years": years,
                 "previous": previous,
-                "minimum": limits.minimum_years,
+                "minimum": minimum,
             })),
         },
     )
@@ -148,11 +240,18 @@ mod tests {
         let l = Limits {
             default_years: 7,
             minimum_years: 5,
+            payment_default_years: 8,
+            payment_minimum_years: 6,
+            ..Limits::default()
         };
         assert_eq!(l.effective(None), 7);
         assert_eq!(l.effective(Some(10)), 10);
         assert_eq!(l.effective(Some(3)), 5);
         assert_eq!(l.effective(Some(-1)), 7);
+        assert_eq!(l.effective_for(Record::Payment, None), 8);
+        assert_eq!(l.effective_for(Record::Payment, Some(3)), 6);
+        assert_eq!(l.effective_for(Record::Usage, Some(9)), 9);
+        assert_eq!(l.effective_for(Record::Usage, Some(1)), 7);
     }
 
     #[test]

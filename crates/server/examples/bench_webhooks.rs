@@ -314,9 +314,25 @@ async fn run(
     let succeeded = count("SELECT COUNT(*) AS n FROM payments WHERE status = 'succeeded'").await?;
     let stored = count("SELECT COUNT(*) AS n FROM stripe_events").await?;
     let queued = count("SELECT COUNT(*) AS n FROM jobs WHERE status <> 'done'").await?;
+    // Per payment, not only in total: every distinct payment has exactly
+    // one `payment` entry under its own external id.
+    let not_one = count(
+        "SELECT COUNT(*) AS n FROM (
+             SELECT p.id FROM payments p
+             LEFT JOIN ledger_entries l
+               ON l.tenant_id = p.tenant_id AND l.kind = 'payment'
+              AND l.external_id = 'payment:' || p.id::text
+             GROUP BY p.id HAVING COUNT(l.id) <> 1) x",
+    )
+    .await?;
 
     let sent = order.len();
-    println!("## Webhook ingestion (PostgreSQL, release build)\n");
+    let build = if cfg!(debug_assertions) {
+        "debug build: not a benchmark figure"
+    } else {
+        "release build"
+    };
+    println!("## Webhook ingestion (PostgreSQL, {build})\n");
     println!("| | |\n|---|---|");
     println!(
         "| events posted (10 % duplicates) | {sent} ({} distinct) |",
@@ -342,8 +358,14 @@ async fn run(
     println!("| ledger payment entries / distinct payments | {entries} / {distinct} |");
     println!("| payments succeeded | {succeeded} |");
     println!("| jobs not done | {queued} |");
+    println!("| payments without exactly one entry | {not_one} |");
     println!("| load average (before / after ingest) | {load_before} / {load_after_ingest} |");
-    if accepted != sent as u64 || entries != distinct || succeeded != distinct || queued != 0 {
+    if accepted != sent as u64
+        || entries != distinct
+        || succeeded != distinct
+        || queued != 0
+        || not_one != 0
+    {
         bail!("ledger check failed: {entries} entries for {distinct} payments");
     }
     println!("\nOK: exactly one ledger entry per distinct payment.");

@@ -247,6 +247,7 @@ pub async fn run(cli: Cli, config: Config) -> anyhow::Result<()> {
                                 &clock,
                                 id,
                                 credentials::TokenPurpose::SetPassword,
+                                None,
                             )
                             .await?;
                             out!(

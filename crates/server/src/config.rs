@@ -382,6 +382,15 @@ pub struct RetentionConfig {
     pub default_years: u32,
     /// The legal minimum: no policy may be shorter.
     pub minimum_years: u32,
+    /// Years payment records are kept after each payment.
+    pub payment_default_years: u32,
+    /// The legal minimum for payment records.
+    pub payment_minimum_years: u32,
+    /// Years usage data is kept after the account closes (then only in
+    /// anonymised aggregate).
+    pub usage_default_years: u32,
+    /// The legal minimum for usage data.
+    pub usage_minimum_years: u32,
 }
 
 impl Default for RetentionConfig {
@@ -389,6 +398,10 @@ impl Default for RetentionConfig {
         Self {
             default_years: 7,
             minimum_years: 7,
+            payment_default_years: 7,
+            payment_minimum_years: 7,
+            usage_default_years: 7,
+            usage_minimum_years: 7,
         }
     }
 }

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use aqueduct_core::Clock;
 use aqueduct_core::id::LegalHoldId;
 use aqueduct_retention::holds::{self, HoldScope};
-use aqueduct_retention::policy::{self, Limits};
+use aqueduct_retention::policy::{self, Limits, Record};
 use aqueduct_retention::{accounts, job};
 use aqueduct_tenant::{Access, Db, TenantCtx, directory};
 use clap::{Args, Subcommand};
@@ -89,10 +89,14 @@ pub enum RetentionAction {
         /// Association slug.
         #[arg(long)]
         tenant: String,
-        /// Years account information is kept after closure (`default`
-        /// follows the platform setting).
+        /// Years kept (`default` follows the platform setting).
         #[arg(long)]
         years: String,
+        /// Which period: `account` (information, after closure),
+        /// `payment` (records, after each payment) or `usage` (data, after
+        /// closure; then only in aggregate).
+        #[arg(long, default_value = "account")]
+        record: String,
         /// Who decides (recorded in the audit log).
         #[arg(long, default_value = "cli")]
         by: String,
@@ -142,9 +146,14 @@ pub enum HoldAction {
 
 /// The platform limits from the configuration.
 pub fn limits(config: &Config) -> Limits {
+    let r = &config.retention;
     Limits {
-        default_years: config.retention.default_years,
-        minimum_years: config.retention.minimum_years,
+        default_years: r.default_years,
+        minimum_years: r.minimum_years,
+        payment_default_years: r.payment_default_years,
+        payment_minimum_years: r.payment_minimum_years,
+        usage_default_years: r.usage_default_years,
+        usage_minimum_years: r.usage_minimum_years,
     }
 }
 
@@ -183,6 +192,32 @@ pub async fn run(args: RetentionArgs, config: &Config, clock: &dyn Clock) -> any
                     r.anonymised,
                     r.held
                 );
+                let p = &r.payments;
+                out!(
+                    "{}: payment records {} years (before {}): {} ledger entries into {} monthly totals; {} payments, {} refunds, {} disputes, {} autopay charges, {} payout items, {} in-flight markers, {} webhook events removed",
+                    r.slug,
+                    r.payment_years,
+                    r.payment_cutoff.format("%Y-%m-%d"),
+                    p.ledger_entries,
+                    p.ledger_summaries,
+                    p.payments,
+                    p.refunds,
+                    p.disputes,
+                    p.autopay_charges,
+                    p.payout_items,
+                    p.in_flight,
+                    p.stripe_events
+                );
+                out!(
+                    "{}: usage {} years (closed before {}): {} account(s) into {} aggregate row(s) ({} bills); {} meter reads removed",
+                    r.slug,
+                    r.usage_years,
+                    r.usage_cutoff.format("%Y-%m-%d"),
+                    r.usage.accounts,
+                    r.usage.aggregate_rows,
+                    r.usage.bills,
+                    r.usage.meter_reads
+                );
             }
             if dry_run {
                 out!("dry run: nothing was changed");
@@ -192,8 +227,15 @@ pub async fn run(args: RetentionArgs, config: &Config, clock: &dyn Clock) -> any
         RetentionAction::Policy {
             tenant: slug,
             years,
+            record,
             by,
         } => {
+            let record = match record.as_str() {
+                "account" => Record::Account,
+                "payment" => Record::Payment,
+                "usage" => Record::Usage,
+                other => bail!("--record is account, payment or usage, not {other:?}"),
+            };
             let ctx = tenant(&db, &slug).await?;
             let years = match years.as_str() {
                 "default" => None,
@@ -203,10 +245,20 @@ pub async fn run(args: RetentionArgs, config: &Config, clock: &dyn Clock) -> any
                 ),
             };
             let tx = db.tenant(&ctx).await?;
-            policy::set_years(&tx, clock, &by, years, &limits).await?;
-            let now = policy::years(&tx, &limits).await?;
+            policy::set_years_for(&tx, clock, &by, record, years, &limits).await?;
+            let now = policy::years_for(&tx, &limits, record).await?;
             tx.commit().await?;
-            out!("{slug}: account information is kept {now} years after closure");
+            match record {
+                Record::Account => {
+                    out!("{slug}: account information is kept {now} years after closure")
+                }
+                Record::Payment => {
+                    out!("{slug}: payment records are kept {now} years after the payment")
+                }
+                Record::Usage => out!(
+                    "{slug}: usage data is kept {now} years after closure, then only in aggregate"
+                ),
+            }
             Ok(())
         }
         RetentionAction::Hold { action } => hold(&db, clock, action).await,

@@ -81,8 +81,10 @@ pub async fn run_job(
             let limits = crate::retention::limits(config);
             let reports = aqueduct_retention::job::run(db, clock, &limits, false).await?;
             let n: u64 = reports.iter().map(|r| r.anonymised).sum();
+            let entries: u64 = reports.iter().map(|r| r.payments.ledger_entries).sum();
+            let usage: u64 = reports.iter().map(|r| r.usage.accounts).sum();
             Ok(format!(
-                "{n} account(s) anonymised in {} association(s)",
+                "{n} account(s) anonymised in {} association(s); {entries} payment ledger entries summarised; usage of {usage} account(s) aggregated",
                 reports.len()
             ))
         }

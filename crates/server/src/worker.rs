@@ -125,7 +125,8 @@ pub fn with_payments(
     let stripe = Arc::new(stripe);
     let (adb, aclock, astripe) = (db.clone(), clock.clone(), stripe.clone());
     let (sdb, sclock, sstripe) = (db.clone(), clock.clone(), stripe.clone());
-    let (pdb, pclock, pstripe) = (db.clone(), clock.clone(), stripe);
+    let (pdb, pclock, pstripe) = (db.clone(), clock.clone(), stripe.clone());
+    let (mdb, mclock, mstripe) = (db.clone(), clock.clone(), stripe);
     registry
         .on(aqueduct_payments::AUTOPAY_JOB, move |_job| {
             let (db, clock, stripe) = (adb.clone(), aclock.clone(), astripe.clone());
@@ -161,6 +162,16 @@ pub fn with_payments(
                     return Err(JobError::Retry("Stripe is not configured".into()));
                 };
                 aqueduct_payments::payouts::handle(&db, clock.as_ref(), stripe, job).await
+            }
+        })
+        .on(aqueduct_payments::AUTOPAY_METHOD_JOB, move |job| {
+            let (db, clock, stripe) = (mdb.clone(), mclock.clone(), mstripe.clone());
+            async move {
+                let Some(stripe) = stripe.as_ref() else {
+                    return Err(JobError::Retry("Stripe is not configured".into()));
+                };
+                aqueduct_payments::autopay::handle_method_job(&db, clock.as_ref(), stripe, job)
+                    .await
             }
         })
 }

@@ -148,11 +148,14 @@ pub const SET_PASSWORD_TTL: Duration = Duration::hours(72);
 pub const SIGN_IN_LINK_TTL: Duration = Duration::minutes(15);
 
 /// Issues a single-use token for `user`; returns it (send or print it once).
+/// With `scope`, the token is good only in that association (a customer's
+/// sign-in link); without, anywhere (staff password tokens).
 pub async fn issue_token(
     db: &Db,
     clock: &dyn Clock,
     user: UserId,
     purpose: TokenPurpose,
+    scope: Option<TenantId>,
 ) -> Result<Secret, DbErr> {
     let token = random_hex(32)?;
     let now = clock.now();
@@ -166,6 +169,7 @@ pub async fn issue_token(
         token_hash: Set(hash_token(&token)),
         user_id: Set(user.uuid()),
         purpose: Set(purpose.as_str().to_owned()),
+        scope_tenant_id: Set(scope.map(TenantId::uuid)),
         created_at: Set(now),
         expires_at: Set(now + ttl),
         used_at: Set(None),
@@ -189,6 +193,7 @@ pub async fn redeem_token(
         clock,
         token,
         &[TokenPurpose::SetPassword, TokenPurpose::Reset],
+        None,
     )
     .await?
     else {
@@ -206,6 +211,7 @@ async fn claim(
     clock: &dyn Clock,
     token: &Secret,
     purposes: &[TokenPurpose],
+    scope: Option<TenantId>,
 ) -> Result<Option<UserId>, DbErr> {
     let hash = hash_token(token.expose());
     let now = clock.now();
@@ -216,6 +222,11 @@ async fn claim(
         return Ok(None);
     };
     if !purposes.iter().any(|p| p.as_str() == row.purpose) {
+        return Ok(None);
+    }
+    // A token bound to one association is refused (and left unused)
+    // anywhere else.
+    if row.scope_tenant_id.is_some() && row.scope_tenant_id != scope.map(TenantId::uuid) {
         return Ok(None);
     }
     // The conditional update is what makes it single-use under races.
@@ -230,17 +241,20 @@ async fn claim(
 }
 
 /// Uses a customer's sign-in link (or staff invitation link): at most once,
-/// before it expires. Returns whose it was; a disabled person gets `None`.
+/// before it expires, in the association that mailed it. Returns whose it
+/// was; a disabled person gets `None`.
 pub async fn redeem_sign_in_link(
     db: &Db,
     clock: &dyn Clock,
     token: &Secret,
+    tenant: TenantId,
 ) -> Result<Option<UserId>, DbErr> {
     let Some(user) = claim(
         db,
         clock,
         token,
         &[TokenPurpose::SignInLink, TokenPurpose::CustomerInvite],
+        Some(tenant),
     )
     .await?
     else {

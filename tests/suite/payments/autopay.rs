@@ -12,14 +12,14 @@ use http::Method;
 use serde_json::Value;
 
 /// The seeded bill is due 2026-11-20; the run's clock is `day` at noon UTC.
-fn on(day: u32) -> ManualClock {
+pub(super) fn on(day: u32) -> ManualClock {
     ManualClock::new(Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap())
 }
 
 impl PayEnv {
     /// Starts autopay for `who`'s account as staff and finishes Stripe's
     /// setup page with `action`; returns the setup link's JSON.
-    async fn save_method(&self, who: &Seeded, action: &str) -> Value {
+    pub(super) async fn save_method(&self, who: &Seeded, action: &str) -> Value {
         let path = format!("/api/v1/accounts/{}/autopay", who.account);
         let res = self
             .app
@@ -45,7 +45,7 @@ impl PayEnv {
         link
     }
 
-    async fn autopay_view(&self, who: &Seeded) -> Value {
+    pub(super) async fn autopay_view(&self, who: &Seeded) -> Value {
         let res = self
             .app
             .get(
@@ -57,7 +57,7 @@ impl PayEnv {
         res.json()
     }
 
-    async fn autopay_run(&self, clock: &ManualClock) -> RunReport {
+    pub(super) async fn autopay_run(&self, clock: &ManualClock) -> RunReport {
         let report = autopay::run(&self.app.pool, clock, &self.stripe)
             .await
             .unwrap();

@@ -3,11 +3,13 @@
 //! webhooks to it) and the real job handlers run in the foreground.
 
 mod autopay;
+mod autopay_move;
 mod checkout;
 mod fees;
 mod live;
 mod no_card_data;
 mod onboarding;
+mod pages;
 mod payouts;
 mod refunds;
 mod sweep;

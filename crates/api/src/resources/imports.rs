@@ -59,7 +59,8 @@ pub(crate) fn routes(r: Routes) -> Routes {
 struct ImportParams {
     /// A preset (`aqueduct`, `badger_beacon`) or a saved mapping's name.
     mapping: Option<String>,
-    /// Flag use above this many times the meter's average (default 3).
+    /// Flag use above this many times the meter's average (default: the
+    /// association's `high_usage_factor`, 3 unless set).
     high_use_factor: Option<i64>,
 }
 
@@ -75,10 +76,14 @@ async fn import_reads(
     if body.is_empty() {
         return Err(ApiError::Invalid("send the CSV file as the body".into()));
     }
-    let options = ImportOptions {
-        high_use_factor: p.high_use_factor.unwrap_or(3).clamp(2, 100),
-    };
     let tx = state.db().tenant(&caller.tenant).await?;
+    let stored = aqueduct_notify::prefs::settings(&tx).await?;
+    let options = ImportOptions {
+        high_use_factor: p
+            .high_use_factor
+            .unwrap_or_else(|| aqueduct_notify::prefs::high_usage_factor(stored.as_ref()))
+            .clamp(2, 100),
+    };
     let mapping = mappings::reads_by_name(&tx, p.mapping.as_deref().unwrap_or("aqueduct")).await?;
     let report = imports::import_reads(&tx, state.clock(), &body, &mapping, &options).await?;
     tx.commit().await?;

@@ -224,6 +224,8 @@ pub(crate) async fn show_settings(
             reminder_days_before: s.reminder_days_before,
             shutoff_lead_days: s.shutoff_lead_days,
             shutoff_min_overdue_cents: s.shutoff_min_overdue_cents,
+            high_usage_factor: Some(s.high_usage_factor),
+            daily_summary: Some(s.daily_summary),
         },
         None => prefs::Settings::default(),
     }))

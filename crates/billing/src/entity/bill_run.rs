@@ -26,6 +26,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Finished.
     pub finalized_at: Option<DateTimeUtc>,
+    /// `cycle`, or `final`: holds final bills issued at move-out for a
+    /// period no cycle had claimed (a cycle of that period adopts it).
+    pub kind: String,
 }
 
 /// No relations are navigated through the ORM.

@@ -18,6 +18,8 @@ pub mod payment_plan;
 pub mod rate_schedule;
 pub mod rate_schedule_version;
 pub mod service_location;
+pub mod usage_aggregate;
+pub mod usage_aggregated_account;
 
 macro_rules! tenant_owned {
     ($($m:ident),*) => {$(
@@ -46,5 +48,7 @@ tenant_owned!(
     payment_plan,
     account_closure,
     meter_change,
-    estimate_setting
+    estimate_setting,
+    usage_aggregate,
+    usage_aggregated_account
 );

@@ -28,6 +28,21 @@ pub struct Model {
     pub method_type: Option<String>,
     /// When the customer consented (Stripe saved the method).
     pub consented_at: Option<DateTimeUtc>,
+    /// When it ended (turned off, or moved to another account).
+    pub ended_at: Option<DateTimeUtc>,
+    /// `turned_off` | `moved`.
+    pub ended_reason: Option<String>,
+    /// When Stripe detached the saved method (autopay turned off).
+    pub detached_at: Option<DateTimeUtc>,
+    /// Who consented to a moved method (`customer:<id>`, `user:<id>`);
+    /// none when the customer saved it on Stripe's page.
+    pub consent_actor: Option<String>,
+    /// The mandate a moved method came from.
+    pub moved_from: Option<Uuid>,
+    /// Card brand or bank name, as Stripe reports it.
+    pub method_brand: Option<String>,
+    /// Last four digits, as Stripe reports them.
+    pub method_last4: Option<String>,
     /// Created (UTC).
     pub created_at: DateTimeUtc,
     /// Last changed (UTC).

@@ -22,6 +22,8 @@ pub struct Model {
     pub status: String,
     /// Stripe's reason.
     pub reason: Option<String>,
+    /// Stripe's `evidence_details.due_by` (Unix time).
+    pub evidence_due_by: Option<i64>,
     /// When the hold entry was posted.
     pub hold_posted_at: Option<DateTimeUtc>,
     /// When the hold was released (dispute won).

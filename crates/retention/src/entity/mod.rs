@@ -2,6 +2,7 @@
 
 pub mod anonymised_account;
 pub mod erasure_request;
+pub mod ledger_period_total;
 pub mod legal_hold;
 pub mod retention_policy;
 
@@ -19,6 +20,7 @@ macro_rules! tenant_owned {
 tenant_owned!(
     anonymised_account,
     erasure_request,
+    ledger_period_total,
     legal_hold,
     retention_policy
 );

@@ -14,6 +14,11 @@ pub struct Model {
     pub id: Uuid,
     /// Years account information is kept after closure; NULL: the default.
     pub account_years: Option<i32>,
+    /// Years payment records are kept after the payment; NULL: the default.
+    pub payment_years: Option<i32>,
+    /// Years usage data is kept after closure (then only in aggregate);
+    /// NULL: the default.
+    pub usage_years: Option<i32>,
     /// Salt (hex) for anonymised account numbers.
     pub hash_salt: String,
     /// Who last changed it.

@@ -47,6 +47,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             "/payment_methods/{id}",
             get(payments::retrieve_payment_method),
         )
+        .route(
+            "/payment_methods/{id}/detach",
+            post(payments::detach_payment_method),
+        )
         .route("/setup_intents/{id}", get(payments::retrieve_setup_intent))
         .route(
             "/payment_intents",

@@ -143,6 +143,34 @@ pub async fn retrieve_payment_method(
     )
 }
 
+/// `POST /v1/payment_methods/:id/detach`: the method leaves its Customer
+/// (`customer` becomes null, `payment_method.detached` is emitted) and can
+/// never be used again; detaching one that is not attached is Stripe's 400.
+pub async fn detach_payment_method(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    ctx: Ctx,
+) -> ApiResult {
+    let req = ctx.req();
+    shared.with_store(|s| {
+        let pm = s.get(ctx.owner(), "payment_method", &id, "PaymentMethod", "payment_method")?;
+        if !pm["customer"].is_string() {
+            return Err(ApiError::invalid(
+                None,
+                "The payment method you provided is not attached to a customer so detachment is impossible.",
+                None,
+            ));
+        }
+        let previous = json!({"customer": pm["customer"].clone()});
+        let v = s.update(&id, |p| {
+            p.insert("customer".into(), Value::Null);
+        });
+        domain::mark_detached(s, &id);
+        s.emit(ctx.owner(), "payment_method.detached", &v, Some(previous), &req);
+        Ok(Json(v))
+    })
+}
+
 /// `GET /v1/setup_intents/:id`.
 pub async fn retrieve_setup_intent(
     State(shared): State<Arc<Shared>>,
@@ -233,6 +261,9 @@ pub async fn create_intent(State(shared): State<Arc<Shared>>, ctx: Ctx) -> ApiRe
         }
         let pm = ctx.str("payment_method").map(|p| domain::resolve_payment_method(s, owner.as_deref(), &p)).transpose()?;
         if let Some(pm_id) = &pm {
+            if domain::is_detached(s, pm_id) {
+                return Err(ApiError::invalid(None, "The provided PaymentMethod was previously used without being attached to a Customer or was detached from a Customer, and may not be used again.", Some("payment_method")));
+            }
             let attached = s.raw(pm_id).and_then(|o| o.json["customer"].as_str().map(str::to_owned));
             match (attached, &customer) {
                 (Some(a), Some(c)) if a != *c => {

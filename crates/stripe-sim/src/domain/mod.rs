@@ -35,9 +35,21 @@ pub fn ach_fee(amount: i64) -> i64 {
 /// Stripe's dispute fee ($15.00).
 pub const DISPUTE_FEE: i64 = 1500;
 
-/// `$12.34` for error messages.
+/// `$12.34` (`-$16.75` below zero) for error messages.
 pub fn dollars(amount: i64) -> String {
-    format!("${}.{:02}", amount / 100, amount % 100)
+    let sign = if amount < 0 { "-" } else { "" };
+    let abs = amount.unsigned_abs();
+    format!("{sign}${}.{:02}", abs / 100, abs % 100)
+}
+
+#[cfg(test)]
+mod money_tests {
+    #[test]
+    fn dollars_read_like_stripe() {
+        assert_eq!(super::dollars(1234), "$12.34");
+        assert_eq!(super::dollars(5), "$0.05");
+        assert_eq!(super::dollars(-1675), "-$16.75");
+    }
 }
 
 /// What a payment method does when charged.
@@ -189,6 +201,25 @@ pub fn resolve_payment_method(
         "payment_method",
     )?;
     Ok(param.to_owned())
+}
+
+/// Records that `pm` was detached from its Customer (it may not be used again).
+pub(crate) fn mark_detached(store: &mut Store, pm: &str) {
+    if let Some(Value::Object(m)) = store.internal.get_mut(pm) {
+        m.insert("detached".into(), json!(true));
+    } else {
+        store
+            .internal
+            .insert(pm.to_owned(), json!({"detached": true}));
+    }
+}
+
+/// Whether `pm` was detached from its Customer.
+pub(crate) fn is_detached(store: &Store, pm: &str) -> bool {
+    store
+        .internal
+        .get(pm)
+        .is_some_and(|v| v["detached"] == true)
 }
 
 pub(crate) fn behavior_of(store: &Store, pm: &str) -> Behavior {

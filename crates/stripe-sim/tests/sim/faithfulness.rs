@@ -410,6 +410,35 @@ async fn every_object_and_event_parses_with_async_stripe() {
     let again: PaymentIntent = parse(&off(saved[0].clone()).await.ok());
     assert_eq!(again.status, PaymentIntentStatus::Succeeded);
 
+    // Autopay turned off: the saved method is detached from its Customer
+    // (on the connected account) and can never be charged again.
+    let detach = |pm: String, key: &'static str| {
+        let api = &api;
+        async move {
+            api.post_idem(&format!("/v1/payment_methods/{pm}/detach"), on, key, &[])
+                .await
+        }
+    };
+    let detached: PaymentMethod = parse(&detach(saved[1].clone(), "detach-1").await.ok());
+    assert!(detached.customer.is_none());
+    // The same Idempotency-Key replays the first answer.
+    let replay = detach(saved[1].clone(), "detach-1").await;
+    assert_eq!(replay.status, 200);
+    assert_eq!(replay.json["customer"], Value::Null);
+    // Detaching again (a new key): Stripe's 400.
+    let twice = detach(saved[1].clone(), "detach-2").await;
+    assert_eq!(twice.status, 400);
+    let err: stripe_shared::Error = parse(&twice.json);
+    assert_eq!(
+        err.error.type_,
+        stripe_shared::ApiErrorsType::InvalidRequestError
+    );
+    assert!(err.error.message.unwrap().contains("not attached"));
+    let reuse = off(saved[1].clone()).await;
+    assert_eq!(reuse.status, 400, "{}", reuse.json);
+    let err: stripe_shared::Error = parse(&reuse.json);
+    assert_eq!(err.error.param.as_deref(), Some("payment_method"));
+
     // Dispute (opened, won), payout, balance transactions.
     let du = api
         .submit(
@@ -560,6 +589,7 @@ async fn every_object_and_event_parses_with_async_stripe() {
         "checkout.session.completed",
         "setup_intent.succeeded",
         "payment_method.attached",
+        "payment_method.detached",
         "charge.dispute.created",
         "charge.dispute.updated",
         "charge.dispute.closed",

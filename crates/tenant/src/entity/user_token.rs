@@ -13,6 +13,9 @@ pub struct Model {
     pub user_id: Uuid,
     /// `set_password` | `reset`.
     pub purpose: String,
+    /// The association the token is good in (customer sign-in links);
+    /// `None`: anywhere.
+    pub scope_tenant_id: Option<Uuid>,
     /// Created (UTC).
     pub created_at: DateTimeUtc,
     /// Expires (UTC).
