@@ -892,3 +892,63 @@ db_test!(web_account_page_credits_adjusts_and_arranges_a_plan, |db| {
             && page.text.contains("/payment-plan\" class=\"card\"")
     );
 });
+
+db_test!(web_restricted_accounts_mail_and_forms_are_hidden, |db| {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set, IntoActiveModel};
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let key = a.admin_key.expose();
+    let recipient = format!("{}@example.com", a.marker.to_lowercase());
+    assert!(
+        app.get("/app/notifications", key)
+            .await
+            .text
+            .contains(&recipient)
+    );
+    // Closed two years ago, then the holder asks for erasure: restricted.
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    let mut am = aqueduct_retention::accounts::find(&tx, a.account)
+        .await
+        .unwrap()
+        .unwrap()
+        .into_active_model();
+    am.status = Set("closed".into());
+    am.closed_at = Set(Some(
+        app.clock
+            .now()
+            .checked_sub_months(chrono::Months::new(24))
+            .unwrap(),
+    ));
+    am.update(tx.conn()).await.unwrap();
+    let answer = aqueduct_retention::erasure::request(
+        &tx,
+        app.clock.as_ref(),
+        "customer",
+        a.account,
+        &aqueduct_retention::policy::Limits::default(),
+    )
+    .await
+    .unwrap();
+    assert!(answer.erase_after.is_some());
+    tx.commit().await.unwrap();
+    let list = app.get("/app/notifications", key).await;
+    assert_eq!(list.status, 200);
+    assert!(!list.text.contains(&recipient), "{}", list.text);
+    let by_number = app.get("/app/notifications?account=100-1", key).await;
+    assert!(by_number.text.contains("No account numbered"));
+    let path = format!("/app/accounts/{}", a.account);
+    let credit = post(
+        &app,
+        key,
+        &format!("{path}/adjustments"),
+        &format!("kind=credit&amount=1.00&reason=x&attempt={}", attempt()),
+    )
+    .await;
+    assert_eq!(credit.status, 404);
+    assert_eq!(
+        post(&app, key, &format!("{path}/payment-plan/cancel"), "")
+            .await
+            .status,
+        404
+    );
+});

@@ -16,7 +16,7 @@ use crate::session::CurrentSession;
 use crate::state::AppState;
 use crate::workspace::{account_page, form_value, usd};
 use aqueduct_billing::ledger::{self, EntryKind, NewEntry};
-use aqueduct_billing::{accounts, payment_plans};
+use aqueduct_billing::payment_plans;
 use aqueduct_core::{AccountId, Money};
 use aqueduct_notify::outbox;
 use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
@@ -112,11 +112,15 @@ pub(crate) async fn load(
     })
 }
 
-/// 404 for an account of another association, before any form field is
+/// 404 for an account of another association, or one hidden from staff
+/// by an erasure request (as the account page), before any form field is
 /// read.
 async fn own_account(state: &AppState, caller: &Caller, id: AccountId) -> Result<(), ApiError> {
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
-    accounts::get(&tx, id).await?;
+    aqueduct_retention::erasure::visible_account(&tx, id)
+        .await
+        .map_err(crate::privacy::retention_error)?
+        .ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(())
 }
@@ -251,8 +255,8 @@ async fn plan_cancel(
     Path(account_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id: AccountId = parse_id(&account_id)?;
+    own_account(&state, &caller, id).await?;
     let tx = state.db().tenant(&caller.tenant).await?;
-    accounts::get(&tx, id).await?;
     payment_plans::cancel(&tx, state.clock(), id).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/app/accounts/{id}?done=plan_cancelled")).into_response())

@@ -189,11 +189,21 @@ async fn list_page(
     let account_text = clean(&q.account).unwrap_or_default();
     let page_no = q.page.unwrap_or(1).clamp(1, 10_000);
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    // Accounts restricted by an erasure request are hidden from staff pages
+    // (as the account list and page): so is their mail.
+    let hidden: Vec<uuid::Uuid> = aqueduct_retention::erasure::hidden_accounts(&tx)
+        .await
+        .map_err(crate::privacy::retention_error)?
+        .into_iter()
+        .map(|a| a.uuid())
+        .collect();
     let mut account_filter = None;
     let mut no_such_account = false;
     if !account_text.is_empty() {
         let found = match AccountNumber::parse(&account_text) {
-            Ok(n) => accounts::by_number(&tx, &n).await?,
+            Ok(n) => accounts::by_number(&tx, &n)
+                .await?
+                .filter(|a| !hidden.contains(&a.id)),
             Err(_) => None,
         };
         match found {
@@ -215,6 +225,13 @@ async fn list_page(
         }
         if let Some(a) = account_filter {
             query = query.filter(notification::Column::AccountId.eq(a));
+        }
+        if !hidden.is_empty() {
+            query = query.filter(
+                sea_orm::Condition::any()
+                    .add(notification::Column::AccountId.is_null())
+                    .add(notification::Column::AccountId.is_not_in(hidden.clone())),
+            );
         }
         rows = query
             .order_by_desc(notification::Column::CreatedAt)
