@@ -34,6 +34,7 @@ mod m20261129_02_usage_alert_summary;
 mod m20261129_03_bill_run_kind;
 mod m20261129_10_retention_payments_usage;
 mod m20261129_20_autopay_move;
+mod m20261129_30_api_key_last_used;
 pub mod rls;
 pub mod schema;
 
@@ -76,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_03_bill_run_kind::Migration),
             Box::new(m20261129_10_retention_payments_usage::Migration),
             Box::new(m20261129_20_autopay_move::Migration),
+            Box::new(m20261129_30_api_key_last_used::Migration),
         ]
     }
 }

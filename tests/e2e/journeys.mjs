@@ -355,10 +355,30 @@ async function onboardingJourney(browser) {
   await page.locator('.status-paid', { hasText: 'live' }).waitFor();
   assert.equal(await page.locator('#onboarding').count(), 0);
   for (const [path, name] of [['/app/reports', '45-reports'], ['/app/settings', '46-settings'],
-    ['/app/reads/exceptions', '47-read-exceptions'], ['/app/audit', '48-audit']]) {
+    ['/app/reads/exceptions', '47-read-exceptions'], ['/app/audit', '48-audit'],
+    ['/app/staff', '50-staff'], ['/app/notifications', '51-notifications'],
+    ['/app/settings/notifications', '52-notification-settings']]) {
     await page.goto(BASE + path);
     await check(page, name);
   }
+  // Invite a clerk, then make an API key: its secret is shown once.
+  await page.goto(`${BASE}/app/staff`);
+  await page.fill('#invite_email', 'clerk@mesa.example');
+  await page.click('form[action="/app/staff/invitations"] button[type=submit]');
+  await page.locator('#invitations', { hasText: 'clerk@mesa.example' }).waitFor();
+  await page.goto(`${BASE}/app/api-keys`);
+  await page.fill('#key_name', 'Meter reader');
+  await page.click('form[action="/app/api-keys"] button[type=submit]');
+  await page.locator('#new-key').waitFor();
+  assert.ok((await page.inputValue('#key_value')).startsWith('aqk_'));
+  await check(page, '53-api-key-created');
+  await page.goto(`${BASE}/app/api-keys`);
+  assert.equal(await page.locator('#new-key').count(), 0, 'the key is not shown again');
+  // An account page with the credit, payment plan and notification parts.
+  await page.goto(`${BASE}/app/accounts`);
+  await page.locator('table a[href^="/app/accounts/"]').first().click();
+  await page.locator('#account-notifications').waitFor();
+  await check(page, '54-account-forms');
   await page.setViewportSize(SIZES.phone);
   await page.goto(`${BASE}/app`);
   await page.screenshot({ path: `${OUT}/49-dashboard-live-phone.png`, fullPage: true });

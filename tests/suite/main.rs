@@ -54,4 +54,5 @@ mod throttle_race;
 mod tls;
 mod totp_at_rest;
 mod web;
+mod web_admin_pages;
 mod web_pages;

@@ -104,7 +104,7 @@ pub(crate) async fn authenticate(
             }
         };
     };
-    let caller = match api_keys::authenticate(state.db(), key).await {
+    let caller = match api_keys::authenticate(state.db(), state.clock(), key).await {
         Ok(Ok((tenant, principal))) => Caller {
             tenant,
             role: principal.role,

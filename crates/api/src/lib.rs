@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod account_forms;
 mod assets;
 mod audit_view;
 mod auth;
@@ -13,6 +14,7 @@ mod i18n;
 pub mod metrics;
 mod middleware;
 mod multipart;
+mod notification_pages;
 mod openapi;
 mod operator;
 mod operator_status;
@@ -35,6 +37,7 @@ mod signin_pages;
 mod signup;
 mod signup_page;
 mod sso;
+mod staff_pages;
 mod state;
 mod unsubscribe;
 mod web;
@@ -198,6 +201,9 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = unsubscribe::routes(routes);
     let routes = customer::routes(routes);
     let routes = customer_pages::routes(routes);
+    let routes = staff_pages::routes(routes);
+    let routes = notification_pages::routes(routes);
+    let routes = account_forms::routes(routes);
     let (router, mut specs) = routes.finish(state.clone());
     specs.push(RouteSpec {
         method: axum::http::Method::GET,

@@ -1,6 +1,7 @@
 //! JSON resources of an association under `/api/v1`.
 
 mod accounts;
+pub(crate) mod api_keys;
 mod association;
 pub(crate) mod bill_document;
 mod bill_pdf;
@@ -11,11 +12,11 @@ mod ledger;
 mod lifecycle;
 mod locations;
 mod meters;
-mod notifications;
+pub(crate) mod notifications;
 mod rates;
 mod reads;
 mod reports;
-mod staff;
+pub(crate) mod staff;
 
 pub use bill_pdf::BillPdfAttachments;
 
@@ -35,6 +36,7 @@ pub(crate) fn routes(r: Routes) -> Routes {
     let r = reports::routes(r);
     let r = bill_document::routes(r);
     let r = staff::routes(r);
+    let r = api_keys::routes(r);
     let r = notifications::routes(r);
     let r = notifications::print_routes(r);
     let r = bill_pdf::routes(r);

@@ -243,17 +243,29 @@ async fn set_policy(
     ctx: Ctx,
     Json(body): Json<Policy>,
 ) -> Result<Json<Policy>, ApiError> {
+    set_staff_policy(&state, &caller, &ctx, body.staff_totp_required).await?;
+    Ok(Json(body))
+}
+
+/// Sets whether the association requires a second factor of its staff
+/// (audited). The JSON route and the workspace's staff page call this.
+pub(crate) async fn set_staff_policy(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &Ctx,
+    required: bool,
+) -> Result<(), ApiError> {
     let tx = state.db().tenant(&caller.tenant).await?;
-    second_factor::set_staff_required(&tx, body.staff_totp_required).await?;
+    second_factor::set_staff_required(&tx, required).await?;
     let mut e = ctx.entry(
         caller.actor.clone(),
         "association.second_factor_policy",
         Outcome::Success,
     );
-    e.details = Some(serde_json::json!({ "staff_totp_required": body.staff_totp_required }));
+    e.details = Some(serde_json::json!({ "staff_totp_required": required }));
     audit::record_in(&tx, state.clock(), e).await?;
     tx.commit().await?;
-    Ok(Json(body))
+    Ok(())
 }
 
 fn step_html(ctx: &Ctx, error: Option<&str>) -> Html<String> {

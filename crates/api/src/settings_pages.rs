@@ -2,7 +2,8 @@
 //! profile, colours and notice banner (`branding::save`, as
 //! `PUT /api/v1/branding`), the late-fee rule (`late_fees::set_rule`, as
 //! `PUT /api/v1/late-fee-rule`), convenience fees
-//! (`fees::set_convenience_fees`), staff and API keys, and the audit log
+//! (`fees::set_convenience_fees`), links to staff, API keys and
+//! notification settings (`staff_pages`, `notification_pages`), and the audit log
 //! (`audit::search_in`, as `GET /api/v1/audit`).
 
 use crate::auth::Caller;
@@ -17,15 +18,13 @@ use crate::workspace::{chrome, csrf_input, form_value, usd};
 use aqueduct_billing::late_fees::{self, Rule};
 use aqueduct_payments::fees::{self, ConvenienceFees, FeeRate};
 use aqueduct_tenant::audit::{self, AuditEntry, AuditFilter, Outcome};
-use aqueduct_tenant::entity::api_key;
-use aqueduct_tenant::{Access, Role, scoped, staff};
+use aqueduct_tenant::{Access, Role};
 use askama::Template;
 use axum::Extension;
 use axum::extract::{Query, State};
 use axum::http::Method;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use sea_orm::{ColumnTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 
 pub(crate) fn routes(r: Routes) -> Routes {
@@ -67,9 +66,6 @@ struct SettingsPage {
     late_fee: Option<[String; 4]>,
     fee_form: [String; 4],
     late_form: [String; 4],
-    staff: Vec<[String; 4]>,
-    invitations: Vec<[String; 3]>,
-    keys: Vec<[String; 3]>,
 }
 
 #[derive(Deserialize)]
@@ -95,13 +91,6 @@ async fn settings_page(
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     let rule = late_fees::rule(&tx).await?;
     let conv = fees::convenience_fees(&tx).await?;
-    let members = staff::list(&tx).await?;
-    let pending = staff::pending(&tx, state.clock()).await?;
-    let keys = scoped::<api_key::Entity>(&tx)
-        .filter(api_key::Column::RevokedAt.is_null())
-        .order_by_asc(api_key::Column::Name)
-        .all(tx.conn())
-        .await?;
     tx.commit().await?;
     Ok(web::render(&SettingsPage {
         page: chrome(caller, s, "Settings", "settings"),
@@ -133,31 +122,6 @@ async fn settings_page(
             percent(conv.us_bank_account.basis_points),
             dollars(conv.us_bank_account.fixed_cents),
         ],
-        staff: members
-            .into_iter()
-            .map(|m| {
-                [
-                    m.display_name,
-                    m.email,
-                    m.role.to_string(),
-                    m.since.format("%Y-%m-%d").to_string(),
-                ]
-            })
-            .collect(),
-        invitations: pending
-            .into_iter()
-            .map(|i| {
-                [
-                    i.email,
-                    i.role.to_string(),
-                    i.expires_at.format("%Y-%m-%d").to_string(),
-                ]
-            })
-            .collect(),
-        keys: keys
-            .into_iter()
-            .map(|k| [k.name, k.role, k.created_at.format("%Y-%m-%d").to_string()])
-            .collect(),
     }))
 }
 

@@ -303,6 +303,9 @@ struct AccountDetail {
     csrf: String,
     today: String,
     attempt: String,
+    /// Clerks and admins see the forms that change the account.
+    can_edit: bool,
+    extras: crate::account_forms::Extras,
     autopay: crate::payments::pages::AutopayPanel,
 }
 
@@ -331,6 +334,11 @@ async fn account_detail(
             Some("Moved out: the final bill is issued and the account closed.".into())
         }
         Some("deposit") => Some("Deposit recorded.".into()),
+        Some("adjusted") => Some("Posted to the ledger.".into()),
+        Some("plan") => Some("Payment plan made.".into()),
+        Some("plan_cancelled") => Some("Payment plan cancelled.".into()),
+        Some("resent") => Some("Notification queued to be sent again.".into()),
+        Some("already_sent") => Some("Not resent: it was already sent.".into()),
         Some("autopay_off") => {
             Some("Autopay is off; the saved method is detached at Stripe.".into())
         }
@@ -362,6 +370,7 @@ pub(crate) async fn account_page(
     let account_bills = bills::for_account(&tx, id).await?;
     let pays = checkout::for_account(&tx, id).await?;
     let closure = aqueduct_billing::lifecycle::closure(&tx, id).await?;
+    let extras = crate::account_forms::load(&tx, id, state.clock().now().date_naive()).await?;
     let autopay = crate::payments::pages::autopay_panel(
         &tx,
         id,
@@ -449,6 +458,8 @@ pub(crate) async fn account_page(
         csrf: csrf_input(s),
         today: state.clock().now().date_naive().to_string(),
         attempt: uuid::Uuid::new_v4().simple().to_string(),
+        can_edit: caller.role >= Role::Clerk,
+        extras,
         autopay,
     }))
 }

@@ -11,11 +11,18 @@ use crate::directory;
 use crate::entity::api_key;
 use crate::role::Role;
 use aqueduct_core::{ApiKeyId, Clock, Secret, TenantId};
+use chrono::Duration;
+use sea_orm::sea_query::Condition;
 use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 const PREFIX: &str = "aqk_";
+
+/// How stale a key's stored last use may get before a request with it
+/// writes the time again: a busy key costs one write every few minutes,
+/// not one per request.
+pub const LAST_USED_EVERY: Duration = Duration::minutes(5);
 
 /// The identity an API key authenticates as.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +65,7 @@ pub async fn create(
         key_hash: Set(hash(key.expose())),
         created_at: Set(clock.now()),
         revoked_at: Set(None),
+        last_used_at: Set(None),
     })
     .exec_without_returning(tx.conn())
     .await?;
@@ -106,8 +114,11 @@ pub enum KeyRejection {
 }
 
 /// Checks a presented key. Returns the tenant and principal, or why not.
+/// A good key's last use is written when the stored one is older than
+/// [`LAST_USED_EVERY`] (a failed write is logged; the request goes on).
 pub async fn authenticate(
     db: &Db,
+    clock: &dyn Clock,
     presented: &str,
 ) -> Result<Result<(TenantCtx, ApiKeyPrincipal), KeyRejection>, DbErr> {
     let Some(rest) = presented.strip_prefix(PREFIX) else {
@@ -142,6 +153,12 @@ pub async fn authenticate(
         .role
         .parse()
         .map_err(|e: String| DbErr::Custom(format!("api key {}: {e}", row.id)))?;
+    let now = clock.now();
+    if row.last_used_at.is_none_or(|t| now - t >= LAST_USED_EVERY)
+        && let Err(e) = touch(db, &ctx, row.id, now).await
+    {
+        tracing::warn!(error = %e, key = %row.id, "could not record an API key's last use");
+    }
     Ok(Ok((
         ctx,
         ApiKeyPrincipal {
@@ -149,4 +166,27 @@ pub async fn authenticate(
             role,
         },
     )))
+}
+
+/// Writes `now` as the key's last use unless a newer time is stored
+/// (another request got there first).
+async fn touch(
+    db: &Db,
+    ctx: &TenantCtx,
+    id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), DbErr> {
+    let tx = db.tenant(ctx).await?;
+    api_key::Entity::update_many()
+        .col_expr(api_key::Column::LastUsedAt, Some(now).into())
+        .filter(api_key::Column::TenantId.eq(ctx.id().uuid()))
+        .filter(api_key::Column::Id.eq(id))
+        .filter(
+            Condition::any()
+                .add(api_key::Column::LastUsedAt.is_null())
+                .add(api_key::Column::LastUsedAt.lt(now - LAST_USED_EVERY)),
+        )
+        .exec(tx.conn())
+        .await?;
+    tx.commit().await
 }

@@ -52,6 +52,8 @@ pub struct Seeded {
     pub notification: uuid::Uuid,
     /// A payout (in transit) on the association's Stripe account.
     pub payout: uuid::Uuid,
+    /// The viewer key's id.
+    pub viewer_key_id: aqueduct_core::ApiKeyId,
 }
 
 impl Seeded {
@@ -72,6 +74,7 @@ impl Seeded {
             "invitation_id" => self.invitation.to_string(),
             "notification_id" => self.notification.to_string(),
             "payout_id" => self.payout.to_string(),
+            "api_key_id" => self.viewer_key_id.to_string(),
             other => panic!(
                 "route parameter {{{other}}} has no fixture: add one to tests/suite/support/seed.rs"
             ),
@@ -167,7 +170,7 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
     let (_, admin_key) = api_keys::create(&tx, clock, "admin", Role::Admin)
         .await
         .unwrap();
-    let (_, viewer_key) = api_keys::create(&tx, clock, "viewer", Role::Viewer)
+    let (viewer_key_id, viewer_key) = api_keys::create(&tx, clock, "viewer", Role::Viewer)
         .await
         .unwrap();
     for (on, value) in [("2026-09-28", 120_000), ("2026-10-28", 125_500)] {
@@ -305,6 +308,7 @@ pub async fn tenant(db: &Db, clock: &dyn Clock, slug: &str) -> Seeded {
         marker,
         staff_user,
         invitation: invitation.id,
+        viewer_key_id,
     }
 }
 

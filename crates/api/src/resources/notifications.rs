@@ -207,7 +207,7 @@ async fn set_prefs(
 
 /// The association's notification settings as stored (all `null` when
 /// none were saved; the default locale is then `en`).
-async fn show_settings(
+pub(crate) async fn show_settings(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<prefs::Settings>, ApiError> {
@@ -234,7 +234,7 @@ async fn show_settings(
 /// `PUT /api/v1/notification-settings` (admin): replaces the settings;
 /// an address that is not an email or a locale other than `en`/`es`
 /// answers 422.
-async fn put_settings(
+pub(crate) async fn put_settings(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<prefs::Settings>,

@@ -145,9 +145,21 @@ async fn invite(
     ctx: Ctx,
     Json(body): Json<InviteBody>,
 ) -> Result<(StatusCode, Json<InvitationDto>), ApiError> {
+    let inv = invite_flow(&state, &caller, &ctx, &body.email, body.role).await?;
+    Ok((StatusCode::CREATED, Json(InvitationDto::from(inv))))
+}
+
+/// Invites `email` with `role` (audited) and mails the link. The JSON
+/// route and the workspace page both call this.
+pub(crate) async fn invite_flow(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &Ctx,
+    email: &str,
+    role: Role,
+) -> Result<Invitation, ApiError> {
     let tx = state.db().tenant(&caller.tenant).await?;
-    let (inv, token) =
-        staff::invite(&tx, state.clock(), &caller.actor, &body.email, body.role).await?;
+    let (inv, token) = staff::invite(&tx, state.clock(), &caller.actor, email, role).await?;
     let mut e = ctx.entry(caller.actor.clone(), "staff.invite", Outcome::Success);
     e.target = Some(format!("invitation:{}", inv.id));
     e.details = Some(serde_json::json!({ "role": inv.role }));
@@ -172,7 +184,7 @@ async fn invite(
     if let Err(e) = state.mailer().send(mail).await {
         tracing::warn!(error = %e, "invitation mail not sent");
     }
-    Ok((StatusCode::CREATED, Json(InvitationDto::from(inv))))
+    Ok(inv)
 }
 
 async fn revoke(
@@ -182,6 +194,17 @@ async fn revoke(
     Path(invitation_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let id: InvitationId = parse_id(&invitation_id)?;
+    revoke_flow(&state, &caller, &ctx, id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Withdraws a pending invitation (audited); 404 when there is none.
+pub(crate) async fn revoke_flow(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &Ctx,
+    id: InvitationId,
+) -> Result<(), ApiError> {
     let tx = state.db().tenant(&caller.tenant).await?;
     if !staff::revoke(&tx, id).await? {
         return Err(ApiError::NotFound);
@@ -194,7 +217,7 @@ async fn revoke(
     e.target = Some(format!("invitation:{id}"));
     audit::record_in(&tx, state.clock(), e).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// `PUT /api/v1/staff/{user_id}/role` body. `role` is checked after the
@@ -213,13 +236,24 @@ async fn change_role(
     Json(body): Json<RoleBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let user: UserId = parse_id(&user_id)?;
+    let role = change_role_flow(&state, &caller, &ctx, user, body.role).await?;
+    Ok(Json(serde_json::json!({ "user_id": user, "role": role })))
+}
+
+/// Changes a member's role (audited): 404 for someone who is not a member
+/// (checked before the role), 422 without a role, 409 for the last admin.
+pub(crate) async fn change_role_flow(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &Ctx,
+    user: UserId,
+    role: Option<Role>,
+) -> Result<Role, ApiError> {
     let tx = state.db().tenant(&caller.tenant).await?;
     if credentials::role_in(&tx, user).await?.is_none() {
         return Err(ApiError::NotFound);
     }
-    let role = body
-        .role
-        .ok_or_else(|| ApiError::Invalid("role is required".into()))?;
+    let role = role.ok_or_else(|| ApiError::Invalid("role is required".into()))?;
     let old = staff::change_role(&tx, user, role)
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -228,7 +262,7 @@ async fn change_role(
     e.details = Some(serde_json::json!({ "from": old, "to": role }));
     audit::record_in(&tx, state.clock(), e).await?;
     tx.commit().await?;
-    Ok(Json(serde_json::json!({ "user_id": user, "role": role })))
+    Ok(role)
 }
 
 async fn remove(
@@ -238,6 +272,18 @@ async fn remove(
     Path(user_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let user: UserId = parse_id(&user_id)?;
+    remove_flow(&state, &caller, &ctx, user).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Removes a member (audited) and ends their sessions here: 404 for
+/// someone who is not a member, 409 for the last admin.
+pub(crate) async fn remove_flow(
+    state: &AppState,
+    caller: &Caller,
+    ctx: &Ctx,
+    user: UserId,
+) -> Result<(), ApiError> {
     let tx = state.db().tenant(&caller.tenant).await?;
     let old = staff::remove(&tx, user).await?.ok_or(ApiError::NotFound)?;
     let mut e = ctx.entry(caller.actor.clone(), "staff.remove", Outcome::Success);
@@ -247,7 +293,7 @@ async fn remove(
     tx.commit().await?;
     // After the commit: on SQLite the tenant transaction held the write lock.
     sessions::end_for_tenant(state.db(), user, caller.tenant.id()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }
 
 /// Accepts an invitation: creates the membership (and the person, whose

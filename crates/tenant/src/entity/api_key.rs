@@ -22,6 +22,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Revoked (UTC), if revoked.
     pub revoked_at: Option<DateTimeUtc>,
+    /// Last used (UTC), to within [`crate::api_keys::LAST_USED_EVERY`].
+    pub last_used_at: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through the ORM.
