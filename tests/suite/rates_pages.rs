@@ -154,6 +154,28 @@ db_test!(rates_form_stores_a_schedule_that_prices_to_the_cent, |db| {
         assert!(list.text.contains(&format!("name=\"{name}\"")));
     }
 
+    // The new-schedule form starts from the sample schedule, from the
+    // first of this year; posted as shown (renamed) it is stored.
+    let mut fields = form_fields(&list.text);
+    assert!(fields.contains(&("base_0".into(), "24.50".into())), "{fields:?}");
+    assert!(fields.contains(&("effective_from".into(), "2026-01-01".into())));
+    for f in &mut fields {
+        if f.0 == "name" {
+            f.1 = "Sample".into();
+        }
+    }
+    let body = url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields.iter())
+        .finish();
+    let sample = send(&app, key, "/app/rates", &body).await;
+    assert_eq!(sample.status, 303, "{}", sample.text);
+    let sample_id = id_from(sample.headers["location"].to_str().unwrap());
+    // $24.50 + 8 × $4.10 + 4 × $5.25 = $78.30 for 12,000 gallons.
+    assert_eq!(
+        preview_cents(&app, key, &sample_id, "12000", "2026-10-01", "2026-10-31").await,
+        7_830
+    );
+
     let created = send(
         &app,
         key,

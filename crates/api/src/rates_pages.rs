@@ -114,9 +114,15 @@ async fn list_page(
     s: Option<&Extension<CurrentSession>>,
     ed: Editors,
 ) -> Result<Response, ApiError> {
+    // A new schedule's form starts from the starter schedule, in force
+    // from the first of this year (so this year's reads can be billed).
     let form = ed.form.unwrap_or_else(|| {
-        let mut f = RateForm::blank(next_month(state.clock().now().date_naive()).to_string());
-        f.name = "Residential".into();
+        let today = state.clock().now().date_naive();
+        let mut f = parse_schedule(STARTER)
+            .ok()
+            .and_then(|v| RateForm::from_schedule(&v))
+            .unwrap_or_else(|| RateForm::blank(String::new()));
+        f.effective_from = today.with_ordinal(1).unwrap_or(today).to_string();
         f
     });
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
@@ -211,7 +217,7 @@ async fn create(
             Posted::Form(f) => Editors {
                 form: Some(f.clone()),
                 form_error: Some(e),
-                name: String::new(),
+                name: f.name.clone(),
                 json: json.clone(),
                 json_error: None,
             },
