@@ -35,7 +35,7 @@ fn encode(fields: &[(&str, &str)]) -> String {
 
 /// The worked example: 5/8" base $24.50 with 2,000 gallons included,
 /// $4.10 per 1,000 gallons up to 8,000 gallons of use, $5.25 above.
-fn example<'a>(name: &'a str) -> Vec<(&'a str, &'a str)> {
+fn example(name: &str) -> Vec<(&str, &str)> {
     vec![
         ("editor", "form"),
         ("name", name),
@@ -157,7 +157,10 @@ db_test!(rates_form_stores_a_schedule_that_prices_to_the_cent, |db| {
     // The new-schedule form starts from the sample schedule, from the
     // first of this year; posted as shown (renamed) it is stored.
     let mut fields = form_fields(&list.text);
-    assert!(fields.contains(&("base_0".into(), "24.50".into())), "{fields:?}");
+    assert!(
+        fields.contains(&("base_0".into(), "24.50".into())),
+        "{fields:?}"
+    );
     assert!(fields.contains(&("effective_from".into(), "2026-01-01".into())));
     for f in &mut fields {
         if f.0 == "name" {
@@ -455,6 +458,13 @@ db_test!(rates_new_version_form_is_prefilled_and_round_trips, |db| {
     assert_eq!(again.effective_from.to_string(), "2026-12-01");
     again.effective_from = versions[0].effective_from;
     assert_eq!(again, versions[0]);
+    // With a version already dated December, the next starts in January.
+    let page = app.get(&path, key).await;
+    let next = form_fields(&page.text);
+    assert!(
+        next.contains(&("effective_from".into(), "2027-01-01".into())),
+        "{next:?}"
+    );
 
     // A schedule the form cannot show (a tax) says so and opens the JSON.
     let mut taxed = seed::residential();

@@ -163,14 +163,14 @@ async fn list(
 /// Which editor a post came from: the structured form (`editor=form`)
 /// builds the same schedule document the JSON editor posts.
 enum Posted {
-    Form(RateForm),
+    Form(Box<RateForm>),
     Json(String),
 }
 
 impl Posted {
     fn read(body: &str) -> Self {
         if form_value(body, "editor").as_deref() == Some("form") {
-            Posted::Form(RateForm::from_body(body))
+            Posted::Form(Box::new(RateForm::from_body(body)))
         } else {
             Posted::Json(form_value(body, "schedule").unwrap_or_default())
         }
@@ -215,7 +215,7 @@ async fn create(
     let again = |e: String| {
         let ed = match &posted {
             Posted::Form(f) => Editors {
-                form: Some(f.clone()),
+                form: Some(RateForm::clone(f)),
                 form_error: Some(e),
                 name: f.name.clone(),
                 json: json.clone(),
@@ -338,7 +338,8 @@ async fn schedule_page(
         .and_then(|v| serde_json::to_string_pretty(v).ok())
         .unwrap_or_default();
     // The new-version form starts from the current version, dated the
-    // first of next month.
+    // first of next month (or the month after the latest version, when
+    // that one is already dated ahead).
     let prefill = versions.last().and_then(RateForm::from_schedule);
     let expressible = prefill.is_some();
     let form = extra.form.or(prefill).unwrap_or_else(|| {
@@ -347,8 +348,12 @@ async fn schedule_page(
         f
     });
     let form = if extra.form_error.is_none() {
+        let mut from = next_month(state.clock().now().date_naive());
+        if let Some(v) = versions.last().filter(|v| v.effective_from >= from) {
+            from = next_month(v.effective_from);
+        }
         RateForm {
-            effective_from: next_month(state.clock().now().date_naive()).to_string(),
+            effective_from: from.to_string(),
             ..form
         }
     } else {
@@ -509,7 +514,7 @@ async fn add_version(
             match posted {
                 Posted::Form(f) => {
                     extra.version_json = built.ok();
-                    extra.form = Some(f);
+                    extra.form = Some(*f);
                     extra.form_error = Some(e);
                 }
                 Posted::Json(json) => {
