@@ -1,7 +1,9 @@
 //! Rates in the workspace: the schedules, an editor (a new schedule or a
-//! new version, as the rate-schedule JSON), the live bill calculator (the
-//! same pricing as `POST /api/v1/rate-schedules/{id}/preview`) and the
-//! rate-change impact report (`impact::rate_change_impact`, as
+//! new version) as a structured form for the common schedule or, under
+//! "Advanced (JSON)", as the rate-schedule JSON — the form builds that same
+//! document and both are parsed and stored on one path — the live bill
+//! calculator (the same pricing as `POST /api/v1/rate-schedules/{id}/preview`)
+//! and the rate-change impact report (`impact::rate_change_impact`, as
 //! `POST /api/v1/reports/rate-impact`, with its CSV).
 
 use crate::auth::Caller;
