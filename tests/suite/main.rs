@@ -40,6 +40,7 @@ mod payment_plans;
 mod payments;
 mod privacy_routes;
 mod rate_impact;
+mod rates_pages;
 mod reads;
 mod replicas;
 mod reports;

@@ -1,7 +1,9 @@
 //! Rates in the workspace: the schedules, an editor (a new schedule or a
-//! new version, as the rate-schedule JSON), the live bill calculator (the
-//! same pricing as `POST /api/v1/rate-schedules/{id}/preview`) and the
-//! rate-change impact report (`impact::rate_change_impact`, as
+//! new version) as a structured form for the common schedule or, under
+//! "Advanced (JSON)", as the rate-schedule JSON — the form builds that same
+//! document and both are parsed and stored on one path — the live bill
+//! calculator (the same pricing as `POST /api/v1/rate-schedules/{id}/preview`)
+//! and the rate-change impact report (`impact::rate_change_impact`, as
 //! `POST /api/v1/reports/rate-impact`, with its CSV).
 
 use crate::auth::Caller;
@@ -14,7 +16,11 @@ use crate::web;
 use crate::workspace::{chrome, csrf_input, form_value, usd};
 use aqueduct_billing::{impact, rates};
 use aqueduct_core::RateScheduleId;
-use aqueduct_rates::{BillInput, BillingPeriod, MeterSize, RateSchedule, Volume, VolumeUnit};
+use aqueduct_rates::{
+    BaseCharge, BillInput, BillingPeriod, Block, MeterSize, PercentCharge, RateSchedule, Service,
+    ServiceRates, SizeAmount, SizeTable, TierBasis, TiersStart, UsageBasis, UsageCharge, Volume,
+    VolumeUnit,
+};
 use aqueduct_tenant::{Access, Role};
 use askama::Template;
 use axum::Extension;
@@ -22,7 +28,7 @@ use axum::extract::{Path, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::Decimal;
 
 pub(crate) fn routes(r: Routes) -> Routes {
@@ -89,16 +95,38 @@ struct ListPage {
     name: String,
     json: String,
     error: Option<String>,
+    units: &'static [(&'static str, &'static str)],
+    form: RateForm,
+    form_error: Option<String>,
+}
+
+/// What the new-schedule editors show: the structured form and the JSON
+/// alternative, each with the values as typed and its own error.
+struct Editors {
+    form: Option<RateForm>,
+    form_error: Option<String>,
+    name: String,
+    json: String,
+    json_error: Option<String>,
 }
 
 async fn list_page(
     state: &AppState,
     caller: &Caller,
     s: Option<&Extension<CurrentSession>>,
-    name: String,
-    json: String,
-    error: Option<String>,
+    ed: Editors,
 ) -> Result<Response, ApiError> {
+    // A new schedule's form starts from the starter schedule, in force
+    // from the first of this year (so this year's reads can be billed).
+    let form = ed.form.unwrap_or_else(|| {
+        let today = state.clock().now().date_naive();
+        let mut f = parse_schedule(STARTER)
+            .ok()
+            .and_then(|v| RateForm::from_schedule(&v))
+            .unwrap_or_else(|| RateForm::blank(String::new()));
+        f.effective_from = today.with_ordinal(1).unwrap_or(today).to_string();
+        f
+    });
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     let rows = rates::list(&tx).await?;
     tx.commit().await?;
@@ -110,9 +138,12 @@ async fn list_page(
             .map(|r| (r.id.to_string(), r.name))
             .collect(),
         can_edit: caller.role >= Role::Admin,
-        name,
-        json,
-        error,
+        name: ed.name,
+        json: ed.json,
+        error: ed.json_error,
+        units: &UNITS,
+        form,
+        form_error: ed.form_error,
     }))
 }
 
@@ -121,15 +152,41 @@ async fn list(
     caller: Caller,
     s: Option<Extension<CurrentSession>>,
 ) -> Result<Response, ApiError> {
-    list_page(
-        &state,
-        &caller,
-        s.as_ref(),
-        String::new(),
-        STARTER.into(),
-        None,
-    )
-    .await
+    let ed = Editors {
+        form: None,
+        form_error: None,
+        name: String::new(),
+        json: STARTER.into(),
+        json_error: None,
+    };
+    list_page(&state, &caller, s.as_ref(), ed).await
+}
+
+/// Which editor a post came from: the structured form (`editor=form`)
+/// builds the same schedule document the JSON editor posts.
+enum Posted {
+    Form(Box<RateForm>),
+    Json(String),
+}
+
+impl Posted {
+    fn read(body: &str) -> Self {
+        if form_value(body, "editor").as_deref() == Some("form") {
+            Posted::Form(Box::new(RateForm::from_body(body)))
+        } else {
+            Posted::Json(form_value(body, "schedule").unwrap_or_default())
+        }
+    }
+
+    /// The schedule document as JSON: the form's is built from its fields.
+    fn json(&self) -> Result<String, String> {
+        match self {
+            Posted::Json(j) => Ok(j.clone()),
+            Posted::Form(f) => f
+                .build()
+                .and_then(|v| serde_json::to_string_pretty(&v).map_err(|e| e.to_string())),
+        }
+    }
 }
 
 fn parse_schedule(json: &str) -> Result<RateSchedule, String> {
@@ -143,22 +200,42 @@ async fn create(
     s: Option<Extension<CurrentSession>>,
     body: String,
 ) -> Result<Response, ApiError> {
-    let name = form_value(&body, "name")
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    let json = form_value(&body, "schedule").unwrap_or_default();
-    let again = |e: String| {
-        list_page(
-            &state,
-            &caller,
-            s.as_ref(),
-            name.clone(),
-            json.clone(),
-            Some(e),
-        )
+    let posted = Posted::read(&body);
+    let name = match &posted {
+        Posted::Form(f) => f.name.clone(),
+        Posted::Json(_) => form_value(&body, "name")
+            .unwrap_or_default()
+            .trim()
+            .to_owned(),
     };
-    let version = match parse_schedule(&json) {
+    let built = posted.json();
+    let json = match (&posted, &built) {
+        (Posted::Form(_), Ok(j)) => j.clone(),
+        (Posted::Form(_), Err(_)) => STARTER.into(),
+        (Posted::Json(j), _) => j.clone(),
+    };
+    let again = |e: String| {
+        let ed = match &posted {
+            Posted::Form(f) => Editors {
+                form: Some(RateForm::clone(f)),
+                form_error: Some(e),
+                name: f.name.clone(),
+                json: json.clone(),
+                json_error: None,
+            },
+            Posted::Json(_) => Editors {
+                form: None,
+                form_error: None,
+                name: name.clone(),
+                json: json.clone(),
+                json_error: Some(e),
+            },
+        };
+        list_page(&state, &caller, s.as_ref(), ed)
+    };
+    // One path for both editors: the document is parsed and stored
+    // (validated by the rates crate) the same way.
+    let version = match built.and_then(|j| parse_schedule(&j)) {
         Ok(v) => v,
         Err(e) => return again(e).await,
     };
@@ -202,6 +279,10 @@ struct SchedulePage {
     calc_error: Option<String>,
     version_json: String,
     version_error: Option<String>,
+    /// Whether the current version can be shown in the structured form.
+    expressible: bool,
+    form: RateForm,
+    form_error: Option<String>,
 }
 
 fn default_calc(today: NaiveDate) -> CalcForm {
@@ -224,6 +305,8 @@ struct Extra {
     calc_error: Option<String>,
     version_json: Option<String>,
     version_error: Option<String>,
+    form: Option<RateForm>,
+    form_error: Option<String>,
 }
 
 impl Extra {
@@ -235,6 +318,8 @@ impl Extra {
             calc_error: None,
             version_json: None,
             version_error: None,
+            form: None,
+            form_error: None,
         }
     }
 }
@@ -254,6 +339,28 @@ async fn schedule_page(
         .last()
         .and_then(|v| serde_json::to_string_pretty(v).ok())
         .unwrap_or_default();
+    // The new-version form starts from the current version, dated the
+    // first of next month (or the month after the latest version, when
+    // that one is already dated ahead).
+    let prefill = versions.last().and_then(RateForm::from_schedule);
+    let expressible = prefill.is_some();
+    let form = extra.form.or(prefill).unwrap_or_else(|| {
+        let mut f = RateForm::blank(String::new());
+        f.name = stored.schedule.name.clone();
+        f
+    });
+    let form = if extra.form_error.is_none() {
+        let mut from = next_month(state.clock().now().date_naive());
+        if let Some(v) = versions.last().filter(|v| v.effective_from >= from) {
+            from = next_month(v.effective_from);
+        }
+        RateForm {
+            effective_from: from.to_string(),
+            ..form
+        }
+    } else {
+        form
+    };
     Ok(web::render(&SchedulePage {
         page: chrome(caller, s, &stored.schedule.name, "rates"),
         csrf: csrf_input(s),
@@ -281,6 +388,9 @@ async fn schedule_page(
         calc_error: extra.calc_error,
         version_json: extra.version_json.unwrap_or(latest),
         version_error: extra.version_error,
+        expressible,
+        form,
+        form_error: extra.form_error,
     }))
 }
 
@@ -387,8 +497,9 @@ async fn add_version(
     let id: RateScheduleId = parse_id(&schedule_id)?;
     let tx = state.db().tenant(&caller.tenant).await?;
     rates::get(&tx, id).await?;
-    let json = form_value(&body, "schedule").unwrap_or_default();
-    let added = match parse_schedule(&json) {
+    let posted = Posted::read(&body);
+    let built = posted.json();
+    let added = match built.clone().and_then(|j| parse_schedule(&j)) {
         Ok(v) => rates::add_version(&tx, state.clock(), id, v)
             .await
             .map_err(|e| ApiError::from(e).to_string()),
@@ -402,11 +513,348 @@ async fn add_version(
         Err(e) => {
             tx.rollback().await?;
             let mut extra = Extra::none();
-            extra.version_json = Some(json);
-            extra.version_error = Some(e);
+            match posted {
+                Posted::Form(f) => {
+                    extra.version_json = built.ok();
+                    extra.form = Some(*f);
+                    extra.form_error = Some(e);
+                }
+                Posted::Json(json) => {
+                    extra.version_json = Some(json);
+                    extra.version_error = Some(e);
+                }
+            }
             schedule_page(&state, &caller, s.as_ref(), id, extra).await
         }
     }
+}
+
+/// Usage-block rows the structured editor offers.
+const BLOCK_ROWS: usize = 6;
+
+/// The structured editor's fields, as typed (kept when the page comes back
+/// with an error). It covers the common schedule: a water base charge by
+/// meter size, an included allowance, up to six usage blocks, a minimum
+/// bill, a sewer charge (flat and/or per unit of water used) and one
+/// percentage fee on the whole bill. Anything else is the JSON editor's.
+#[derive(Clone, Debug, PartialEq)]
+struct RateForm {
+    name: String,
+    effective_from: String,
+    /// One amount per size in [`SIZES`], in that order.
+    base: Vec<(&'static str, String)>,
+    base_default: String,
+    unit: String,
+    allowance: String,
+    /// `first_unit` or `after_allowance`.
+    tiers_start: String,
+    /// (from, rate), [`BLOCK_ROWS`] rows.
+    blocks: Vec<(String, String)>,
+    minimum_bill: String,
+    sewer_flat: String,
+    sewer_rate: String,
+    fee_description: String,
+    fee_percent: String,
+}
+
+const FEE_DESCRIPTION: &str = "State regulatory fee";
+
+impl RateForm {
+    fn blank(effective_from: String) -> Self {
+        Self {
+            name: String::new(),
+            effective_from,
+            base: SIZES.iter().map(|z| (*z, String::new())).collect(),
+            base_default: String::new(),
+            unit: "thousand_gallons".into(),
+            allowance: String::new(),
+            tiers_start: "first_unit".into(),
+            blocks: vec![(String::new(), String::new()); BLOCK_ROWS],
+            minimum_bill: String::new(),
+            sewer_flat: String::new(),
+            sewer_rate: String::new(),
+            fee_description: FEE_DESCRIPTION.into(),
+            fee_percent: String::new(),
+        }
+    }
+
+    fn from_body(body: &str) -> Self {
+        let f = |n: &str| form_value(body, n).unwrap_or_default();
+        Self {
+            name: f("name").trim().to_owned(),
+            effective_from: f("effective_from"),
+            base: SIZES
+                .iter()
+                .enumerate()
+                .map(|(i, z)| (*z, f(&format!("base_{i}"))))
+                .collect(),
+            base_default: f("base_default"),
+            unit: f("unit"),
+            allowance: f("allowance"),
+            tiers_start: f("tiers_start"),
+            blocks: (1..=BLOCK_ROWS)
+                .map(|i| (f(&format!("from_{i}")), f(&format!("rate_{i}"))))
+                .collect(),
+            minimum_bill: f("minimum_bill"),
+            sewer_flat: f("sewer_flat"),
+            sewer_rate: f("sewer_rate"),
+            fee_description: f("fee_description"),
+            fee_percent: f("fee_percent"),
+        }
+    }
+
+    /// The form showing `v`, or `None` when `v` has something the form
+    /// cannot show (seasons, taxes, rounding rules, other services…):
+    /// the form is only offered when building it back gives `v` again.
+    fn from_schedule(v: &RateSchedule) -> Option<Self> {
+        let mut form = Self::blank(v.effective_from.to_string());
+        form.name = v.name.clone();
+        let water = v.services.first().filter(|s| s.service == Service::Water)?;
+        if let Some(base) = &water.base {
+            for e in &base.amounts.by_meter_size {
+                let slot = form.base.iter_mut().find(|(z, _)| *z == e.size.code())?;
+                slot.1 = e.amount.to_string();
+            }
+            form.base_default = base
+                .amounts
+                .default
+                .map(|d| d.to_string())
+                .unwrap_or_default();
+        }
+        let sewer = v.services.get(1);
+        let sewer_usage = sewer.and_then(|s| s.usage.as_ref());
+        if let Some(u) = water.usage.as_ref().or(sewer_usage) {
+            form.unit = unit_code(u.unit)?;
+        }
+        if let Some(u) = &water.usage {
+            if u.blocks.len() > BLOCK_ROWS {
+                return None;
+            }
+            form.allowance = if u.allowance.is_zero() {
+                String::new()
+            } else {
+                u.allowance.to_string()
+            };
+            form.tiers_start = match u.tiers_start {
+                TiersStart::FirstUnit => "first_unit",
+                TiersStart::AfterAllowance => "after_allowance",
+            }
+            .into();
+            for (row, b) in form.blocks.iter_mut().zip(&u.blocks) {
+                *row = (b.from.to_string(), b.rate.to_string());
+            }
+        }
+        if let Some(s) = sewer {
+            if let Some(b) = &s.base {
+                form.sewer_flat = b.amounts.default?.to_string();
+            }
+            if let Some(u) = &s.usage {
+                form.sewer_rate = u.blocks.first()?.rate.to_string();
+            }
+        }
+        form.minimum_bill = v.minimum_bill.map(|m| m.to_string()).unwrap_or_default();
+        if let Some(a) = v.assessments.first() {
+            form.fee_description = a.description.clone();
+            form.fee_percent = a.percent.to_string();
+        }
+        let rebuilt = form.build().ok()?;
+        (canonical(rebuilt) == canonical(v.clone())).then_some(form)
+    }
+
+    /// The schedule document the form describes (validated later, on the
+    /// same path as the JSON editor's).
+    fn build(&self) -> Result<RateSchedule, String> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err("Give the schedule a name.".into());
+        }
+        let effective_from = NaiveDate::parse_from_str(self.effective_from.trim(), "%Y-%m-%d")
+            .map_err(|_| "Give the date the rates take effect (YYYY-MM-DD).".to_owned())?;
+        let mut by_meter_size = Vec::new();
+        for (size, text) in &self.base {
+            if let Some(amount) = amount(&format!("Base charge for a {size}\" meter"), text)? {
+                let size = size
+                    .parse()
+                    .map_err(|_| format!("Unknown meter size {size}."))?;
+                by_meter_size.push(SizeAmount { size, amount });
+            }
+        }
+        let default = amount("Base charge for other sizes", &self.base_default)?;
+        if by_meter_size.is_empty() && default.is_none() {
+            return Err("Give the base charge for at least one meter size, or one for all other sizes (0 if there is none).".into());
+        }
+        let unit = UNITS
+            .iter()
+            .find(|(code, _)| *code == self.unit)
+            .and_then(|(code, _)| {
+                serde_json::from_value::<VolumeUnit>(serde_json::Value::String((*code).into())).ok()
+            })
+            .ok_or("Choose the unit of the usage rates.")?;
+        let allowance = amount("Included allowance", &self.allowance)?.unwrap_or_default();
+        let tiers_start = match self.tiers_start.as_str() {
+            "after_allowance" => TiersStart::AfterAllowance,
+            "first_unit" | "" => TiersStart::FirstUnit,
+            _ => return Err("Choose where the block thresholds count from.".into()),
+        };
+        let mut blocks = Vec::new();
+        for (i, (from, rate)) in self.blocks.iter().enumerate() {
+            let n = i + 1;
+            let from_v = amount(&format!("Block {n} starts at"), from)?;
+            let rate_v = amount(&format!("Block {n} rate"), rate)?;
+            match (from_v, rate_v) {
+                (None, None) => {}
+                (_, None) => return Err(format!("Block {n}: give the rate per unit.")),
+                (None, Some(rate)) if blocks.is_empty() => blocks.push(Block {
+                    from: Decimal::ZERO,
+                    rate,
+                }),
+                (None, Some(_)) => {
+                    return Err(format!("Block {n}: give the use where the block starts."));
+                }
+                (Some(from), Some(rate)) => blocks.push(Block { from, rate }),
+            }
+        }
+        let usage_charge = |blocks: Vec<Block>, allowance, tiers_start| UsageCharge {
+            unit,
+            basis: UsageBasis::Metered,
+            winter_average_default: None,
+            allowance,
+            tiers_start,
+            tier_basis: TierBasis::PerBill,
+            blocks,
+            seasons: Vec::new(),
+        };
+        let usage = if blocks.is_empty() {
+            if !allowance.is_zero() {
+                return Err("An included allowance needs at least one usage block.".into());
+            }
+            None
+        } else {
+            Some(usage_charge(blocks, allowance, tiers_start))
+        };
+        let service = |service, base, usage| ServiceRates {
+            service,
+            base,
+            usage,
+            share_of: None,
+            flat_fees: Vec::new(),
+            surcharges: Vec::new(),
+            minimum: None,
+        };
+        let mut services = vec![service(
+            Service::Water,
+            Some(BaseCharge {
+                amounts: SizeTable {
+                    by_meter_size,
+                    default,
+                },
+                per_day: false,
+            }),
+            usage,
+        )];
+        let sewer_flat = amount("Sewer flat charge", &self.sewer_flat)?;
+        let sewer_rate = amount("Sewer rate per unit of water", &self.sewer_rate)?;
+        if sewer_flat.is_some() || sewer_rate.is_some() {
+            services.push(service(
+                Service::Sewer,
+                sewer_flat.map(|a| BaseCharge {
+                    amounts: SizeTable::flat(a),
+                    per_day: false,
+                }),
+                sewer_rate.map(|rate| {
+                    usage_charge(
+                        vec![Block {
+                            from: Decimal::ZERO,
+                            rate,
+                        }],
+                        Decimal::ZERO,
+                        TiersStart::AfterAllowance,
+                    )
+                }),
+            ));
+        }
+        let minimum_bill = amount("Minimum bill", &self.minimum_bill)?;
+        let fee = amount(
+            "Fee percentage",
+            self.fee_percent.trim().trim_end_matches('%'),
+        )?;
+        let assessments = match fee {
+            None => Vec::new(),
+            Some(percent) => {
+                let description = self.fee_description.trim();
+                vec![PercentCharge {
+                    description: if description.is_empty() {
+                        FEE_DESCRIPTION.into()
+                    } else {
+                        description.into()
+                    },
+                    percent,
+                    services: Vec::new(),
+                }]
+            }
+        };
+        Ok(RateSchedule {
+            name: name.to_owned(),
+            effective_from,
+            rounding: Default::default(),
+            usage_rounding: None,
+            services,
+            minimum_bill,
+            taxes: Vec::new(),
+            assessments,
+            prompt_payment_discount: None,
+        })
+    }
+}
+
+/// `v` with its size tables in size order, for comparing.
+fn canonical(mut v: RateSchedule) -> RateSchedule {
+    for s in &mut v.services {
+        if let Some(b) = &mut s.base {
+            b.amounts.by_meter_size.sort_by_key(|e| e.size);
+        }
+    }
+    v
+}
+
+fn unit_code(unit: VolumeUnit) -> Option<String> {
+    let code = serde_json::to_value(unit).ok()?;
+    let code = code.as_str()?;
+    UNITS
+        .iter()
+        .any(|(c, _)| *c == code)
+        .then(|| code.to_owned())
+}
+
+/// An exact amount typed by a person: blank is `None`; a leading `$` and
+/// thousands commas are accepted; anything else names the field.
+fn amount(label: &str, text: &str) -> Result<Option<Decimal>, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    let clean: String = t
+        .trim_start_matches('$')
+        .chars()
+        .filter(|c| *c != ',')
+        .collect();
+    let value: Decimal = clean
+        .trim()
+        .parse()
+        .map_err(|_| format!("{label}: “{t}” is not a number; write it like 24.50."))?;
+    if value.is_sign_negative() && !value.is_zero() {
+        return Err(format!("{label} must not be negative."));
+    }
+    Ok(Some(value))
+}
+
+/// The first day of the month after `today`: where a new version's date
+/// starts in the form.
+fn next_month(today: NaiveDate) -> NaiveDate {
+    today
+        .with_day(1)
+        .and_then(|d| d.checked_add_months(Months::new(1)))
+        .unwrap_or(today)
 }
 
 #[derive(Template)]
