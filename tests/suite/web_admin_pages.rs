@@ -952,3 +952,107 @@ db_test!(web_restricted_accounts_mail_and_forms_are_hidden, |db| {
         404
     );
 });
+
+db_test!(staff_edit_an_accounts_details_and_notes, |db| {
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    // Admin ⊃ clerk: the admin key stands for "clerk or above".
+    let (admin, clerk, viewer) = (
+        a.admin_key.expose(),
+        a.admin_key.expose(),
+        a.viewer_key.expose(),
+    );
+    let api = format!("/api/v1/accounts/{}", a.account);
+    // JSON: only the fields given change; unknown fields are refused.
+    let res = app
+        .request(
+            Method::PATCH,
+            &api,
+            Some(clerk),
+            Some(serde_json::json!({"email": "new@cust.test", "notes": "Gate code 4411; dog."})),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let v = res.json();
+    assert_eq!(v["email"], "new@cust.test");
+    assert_eq!(v["notes"], "Gate code 4411; dog.");
+    let before_holder = v["holder_name"].clone();
+    assert!(before_holder.is_string());
+    for bad in [
+        serde_json::json!({"email": "not-an-address"}),
+        serde_json::json!({"holder_name": "  "}),
+        serde_json::json!({"account_number": "X-1"}),
+    ] {
+        let r = app
+            .request(Method::PATCH, &api, Some(clerk), Some(bad.clone()))
+            .await;
+        assert!(
+            r.status == 422 || r.status == 400,
+            "{bad}: {} {}",
+            r.status,
+            r.text
+        );
+    }
+    let r = app
+        .request(
+            Method::PATCH,
+            &api,
+            Some(viewer),
+            Some(serde_json::json!({"notes": "x"})),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let now = app.get(&api, viewer).await.json();
+    assert_eq!(now["email"], "new@cust.test", "refusals changed nothing");
+    assert_eq!(now["holder_name"], before_holder);
+    // The audit entry names the fields, never the values.
+    let log = tenant_audit(&app, &a).await;
+    let e = log
+        .iter()
+        .find(|e| e.action == "account.updated")
+        .expect("audited");
+    let details = e.details.clone().unwrap_or_default();
+    assert!(
+        details.contains("email") && !details.contains("new@cust.test"),
+        "{details}"
+    );
+
+    // The page: notes shown, the form for clerks and admins only.
+    let path = format!("/app/accounts/{}", a.account);
+    let seen = app.get(&path, viewer).await;
+    assert!(seen.text.contains("Gate code 4411; dog."));
+    assert!(!seen.text.contains("/details\""));
+    let page = app.get(&path, admin).await;
+    assert!(page.text.contains(&format!("action=\"{path}/details\"")));
+    let saved = post(
+        &app,
+        admin,
+        &format!("{path}/details"),
+        "holder_name=Ana+Ruiz&co_holder_name=&email=ana%40cust.test&phone=555-0100&paperless=on&notes=Meter+behind+fence",
+    )
+    .await;
+    assert_eq!(saved.status, 303, "{}", saved.text);
+    let now = app.get(&api, viewer).await.json();
+    assert_eq!(now["holder_name"], "Ana Ruiz");
+    assert_eq!(now["phone"], "555-0100");
+    assert_eq!(now["paperless"], true);
+    assert_eq!(now["notes"], "Meter behind fence");
+    let refused = post(
+        &app,
+        admin,
+        &format!("{path}/details"),
+        "holder_name=Ana+Ruiz&email=nope&notes=changed",
+    )
+    .await;
+    assert_eq!(refused.status, 200, "the page again");
+    assert!(
+        refused.text.contains("not an email address"),
+        "{}",
+        refused.text
+    );
+    assert_eq!(
+        app.get(&api, viewer).await.json()["notes"],
+        "Meter behind fence",
+        "a refused form changes nothing"
+    );
+});

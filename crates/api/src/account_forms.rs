@@ -47,6 +47,42 @@ pub(crate) fn routes(r: Routes) -> Routes {
         Role::Clerk,
         post(plan_cancel),
     )
+    .tenant(
+        Method::POST,
+        "/app/accounts/{account_id}/details",
+        Role::Clerk,
+        post(details),
+    )
+}
+
+/// Contact details and notes (the same change as `PATCH
+/// /api/v1/accounts/{id}`): a refused value shows the page again with why.
+async fn details(
+    State(state): State<AppState>,
+    caller: Caller,
+    s: Option<Extension<CurrentSession>>,
+    request_id: Option<Extension<RequestId>>,
+    Path(account_id): Path<String>,
+    body: String,
+) -> Result<Response, ApiError> {
+    let id: AccountId = parse_id(&account_id)?;
+    own_account(&state, &caller, id).await?;
+    let changes = aqueduct_billing::accounts::AccountChanges {
+        holder_name: Some(form_value(&body, "holder_name").unwrap_or_default()),
+        co_holder_name: Some(form_value(&body, "co_holder_name").unwrap_or_default()),
+        email: Some(form_value(&body, "email").unwrap_or_default()),
+        phone: Some(form_value(&body, "phone").unwrap_or_default()),
+        paperless: Some(form_value(&body, "paperless").is_some_and(|v| v == "on")),
+        notes: Some(form_value(&body, "notes").unwrap_or_default()),
+    };
+    let rid = request_id.map(|Extension(r)| r.0);
+    match crate::resources::accounts::change(&state, &caller, rid, id, changes).await {
+        Ok(_) => Ok(Redirect::to(&format!("/app/accounts/{id}?done=details")).into_response()),
+        Err(ApiError::Invalid(msg) | ApiError::Conflict(msg)) => {
+            account_page(&state, &caller, s.as_ref(), id, Some(msg), None).await
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// A payment plan as the account page shows it.

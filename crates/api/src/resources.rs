@@ -1,6 +1,6 @@
 //! JSON resources of an association under `/api/v1`.
 
-mod accounts;
+pub(crate) mod accounts;
 pub(crate) mod api_keys;
 mod association;
 pub(crate) mod bill_document;

@@ -307,6 +307,17 @@ struct AccountDetail {
     can_edit: bool,
     extras: crate::account_forms::Extras,
     autopay: crate::payments::pages::AutopayPanel,
+    /// Contact details and notes, as the edit form shows them.
+    details: Details,
+}
+
+/// The account's editable details.
+struct Details {
+    co_holder: String,
+    email: String,
+    phone: String,
+    paperless: bool,
+    notes: String,
 }
 
 struct MeterView {
@@ -335,6 +346,7 @@ async fn account_detail(
         }
         Some("deposit") => Some("Deposit recorded.".into()),
         Some("adjusted") => Some("Posted to the ledger.".into()),
+        Some("details") => Some("Details saved.".into()),
         Some("plan") => Some("Payment plan made.".into()),
         Some("plan_cancelled") => Some("Payment plan cancelled.".into()),
         Some("resent") => Some("Notification queued to be sent again.".into()),
@@ -420,6 +432,13 @@ pub(crate) async fn account_page(
             "accounts",
         ),
         number: a.account_number,
+        details: Details {
+            co_holder: a.co_holder_name.clone().unwrap_or_default(),
+            email: a.email.clone().unwrap_or_default(),
+            phone: a.phone.clone().unwrap_or_default(),
+            paperless: a.paperless,
+            notes: a.notes.clone().unwrap_or_default(),
+        },
         holder: a.holder_name,
         status: a.status,
         balance: balance.to_string(),

@@ -147,6 +147,105 @@ pub async fn create(
     })
 }
 
+/// What staff change on an account's details: `None` leaves a field as
+/// it is; `Some("")` clears an optional one.
+#[derive(Debug, Clone, Default)]
+pub struct AccountChanges {
+    /// Primary holder (1–200 characters).
+    pub holder_name: Option<String>,
+    /// Second holder.
+    pub co_holder_name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Bills by email only.
+    pub paperless: Option<bool>,
+    /// Staff notes (up to 4,000 characters).
+    pub notes: Option<String>,
+}
+
+impl AccountChanges {
+    /// The names of the fields this change sets (for the audit log: never
+    /// the values, which are personal data).
+    pub fn fields(&self) -> Vec<&'static str> {
+        [
+            ("holder_name", self.holder_name.is_some()),
+            ("co_holder_name", self.co_holder_name.is_some()),
+            ("email", self.email.is_some()),
+            ("phone", self.phone.is_some()),
+            ("paperless", self.paperless.is_some()),
+            ("notes", self.notes.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect()
+    }
+}
+
+fn optional(v: String, max: usize, what: &str) -> Result<Option<String>, BillingError> {
+    let t = v.trim();
+    if t.chars().count() > max {
+        return Err(BillingError::Invalid(format!(
+            "{what} is at most {max} characters"
+        )));
+    }
+    Ok((!t.is_empty()).then(|| t.to_owned()))
+}
+
+/// Changes an account's contact details, paperless choice and notes.
+/// A closed account's details stay as they were at closing (its
+/// retention clock runs): refused.
+pub async fn update(
+    tx: &TenantTx,
+    clock: &dyn Clock,
+    id: AccountId,
+    c: AccountChanges,
+) -> Result<account::Model, BillingError> {
+    let current = get(tx, id).await?;
+    if current.status == AccountStatus::Closed.as_str() {
+        return Err(BillingError::Conflict(
+            "the account is closed: its details are kept as they were".into(),
+        ));
+    }
+    let mut a: account::ActiveModel = current.into();
+    if let Some(h) = c.holder_name {
+        let h = h.trim();
+        if h.is_empty() || h.chars().count() > 200 {
+            return Err(BillingError::Invalid(
+                "holder name is 1 to 200 characters".into(),
+            ));
+        }
+        a.holder_name = Set(h.to_owned());
+    }
+    if let Some(v) = c.co_holder_name {
+        a.co_holder_name = Set(optional(v, 200, "the second holder's name")?);
+    }
+    if let Some(v) = c.email {
+        let e = optional(v, 254, "the email")?;
+        if let Some(e) = &e {
+            let ok = e
+                .split_once('@')
+                .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !e.contains(' '));
+            if !ok {
+                return Err(BillingError::Invalid(format!("not an email address: {e}")));
+            }
+        }
+        a.email = Set(e);
+    }
+    if let Some(v) = c.phone {
+        a.phone = Set(optional(v, 40, "the phone number")?);
+    }
+    if let Some(p) = c.paperless {
+        a.paperless = Set(p);
+    }
+    if let Some(v) = c.notes {
+        a.notes = Set(optional(v, 4000, "the notes")?);
+    }
+    a.updated_at = Set(clock.now());
+    Ok(a.update(tx.conn()).await?)
+}
+
 /// One account of the transaction's association.
 pub async fn get(tx: &TenantTx, id: AccountId) -> Result<account::Model, BillingError> {
     scoped::<account::Entity>(tx)

@@ -24,6 +24,12 @@ pub(crate) fn routes(r: Routes) -> Routes {
             get(show),
         )
         .tenant(
+            Method::PATCH,
+            "/api/v1/accounts/{account_id}",
+            Role::Clerk,
+            axum::routing::patch(update),
+        )
+        .tenant(
             Method::GET,
             "/api/v1/accounts/{account_id}/meters",
             Role::Viewer,
@@ -37,6 +43,7 @@ pub(crate) struct AccountDto {
     id: String,
     account_number: String,
     holder_name: String,
+    co_holder_name: Option<String>,
     email: Option<String>,
     phone: Option<String>,
     mailing_address: Option<AddressDto>,
@@ -45,6 +52,8 @@ pub(crate) struct AccountDto {
     closed_at: Option<String>,
     paperless: bool,
     autopay: bool,
+    /// Staff notes.
+    notes: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -78,6 +87,7 @@ impl From<account::Model> for AccountDto {
             id: a.id.to_string(),
             account_number: a.account_number,
             holder_name: a.holder_name,
+            co_holder_name: a.co_holder_name,
             email: a.email,
             phone: a.phone,
             mailing_address,
@@ -86,6 +96,7 @@ impl From<account::Model> for AccountDto {
             closed_at: a.closed_at.map(|t| t.to_rfc3339()),
             paperless: a.paperless,
             autopay: a.autopay,
+            notes: a.notes,
         }
     }
 }
@@ -153,6 +164,88 @@ async fn show(
         .ok_or(ApiError::NotFound)?;
     tx.commit().await?;
     Ok(Json(account.into()))
+}
+
+/// The body of `PATCH /api/v1/accounts/{account_id}`: only the fields
+/// given change; `""` clears an optional one. Unknown fields (the number,
+/// the status, the balance…) are refused.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateAccount {
+    holder_name: Option<String>,
+    co_holder_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    paperless: Option<bool>,
+    notes: Option<String>,
+}
+
+impl From<UpdateAccount> for accounts::AccountChanges {
+    fn from(u: UpdateAccount) -> Self {
+        Self {
+            holder_name: u.holder_name,
+            co_holder_name: u.co_holder_name,
+            email: u.email,
+            phone: u.phone,
+            paperless: u.paperless,
+            notes: u.notes,
+        }
+    }
+}
+
+/// Changes an account's details (clerk): audited with the names of the
+/// fields changed, never their values.
+pub(crate) async fn change(
+    state: &AppState,
+    caller: &Caller,
+    request_id: Option<String>,
+    id: aqueduct_core::AccountId,
+    changes: accounts::AccountChanges,
+) -> Result<account::Model, ApiError> {
+    let tx = state.db().tenant(&caller.tenant).await?;
+    aqueduct_retention::erasure::visible_account(&tx, id)
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .ok_or(ApiError::NotFound)?;
+    let fields = changes.fields();
+    let updated = match accounts::update(&tx, state.clock(), id, changes).await {
+        Ok(a) => a,
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e.into());
+        }
+    };
+    aqueduct_tenant::audit::record_in(
+        &tx,
+        state.clock(),
+        aqueduct_tenant::audit::AuditEntry {
+            tenant: None,
+            actor: caller.actor.clone(),
+            action: "account.updated".into(),
+            target: Some(format!("account:{id}")),
+            outcome: aqueduct_tenant::audit::Outcome::Success,
+            request_id,
+            ip: None,
+            details: Some(serde_json::json!({ "fields": fields })),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    request_id: Option<axum::Extension<crate::middleware::RequestId>>,
+    Path(account_id): Path<String>,
+    Json(body): Json<UpdateAccount>,
+) -> Result<Json<AccountDto>, ApiError> {
+    let id = parse_id(&account_id)?;
+    let rid = request_id.map(|axum::Extension(r)| r.0);
+    Ok(Json(
+        change(&state, &caller, rid, id, body.into()).await?.into(),
+    ))
 }
 
 /// The body of `POST /api/v1/accounts`. Unknown fields (`tenant_id`,
