@@ -32,6 +32,7 @@ mod m20261128_070001_backup_records;
 mod m20261129_01_token_scope;
 mod m20261129_02_usage_alert_summary;
 mod m20261129_03_bill_run_kind;
+mod m20261129_40_branding_logo;
 pub mod rls;
 pub mod schema;
 
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_01_token_scope::Migration),
             Box::new(m20261129_02_usage_alert_summary::Migration),
             Box::new(m20261129_03_bill_run_kind::Migration),
+            Box::new(m20261129_40_branding_logo::Migration),
         ]
     }
 }
