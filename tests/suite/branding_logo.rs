@@ -94,7 +94,9 @@ fn jpeg() -> Vec<u8> {
     for c in 1..=3u8 {
         j.extend_from_slice(&[c, 0x11, 0]);
     }
-    j.extend_from_slice(&[0xff, 0xda, 0x00, 0x0c, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 0x3f, 0]);
+    j.extend_from_slice(&[
+        0xff, 0xda, 0x00, 0x0c, 3, 1, 0, 2, 0x11, 3, 0x11, 0, 0x3f, 0,
+    ]);
     j.extend_from_slice(&[0x12, 0x34, 0x56, 0xff, 0xd9]);
     j
 }
@@ -143,7 +145,10 @@ db_test!(logo_upload_is_served_shown_and_printed, |db| {
 
     // Nothing yet.
     assert_eq!(public(&app, "/alpha/logo", None).await.status, 404);
-    assert_eq!(app.get("/api/v1/branding", key).await.json()["logo"], Value::Null);
+    assert_eq!(
+        app.get("/api/v1/branding", key).await.json()["logo"],
+        Value::Null
+    );
 
     let put = put_logo(&app, key, "image/png", &logo).await;
     assert_eq!(put.status, 200, "{}", put.text);
@@ -151,9 +156,17 @@ db_test!(logo_upload_is_served_shown_and_printed, |db| {
     let url = info["url"].as_str().unwrap().to_owned();
     assert!(url.starts_with("/alpha/logo?v="), "{url}");
     assert_eq!(info["content_type"], "image/png");
-    assert_eq!((info["width"].as_u64(), info["height"].as_u64()), (Some(40), Some(10)));
+    assert_eq!(
+        (info["width"].as_u64(), info["height"].as_u64()),
+        (Some(40), Some(10))
+    );
     assert_eq!(info["bytes"].as_u64(), Some(logo.len() as u64));
-    assert!(actions(&app, &a).await.iter().any(|x| x == "branding.logo_uploaded"));
+    assert!(
+        actions(&app, &a)
+            .await
+            .iter()
+            .any(|x| x == "branding.logo_uploaded")
+    );
 
     // Served as uploaded, cacheable, with an ETag and nosniff.
     let got = public(&app, &url, None).await;
@@ -182,7 +195,10 @@ db_test!(logo_upload_is_served_shown_and_printed, |db| {
     );
     let other = public(&app, "/bravo", None).await;
     assert!(!other.text.contains("/logo?v="));
-    assert_eq!(app.get("/api/v1/branding", key).await.json()["logo"]["url"], url.as_str());
+    assert_eq!(
+        app.get("/api/v1/branding", key).await.json()["logo"]["url"],
+        url.as_str()
+    );
 
     // The bill: HTML and PDF.
     let html = app
@@ -190,7 +206,9 @@ db_test!(logo_upload_is_served_shown_and_printed, |db| {
         .await;
     assert_eq!(html.status, 200);
     assert!(
-        html.text.contains(&format!("<img class=\"logo\" src=\"{url}\" alt=\"\" width=\"115\" height=\"29\">")),
+        html.text.contains(&format!(
+            "<img class=\"logo\" src=\"{url}\" alt=\"\" width=\"115\" height=\"29\">"
+        )),
         "{}",
         html.text
     );
@@ -198,19 +216,30 @@ db_test!(logo_upload_is_served_shown_and_printed, |db| {
     assert_eq!(pdf.status, 200);
     inspect::xref(&pdf.bytes).unwrap_or_else(|e| panic!("xref: {e}"));
     assert!(inspect::find(&pdf.bytes, b"/Subtype /Image /Width 40 /Height 10", 0).is_some());
-    assert!(inspect::find(&pdf.bytes, b"/SMask", 0).is_some(), "alpha as a soft mask");
+    assert!(
+        inspect::find(&pdf.bytes, b"/SMask", 0).is_some(),
+        "alpha as a soft mask"
+    );
     let page = &inspect::contents(&pdf.bytes)[0];
     assert!(page.contains("/Im1 Do"), "{page}");
     // Bravo's bill has none.
     let theirs = app
-        .get(&format!("/api/v1/bills/{}/pdf", b.bill), b.admin_key.expose())
+        .get(
+            &format!("/api/v1/bills/{}/pdf", b.bill),
+            b.admin_key.expose(),
+        )
         .await;
     assert!(inspect::find(&theirs.bytes, b"/Subtype /Image", 0).is_none());
 
     // Bravo can neither see nor remove alpha's logo.
     assert_eq!(public(&app, "/bravo/logo", None).await.status, 404);
     let del = app
-        .request(Method::DELETE, "/api/v1/branding/logo", Some(b.admin_key.expose()), None)
+        .request(
+            Method::DELETE,
+            "/api/v1/branding/logo",
+            Some(b.admin_key.expose()),
+            None,
+        )
         .await;
     assert_eq!(del.status, 204);
     assert_eq!(public(&app, "/alpha/logo", None).await.bytes, logo);
@@ -229,7 +258,14 @@ db_test!(logo_upload_is_served_shown_and_printed, |db| {
     assert_eq!(got.headers["content-type"], "image/jpeg");
     let pdf = app.get(&format!("/api/v1/bills/{}/pdf", a.bill), key).await;
     inspect::xref(&pdf.bytes).unwrap();
-    assert!(inspect::find(&pdf.bytes, b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode", 0).is_some());
+    assert!(
+        inspect::find(
+            &pdf.bytes,
+            b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Filter /DCTDecode",
+            0
+        )
+        .is_some()
+    );
 
     // Removing it: 404, the pages fall back to the path option.
     let set = app
@@ -242,19 +278,34 @@ db_test!(logo_upload_is_served_shown_and_printed, |db| {
         .await;
     assert_eq!(set.status, 200, "{}", set.text);
     let home = public(&app, "/alpha", None).await;
-    assert!(home.text.contains(&format!("<img src=\"{url2}\"")), "upload wins");
+    assert!(
+        home.text.contains(&format!("<img src=\"{url2}\"")),
+        "upload wins"
+    );
     let del = app
         .request(Method::DELETE, "/api/v1/branding/logo", Some(key), None)
         .await;
     assert_eq!(del.status, 204);
     assert_eq!(public(&app, "/alpha/logo", None).await.status, 404);
-    assert!(actions(&app, &a).await.iter().any(|x| x == "branding.logo_removed"));
+    assert!(
+        actions(&app, &a)
+            .await
+            .iter()
+            .any(|x| x == "branding.logo_removed")
+    );
     let home = public(&app, "/alpha", None).await;
-    assert!(home.text.contains("<img src=\"/static/alpha.png\""), "{}", home.text);
+    assert!(
+        home.text.contains("<img src=\"/static/alpha.png\""),
+        "{}",
+        home.text
+    );
     assert!(!home.text.contains("/alpha/logo"));
     let pdf = app.get(&format!("/api/v1/bills/{}/pdf", a.bill), key).await;
     assert!(inspect::find(&pdf.bytes, b"/Subtype /Image", 0).is_none());
-    assert_eq!(public(&app, "/no-such-association/logo", None).await.status, 404);
+    assert_eq!(
+        public(&app, "/no-such-association/logo", None).await.status,
+        404
+    );
 });
 
 db_test!(bad_logos_are_refused_and_store_nothing, |db| {
@@ -271,13 +322,25 @@ db_test!(bad_logos_are_refused_and_store_nothing, |db| {
         ("image/png", big, "at most 256 KiB"),
         ("image/gif", gif.clone(), "image/png or image/jpeg"),
         ("image/png", gif, "GIF"),
-        ("image/png", b"this is not an image at all".to_vec(), "PNG or JPEG"),
+        (
+            "image/png",
+            b"this is not an image at all".to_vec(),
+            "PNG or JPEG",
+        ),
         ("image/png", corrupt, "corrupt"),
         ("image/png", png(8, 8, 8, 2, 1, 3), "interlaced"),
         ("image/png", png(4, 4, 16, 2, 0, 3), "16-bit"),
         ("image/png", png(2001, 1, 8, 0, 0, 1), "at most 2000×2000"),
-        ("image/jpeg", rgba_logo(), "the file is image/png but was sent as image/jpeg"),
-        ("text/plain", rgba_logo(), "Content-Type image/png or image/jpeg"),
+        (
+            "image/jpeg",
+            rgba_logo(),
+            "the file is image/png but was sent as image/jpeg",
+        ),
+        (
+            "text/plain",
+            rgba_logo(),
+            "Content-Type image/png or image/jpeg",
+        ),
         ("image/jpeg", jpeg()[..12].to_vec(), "corrupt"),
     ];
     for (ct, data, want) in &cases {
@@ -285,10 +348,22 @@ db_test!(bad_logos_are_refused_and_store_nothing, |db| {
         assert_eq!(res.status, 422, "{ct} {want}: {}", res.text);
         let msg = res.json()["error"]["message"].as_str().unwrap().to_owned();
         assert!(msg.contains(want), "{want}: {msg}");
-        assert_eq!(public(&app, "/alpha/logo", None).await.status, 404, "{want}");
+        assert_eq!(
+            public(&app, "/alpha/logo", None).await.status,
+            404,
+            "{want}"
+        );
     }
-    assert_eq!(app.get("/api/v1/branding", key).await.json()["logo"], Value::Null);
-    assert!(!actions(&app, &a).await.iter().any(|x| x.starts_with("branding.logo")));
+    assert_eq!(
+        app.get("/api/v1/branding", key).await.json()["logo"],
+        Value::Null
+    );
+    assert!(
+        !actions(&app, &a)
+            .await
+            .iter()
+            .any(|x| x.starts_with("branding.logo"))
+    );
 
     // A refused upload leaves the current logo in place.
     let good = rgba_logo();
@@ -300,7 +375,12 @@ db_test!(bad_logos_are_refused_and_store_nothing, |db| {
     let viewer = put_logo(&app, a.viewer_key.expose(), "image/png", &good).await;
     assert_eq!(viewer.status, 403);
     let viewer = app
-        .request(Method::DELETE, "/api/v1/branding/logo", Some(a.viewer_key.expose()), None)
+        .request(
+            Method::DELETE,
+            "/api/v1/branding/logo",
+            Some(a.viewer_key.expose()),
+            None,
+        )
         .await;
     assert_eq!(viewer.status, 403);
     assert_eq!(public(&app, "/alpha/logo", None).await.status, 200);
@@ -324,8 +404,10 @@ fn form(csrf: Option<&str>, file: Option<&[u8]>) -> Vec<u8> {
     let mut out = Vec::new();
     if let Some(t) = csrf {
         out.extend_from_slice(
-            format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{t}\r\n")
-                .as_bytes(),
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n{t}\r\n"
+            )
+            .as_bytes(),
         );
     }
     if let Some(f) = file {
@@ -342,78 +424,114 @@ fn form(csrf: Option<&str>, file: Option<&[u8]>) -> Vec<u8> {
     out
 }
 
-db_test!(logo_form_on_the_settings_page_works_without_javascript, |db| {
-    let (app, _a) = browser::alpha_with(db, "admin@alpha.test", aqueduct_tenant::Role::Admin).await;
-    let mut b = Browser::default();
-    let signed = b.sign_in(&app, "admin@alpha.test", PASSWORD).await;
-    assert_eq!(signed.status, 200, "{}", signed.text);
-    let token = b.csrf.clone().unwrap();
-    // A browser without script sends the token as a form part, not a header.
-    let mut bare = b.clone();
-    bare.csrf = None;
+db_test!(
+    logo_form_on_the_settings_page_works_without_javascript,
+    |db| {
+        let (app, _a) =
+            browser::alpha_with(db, "admin@alpha.test", aqueduct_tenant::Role::Admin).await;
+        let mut b = Browser::default();
+        let signed = b.sign_in(&app, "admin@alpha.test", PASSWORD).await;
+        assert_eq!(signed.status, 200, "{}", signed.text);
+        let token = b.csrf.clone().unwrap();
+        // A browser without script sends the token as a form part, not a header.
+        let mut bare = b.clone();
+        bare.csrf = None;
 
-    let page = bare.get(&app, "/app/settings/branding").await;
-    assert_eq!(page.status, 200, "{}", page.text);
-    assert!(page.text.contains(
+        let page = bare.get(&app, "/app/settings/branding").await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        assert!(page.text.contains(
         "<form method=\"post\" action=\"/app/settings/branding/logo\" enctype=\"multipart/form-data\">"
     ));
-    assert!(page.text.contains("<label for=\"logo_file\">"));
-    assert!(page.text.contains("name=\"csrf_token\""));
-    assert!(page.text.contains("No logo uploaded yet."));
-    assert!(!page.text.contains("/app/settings/branding/logo/remove"));
+        assert!(page.text.contains("<label for=\"logo_file\">"));
+        assert!(page.text.contains("name=\"csrf_token\""));
+        assert!(page.text.contains("No logo uploaded yet."));
+        assert!(!page.text.contains("/app/settings/branding/logo/remove"));
 
-    let post = |b: &Browser, path: &str, body: Vec<u8>| {
-        b.build(Method::POST, path)
-            .header(
-                "content-type",
-                format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
-            .body(Body::from(body))
-            .unwrap()
-    };
-    let logo = rgba_logo();
-    // Without the token: refused, nothing stored.
-    let req = post(&bare, "/app/settings/branding/logo", form(None, Some(&logo)));
-    assert_eq!(bare.send(&app, req).await.status, 403);
-    let req = post(&bare, "/app/settings/branding/logo", form(Some("nope"), Some(&logo)));
-    assert_eq!(bare.send(&app, req).await.status, 403);
-    assert_eq!(public(&app, "/alpha/logo", None).await.status, 404);
+        let post = |b: &Browser, path: &str, body: Vec<u8>| {
+            b.build(Method::POST, path)
+                .header(
+                    "content-type",
+                    format!("multipart/form-data; boundary={BOUNDARY}"),
+                )
+                .body(Body::from(body))
+                .unwrap()
+        };
+        let logo = rgba_logo();
+        // Without the token: refused, nothing stored.
+        let req = post(
+            &bare,
+            "/app/settings/branding/logo",
+            form(None, Some(&logo)),
+        );
+        assert_eq!(bare.send(&app, req).await.status, 403);
+        let req = post(
+            &bare,
+            "/app/settings/branding/logo",
+            form(Some("nope"), Some(&logo)),
+        );
+        assert_eq!(bare.send(&app, req).await.status, 403);
+        assert_eq!(public(&app, "/alpha/logo", None).await.status, 404);
 
-    // With it: stored, and the page shows it.
-    let req = post(&bare, "/app/settings/branding/logo", form(Some(&token), Some(&logo)));
-    let res = bare.send(&app, req).await;
-    assert_eq!(res.status, 303, "{}", res.text);
-    assert_eq!(res.headers["location"], "/app/settings/branding?saved=logo");
-    assert_eq!(public(&app, "/alpha/logo", None).await.bytes, logo);
-    let page = bare.get(&app, "/app/settings/branding?saved=logo").await;
-    assert!(page.text.contains("Logo uploaded."));
-    assert!(page.text.contains("Uploaded logo: PNG, 40 × 10 pixels, 2 KiB"), "{}", page.text);
-    assert!(page.text.contains("src=\"/alpha/logo?v="));
-    assert!(page.text.contains("action=\"/app/settings/branding/logo/remove\""));
+        // With it: stored, and the page shows it.
+        let req = post(
+            &bare,
+            "/app/settings/branding/logo",
+            form(Some(&token), Some(&logo)),
+        );
+        let res = bare.send(&app, req).await;
+        assert_eq!(res.status, 303, "{}", res.text);
+        assert_eq!(res.headers["location"], "/app/settings/branding?saved=logo");
+        assert_eq!(public(&app, "/alpha/logo", None).await.bytes, logo);
+        let page = bare.get(&app, "/app/settings/branding?saved=logo").await;
+        assert!(page.text.contains("Logo uploaded."));
+        assert!(
+            page.text
+                .contains("Uploaded logo: PNG, 40 × 10 pixels, 2 KiB"),
+            "{}",
+            page.text
+        );
+        assert!(page.text.contains("src=\"/alpha/logo?v="));
+        assert!(
+            page.text
+                .contains("action=\"/app/settings/branding/logo/remove\"")
+        );
 
-    // A bad file: the error on the page, the logo unchanged.
-    let req = post(&bare, "/app/settings/branding/logo", form(Some(&token), Some(b"GIF89a....")));
-    let res = bare.send(&app, req).await;
-    assert_eq!(res.status, 200);
-    assert!(res.text.contains("class=\"error\""), "{}", res.text);
-    assert!(res.text.contains("this file is a GIF"));
-    let req = post(&bare, "/app/settings/branding/logo", form(Some(&token), None));
-    let res = bare.send(&app, req).await;
-    assert!(res.text.contains("Choose a PNG or JPEG file"), "{}", res.text);
-    assert_eq!(public(&app, "/alpha/logo", None).await.bytes, logo);
+        // A bad file: the error on the page, the logo unchanged.
+        let req = post(
+            &bare,
+            "/app/settings/branding/logo",
+            form(Some(&token), Some(b"GIF89a....")),
+        );
+        let res = bare.send(&app, req).await;
+        assert_eq!(res.status, 200);
+        assert!(res.text.contains("class=\"error\""), "{}", res.text);
+        assert!(res.text.contains("this file is a GIF"));
+        let req = post(
+            &bare,
+            "/app/settings/branding/logo",
+            form(Some(&token), None),
+        );
+        let res = bare.send(&app, req).await;
+        assert!(
+            res.text.contains("Choose a PNG or JPEG file"),
+            "{}",
+            res.text
+        );
+        assert_eq!(public(&app, "/alpha/logo", None).await.bytes, logo);
 
-    // Remove: a plain form with the token.
-    let remove = |b: &Browser, body: String| {
-        b.build(Method::POST, "/app/settings/branding/logo/remove")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(Body::from(body))
-            .unwrap()
-    };
-    let req = remove(&bare, String::new());
-    assert_eq!(bare.send(&app, req).await.status, 403);
-    assert_eq!(public(&app, "/alpha/logo", None).await.status, 200);
-    let req = remove(&bare, format!("csrf_token={token}"));
-    let res = bare.send(&app, req).await;
-    assert_eq!(res.status, 303, "{}", res.text);
-    assert_eq!(public(&app, "/alpha/logo", None).await.status, 404);
-});
+        // Remove: a plain form with the token.
+        let remove = |b: &Browser, body: String| {
+            b.build(Method::POST, "/app/settings/branding/logo/remove")
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(Body::from(body))
+                .unwrap()
+        };
+        let req = remove(&bare, String::new());
+        assert_eq!(bare.send(&app, req).await.status, 403);
+        assert_eq!(public(&app, "/alpha/logo", None).await.status, 200);
+        let req = remove(&bare, format!("csrf_token={token}"));
+        let res = bare.send(&app, req).await;
+        assert_eq!(res.status, 303, "{}", res.text);
+        assert_eq!(public(&app, "/alpha/logo", None).await.status, 404);
+    }
+);

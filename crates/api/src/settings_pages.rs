@@ -8,8 +8,8 @@
 
 use crate::auth::Caller;
 use crate::branding::{self, Branding, logo};
-use crate::multipart;
 use crate::error::ApiError;
+use crate::multipart;
 use crate::portal::parse_dollars;
 use crate::registry::Routes;
 use crate::session::CurrentSession;
@@ -23,8 +23,8 @@ use aqueduct_tenant::entity::api_key;
 use aqueduct_tenant::{Access, Role, scoped, staff};
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Query, State};
 use axum::body::Bytes;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};

@@ -1107,10 +1107,17 @@ pub(crate) mod tests {
             // 86 × 22 points (4:1), its top edge at 764, at the left margin.
             assert!(page.contains("q 86 0 0 22 36 742 cm /Im1 Do Q"), "{page}");
             let text = check::texts(page);
-            assert!(text.iter().any(|t| t == "Cedar Creek Water Supply Corporation"));
+            assert!(
+                text.iter()
+                    .any(|t| t == "Cedar Creek Water Supply Corporation")
+            );
         }
         // The name starts right of the logo.
-        assert!(pages[0].contains(" 132 750 Td (Cedar Creek"), "{}", pages[0]);
+        assert!(
+            pages[0].contains(" 132 750 Td (Cedar Creek"),
+            "{}",
+            pages[0]
+        );
         // A tall logo fills the box's height instead.
         let tall = pdf::ImageRef::for_tests(10, 40);
         assert_eq!(logo_size(tall), (11, 43));

@@ -420,9 +420,8 @@ pub fn decode_png(data: &[u8]) -> Result<Png, String> {
                     let mut a = Vec::with_capacity(width * height);
                     for row in rows.chunks_exact(row_bytes) {
                         for x in 0..width {
-                            let same = (0..stored).all(|c| {
-                                u16::from(sample(row, x * stored + c, h.bits)) == key[c]
-                            });
+                            let same = (0..stored)
+                                .all(|c| u16::from(sample(row, x * stored + c, h.bits)) == key[c]);
                             a.push(if same { 0 } else { 255 });
                         }
                     }
@@ -615,7 +614,11 @@ pub(crate) mod tests {
             for i in 0..row.len() {
                 let a = if i >= bpp { row[i - bpp] } else { 0 };
                 let b = prior.map_or(0, |p| p[i]);
-                let c = if i >= bpp { prior.map_or(0, |p| p[i - bpp]) } else { 0 };
+                let c = if i >= bpp {
+                    prior.map_or(0, |p| p[i - bpp])
+                } else {
+                    0
+                };
                 let pred = match f {
                     0 => 0,
                     1 => a,
@@ -684,7 +687,10 @@ pub(crate) mod tests {
             .iter()
             .flat_map(|r| r.chunks(4).flat_map(|p| p[..3].to_vec()))
             .collect();
-        let want_alpha: Vec<u8> = rows.iter().flat_map(|r| r.chunks(4).map(|p| p[3])).collect();
+        let want_alpha: Vec<u8> = rows
+            .iter()
+            .flat_map(|r| r.chunks(4).map(|p| p[3]))
+            .collect();
         for filters in [[0u8], [1], [2], [3], [4]]
             .iter()
             .map(|f| f.to_vec())
@@ -695,7 +701,11 @@ pub(crate) mod tests {
             assert_eq!((p.width, p.height, p.bits), (4, 3, 8));
             assert_eq!(p.colour, Colour::Rgb);
             assert_eq!(p.samples, want_rgb, "filters {filters:?}");
-            assert_eq!(p.alpha.as_deref(), Some(&want_alpha[..]), "filters {filters:?}");
+            assert_eq!(
+                p.alpha.as_deref(),
+                Some(&want_alpha[..]),
+                "filters {filters:?}"
+            );
             assert_eq!(check(&data).unwrap().format, Format::Png);
         }
     }
@@ -726,7 +736,10 @@ pub(crate) mod tests {
     fn palettes_and_low_bit_depths() {
         // 2-bit palette, 5 pixels wide: 2 bytes per row, indices 0 1 2 1 0.
         let pal = vec![255, 0, 0, 0, 255, 0, 0, 0, 255];
-        let rows = vec![vec![0b0001_1001, 0b0000_0000], vec![0b1010_1010, 0b1000_0000]];
+        let rows = vec![
+            vec![0b0001_1001, 0b0000_0000],
+            vec![0b1010_1010, 0b1000_0000],
+        ];
         let data = png(
             (5, 2),
             2,
@@ -740,10 +753,17 @@ pub(crate) mod tests {
         assert_eq!(p.bits, 2);
         assert_eq!(p.samples, [0b0001_1001, 0, 0b1010_1010, 0b1000_0000]);
         // Index 0 → 0, 1 → 128, 2 → opaque.
-        assert_eq!(p.alpha.unwrap(), [0, 128, 255, 128, 0, 255, 255, 255, 255, 255]);
+        assert_eq!(
+            p.alpha.unwrap(),
+            [0, 128, 255, 128, 0, 255, 255, 255, 255, 255]
+        );
         // An index past the palette is refused.
         let bad = png((1, 1), 8, 3, &[vec![3]], &[0], &[(b"PLTE", pal)]);
-        assert!(decode_png(&bad).unwrap_err().contains("outside the palette"));
+        assert!(
+            decode_png(&bad)
+                .unwrap_err()
+                .contains("outside the palette")
+        );
         // 1-bit grey with a colour key: white is transparent.
         let rows = vec![vec![0b1010_0000]];
         let p = decode_png(&png((3, 1), 1, 0, &rows, &[0], &[(b"tRNS", vec![0, 1])])).unwrap();
@@ -772,7 +792,11 @@ pub(crate) mod tests {
         flipped[n - 20] ^= 0x10;
         assert!(decode_png(&flipped).unwrap_err().contains("corrupt"));
         // Truncated: no IEND.
-        assert!(decode_png(&good[..good.len() - 12]).unwrap_err().contains("IEND"));
+        assert!(
+            decode_png(&good[..good.len() - 12])
+                .unwrap_err()
+                .contains("IEND")
+        );
         assert!(decode_png(&good[..40]).is_err());
         // Too little image data for the stated size.
         let short = png((4, 4), 8, 6, &rows, &[0], &[]);

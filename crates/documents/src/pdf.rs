@@ -240,10 +240,7 @@ impl ImageRef {
 #[derive(Debug, Clone)]
 enum Image {
     /// JPEG data passed through (`/DCTDecode`).
-    Dct {
-        data: Vec<u8>,
-        info: image::Jpeg,
-    },
+    Dct { data: Vec<u8>, info: image::Jpeg },
     /// Samples compressed with `/FlateDecode`, with an optional soft mask
     /// (8-bit alpha, compressed the same way).
     Flate {
@@ -824,7 +821,11 @@ mod tests {
                 .collect();
             let n: usize = digits.parse().unwrap();
             let start = check::find(pdf, b"stream\n", p).unwrap() + 7;
-            assert_eq!(&pdf[start + n..start + n + 10], b"\nendstream", "stream at {p}");
+            assert_eq!(
+                &pdf[start + n..start + n + 10],
+                b"\nendstream",
+                "stream at {p}"
+            );
             at = start + n;
             seen += 1;
         }
@@ -834,7 +835,10 @@ mod tests {
     #[test]
     fn png_logo_becomes_an_image_with_a_soft_mask() {
         use crate::image::tests::png;
-        let rows = vec![vec![255, 0, 0, 255, 0, 0, 255, 0], vec![0, 255, 0, 128, 9, 9, 9, 255]];
+        let rows = vec![
+            vec![255, 0, 0, 255, 0, 0, 255, 0],
+            vec![0, 255, 0, 128, 9, 9, 9, 255],
+        ];
         let data = png((2, 2), 8, 6, &rows, &[4], &[]);
         let mut d = Document::new("logo");
         let img = d.add_image(&data).unwrap();
@@ -852,8 +856,22 @@ mod tests {
         assert_eq!(check::xref(&pdf), Ok(10));
         streams_have_their_length(&pdf);
         assert!(check::find(&pdf, b"/XObject << /Im1 6 0 R /Im2 8 0 R >>", 0).is_some());
-        assert!(check::find(&pdf, b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /SMask 7 0 R /Filter /FlateDecode", 0).is_some());
-        assert!(check::find(&pdf, b"/DeviceCMYK /BitsPerComponent 8 /Decode [1 0 1 0 1 0 1 0] /Filter /DCTDecode", 0).is_some());
+        assert!(
+            check::find(
+                &pdf,
+                b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /SMask 7 0 R /Filter /FlateDecode",
+                0
+            )
+            .is_some()
+        );
+        assert!(
+            check::find(
+                &pdf,
+                b"/DeviceCMYK /BitsPerComponent 8 /Decode [1 0 1 0 1 0 1 0] /Filter /DCTDecode",
+                0
+            )
+            .is_some()
+        );
         // The image stream inflates back to the colour samples, the mask
         // to the alpha.
         let at = check::find(&pdf, b"7 0 obj", 0).unwrap();
@@ -880,7 +898,14 @@ mod tests {
         d.push(Page::new());
         let pdf = d.finish();
         assert_eq!(check::xref(&pdf), Ok(8));
-        assert!(check::find(&pdf, b"/ColorSpace [/Indexed /DeviceRGB 1 <112233aabbcc>] /BitsPerComponent 1 /Filter", 0).is_some());
+        assert!(
+            check::find(
+                &pdf,
+                b"/ColorSpace [/Indexed /DeviceRGB 1 <112233aabbcc>] /BitsPerComponent 1 /Filter",
+                0
+            )
+            .is_some()
+        );
         assert!(check::find(&pdf, b"/SMask", 0).is_none());
     }
 }

@@ -100,7 +100,10 @@ fn etag(sha256: &str) -> String {
 }
 
 /// The uploaded logo's description (not its bytes), if there is one.
-pub(crate) async fn info(tx: &TenantTx, tenant: &TenantCtx) -> Result<Option<UploadedLogo>, ApiError> {
+pub(crate) async fn info(
+    tx: &TenantTx,
+    tenant: &TenantCtx,
+) -> Result<Option<UploadedLogo>, ApiError> {
     let row: Option<(String, i32, i32, i32, String)> = scoped::<entity::Entity>(tx)
         .select_only()
         .column(entity::Column::ContentType)
@@ -111,13 +114,15 @@ pub(crate) async fn info(tx: &TenantTx, tenant: &TenantCtx) -> Result<Option<Upl
         .into_tuple()
         .one(tx.conn())
         .await?;
-    Ok(row.map(|(content_type, width, height, bytes, sha)| UploadedLogo {
-        url: format!("/{}/logo?v={}", tenant.slug().as_str(), version(&sha)),
-        content_type,
-        width: u32::try_from(width).unwrap_or(0),
-        height: u32::try_from(height).unwrap_or(0),
-        bytes: u32::try_from(bytes).unwrap_or(0),
-    }))
+    Ok(
+        row.map(|(content_type, width, height, bytes, sha)| UploadedLogo {
+            url: format!("/{}/logo?v={}", tenant.slug().as_str(), version(&sha)),
+            content_type,
+            width: u32::try_from(width).unwrap_or(0),
+            height: u32::try_from(height).unwrap_or(0),
+            bytes: u32::try_from(bytes).unwrap_or(0),
+        }),
+    )
 }
 
 /// The uploaded logo's file, if there is one (for the PDF bill).
@@ -177,8 +182,8 @@ pub(crate) fn validate(data: &[u8], declared: Option<Format>) -> Result<image::I
             d.mime()
         )));
     }
-    let info =
-        image::check(data).map_err(|m| ApiError::Invalid(format!("the logo cannot be used: {m}")))?;
+    let info = image::check(data)
+        .map_err(|m| ApiError::Invalid(format!("the logo cannot be used: {m}")))?;
     if info.width > MAX_SIDE || info.height > MAX_SIDE {
         return Err(ApiError::Invalid(format!(
             "the logo is {}×{} pixels; at most {MAX_SIDE}×{MAX_SIDE} is allowed",
@@ -375,7 +380,12 @@ pub(super) async fn serve(
 
 /// An `<img>` for `src` fitting `box_w`×`box_h` CSS pixels (keeping the
 /// shape when the size is known; else only the height is set).
-pub(crate) fn img_tag(src: &str, size: Option<(u32, u32)>, alt: &str, (box_w, box_h): (u32, u32)) -> String {
+pub(crate) fn img_tag(
+    src: &str,
+    size: Option<(u32, u32)>,
+    alt: &str,
+    (box_w, box_h): (u32, u32),
+) -> String {
     let esc = crate::pages::escape;
     let dims = match size {
         Some((w, h)) if w > 0 && h > 0 => {
@@ -426,7 +436,9 @@ mod tests {
         assert!(msg(validate(b"GIF89a\x01\x00", None)).contains("GIF"));
         assert!(msg(validate(b"<svg xmlns=''/>", None)).contains("SVG"));
         assert!(msg(validate(b"hello", None)).contains("neither"));
-        assert!(msg(validate(b"\xff\xd8\xff\xe0", Some(Format::Png))).contains("sent as image/png"));
+        assert!(
+            msg(validate(b"\xff\xd8\xff\xe0", Some(Format::Png))).contains("sent as image/png")
+        );
         assert!(msg(validate(b"\x89PNG\r\n\x1a\nxx", None)).contains("cannot be used"));
     }
 
@@ -436,7 +448,11 @@ mod tests {
             img_tag("/a/logo?v=1", Some((400, 100)), "", (160, 60)),
             "<img class=\"logo\" src=\"/a/logo?v=1\" alt=\"\" width=\"160\" height=\"40\">"
         );
-        assert!(img_tag("/x.png", None, "A&B", (160, 60)).ends_with("alt=\"A&amp;B\" height=\"60\">"));
-        assert!(img_tag("/a", Some((10, 100)), "", (160, 60)).contains("width=\"6\" height=\"60\""));
+        assert!(
+            img_tag("/x.png", None, "A&B", (160, 60)).ends_with("alt=\"A&amp;B\" height=\"60\">")
+        );
+        assert!(
+            img_tag("/a", Some((10, 100)), "", (160, 60)).contains("width=\"6\" height=\"60\"")
+        );
     }
 }
