@@ -83,6 +83,16 @@ fn png(w: u32, h: u32, bits: u8, colour_type: u8, interlace: u8, channels: usize
     out
 }
 
+/// A 1×1 grey PNG whose header claims `w`×`h` (the data does not match).
+fn claims(w: u32, h: u32) -> Vec<u8> {
+    let mut p = png(1, 1, 8, 0, 0, 1);
+    p[16..20].copy_from_slice(&w.to_be_bytes());
+    p[20..24].copy_from_slice(&h.to_be_bytes());
+    let crc = crc32(&[&p[12..16], &p[16..29]]);
+    p[29..33].copy_from_slice(&crc.to_be_bytes());
+    p
+}
+
 /// A small RGBA logo (4:1).
 fn rgba_logo() -> Vec<u8> {
     png(40, 10, 8, 6, 0, 4)
@@ -331,6 +341,9 @@ db_test!(bad_logos_are_refused_and_store_nothing, |db| {
         ("image/png", png(8, 8, 8, 2, 1, 3), "interlaced"),
         ("image/png", png(4, 4, 16, 2, 0, 3), "16-bit"),
         ("image/png", png(2001, 1, 8, 0, 0, 1), "at most 2000×2000"),
+        // Refused from the header, before anything is decoded.
+        ("image/png", claims(50_000, 50_000), "50000×50000 pixels; at most 2000×2000"),
+        ("image/png", claims(3, 3), "corrupt"),
         (
             "image/jpeg",
             rgba_logo(),

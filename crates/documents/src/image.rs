@@ -99,6 +99,34 @@ pub fn check(data: &[u8]) -> Result<Info, String> {
     }
 }
 
+/// The format and size from the headers alone (PNG: the IHDR chunk;
+/// JPEG: the frame header), so a caller can refuse a huge image before
+/// decoding it. Nothing else is checked: use [`check`] for that.
+pub fn dimensions(data: &[u8]) -> Result<Info, String> {
+    match Format::sniff(data) {
+        Some(Format::Png) => {
+            let ihdr = data
+                .get(8..8 + 8 + 13)
+                .filter(|h| &h[4..8] == b"IHDR")
+                .ok_or("the PNG is corrupt or cut short (no IHDR)")?;
+            Ok(Info {
+                format: Format::Png,
+                width: be32(&ihdr[8..12]),
+                height: be32(&ihdr[12..16]),
+            })
+        }
+        Some(Format::Jpeg) => {
+            let j = jpeg_info(data)?;
+            Ok(Info {
+                format: Format::Jpeg,
+                width: j.width,
+                height: j.height,
+            })
+        }
+        None => Err("the file is neither a PNG nor a JPEG image".into()),
+    }
+}
+
 // ---------------------------------------------------------------- PNG
 
 const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
@@ -707,6 +735,13 @@ pub(crate) mod tests {
                 "filters {filters:?}"
             );
             assert_eq!(check(&data).unwrap().format, Format::Png);
+            assert_eq!(
+                (
+                    dimensions(&data).unwrap().width,
+                    dimensions(&data).unwrap().height
+                ),
+                (4, 3)
+            );
         }
     }
 
@@ -868,6 +903,14 @@ pub(crate) mod tests {
         assert!(check_jpeg(&base[..base.len() - 2]).is_err());
         assert!(check_jpeg(&base[..12]).is_err());
         assert_eq!(check(&base).unwrap().format, Format::Jpeg);
+        assert_eq!(
+            dimensions(&base),
+            Ok(Info {
+                format: Format::Jpeg,
+                width: 120,
+                height: 40
+            })
+        );
         assert_eq!(Format::from_mime("image/JPEG; q=1"), Some(Format::Jpeg));
         assert_eq!(Format::from_mime("image/gif"), None);
     }

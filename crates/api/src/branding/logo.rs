@@ -182,15 +182,16 @@ pub(crate) fn validate(data: &[u8], declared: Option<Format>) -> Result<image::I
             d.mime()
         )));
     }
-    let info = image::check(data)
-        .map_err(|m| ApiError::Invalid(format!("the logo cannot be used: {m}")))?;
-    if info.width > MAX_SIDE || info.height > MAX_SIDE {
+    let unusable = |m: String| ApiError::Invalid(format!("the logo cannot be used: {m}"));
+    // The size from the headers first: nothing large is ever decoded.
+    let head = image::dimensions(data).map_err(unusable)?;
+    if head.width > MAX_SIDE || head.height > MAX_SIDE {
         return Err(ApiError::Invalid(format!(
             "the logo is {}×{} pixels; at most {MAX_SIDE}×{MAX_SIDE} is allowed",
-            info.width, info.height
+            head.width, head.height
         )));
     }
-    Ok(info)
+    image::check(data).map_err(unusable)
 }
 
 /// Checks and stores `data` as the association's logo (replacing any),
