@@ -35,6 +35,7 @@ mod m20261129_03_bill_run_kind;
 mod m20261129_10_retention_payments_usage;
 mod m20261129_20_autopay_move;
 mod m20261129_30_api_key_last_used;
+mod m20261129_40_branding_logo;
 pub mod rls;
 pub mod schema;
 
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_10_retention_payments_usage::Migration),
             Box::new(m20261129_20_autopay_move::Migration),
             Box::new(m20261129_30_api_key_last_used::Migration),
+            Box::new(m20261129_40_branding_logo::Migration),
         ]
     }
 }

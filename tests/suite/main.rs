@@ -11,6 +11,7 @@ mod api;
 mod audit_view;
 mod backup;
 mod bill_runs;
+mod branding_logo;
 mod cancellation;
 mod cli;
 mod concurrency;

@@ -1,13 +1,17 @@
 //! An association's public face: display colour, contact details, logo and
 //! a notice banner. One row per association (`branding`, id = tenant id);
-//! admins set it with `PUT /api/v1/branding`.
+//! admins set it with `PUT /api/v1/branding`. The logo is either uploaded
+//! ([`logo`]: `PUT /api/v1/branding/logo`, served at `/{slug}/logo`) or a
+//! path on this server (`logo_url`); an uploaded one wins.
+
+pub(crate) mod logo;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::registry::Routes;
 use crate::state::AppState;
 use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
-use aqueduct_tenant::{Access, Role, TenantOwned, TenantTx, scoped};
+use aqueduct_tenant::{Access, Role, TenantCtx, TenantOwned, TenantTx, scoped};
 use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
@@ -78,6 +82,27 @@ pub(crate) struct Branding {
     pub logo_url: Option<String>,
     /// Notice banner text.
     pub notice: Option<String>,
+    /// The uploaded logo, if any: read-only here (ignored on `PUT`; set
+    /// with `PUT /api/v1/branding/logo`).
+    #[serde(default)]
+    pub logo: Option<logo::UploadedLogo>,
+}
+
+impl Branding {
+    /// Where pages load the logo from: the uploaded one, else `logo_url`.
+    pub(crate) fn logo_src(&self) -> Option<String> {
+        self.logo
+            .as_ref()
+            .map(|l| l.url.clone())
+            .or_else(|| self.logo_url.clone())
+    }
+
+    /// The logo as an `<img>` fitting `size` CSS pixels, if there is one.
+    pub(crate) fn logo_img(&self, alt: &str, size: (u32, u32)) -> Option<String> {
+        let dims = self.logo.as_ref().map(|l| (l.width, l.height));
+        self.logo_src()
+            .map(|src| logo::img_tag(&src, dims, alt, size))
+    }
 }
 
 impl From<entity::Model> for Branding {
@@ -89,17 +114,26 @@ impl From<entity::Model> for Branding {
             contact_address: m.contact_address,
             logo_url: m.logo_url,
             notice: m.notice,
+            logo: None,
         }
     }
 }
 
-/// The association's branding (empty when never set).
+/// The association's branding as stored (empty when never set), without
+/// the uploaded logo: see [`load_for`].
 pub(crate) async fn load(tx: &TenantTx) -> Result<Branding, ApiError> {
     Ok(scoped::<entity::Entity>(tx)
         .one(tx.conn())
         .await?
         .map(Branding::from)
         .unwrap_or_default())
+}
+
+/// [`load`] plus the uploaded logo (its URL names the association).
+pub(crate) async fn load_for(tx: &TenantTx, tenant: &TenantCtx) -> Result<Branding, ApiError> {
+    let mut b = load(tx).await?;
+    b.logo = logo::info(tx, tenant).await?;
+    Ok(b)
 }
 
 pub(crate) fn routes(r: Routes) -> Routes {
@@ -110,11 +144,24 @@ pub(crate) fn routes(r: Routes) -> Routes {
             Role::Admin,
             axum::routing::put(update),
         )
+        .tenant(
+            Method::PUT,
+            "/api/v1/branding/logo",
+            Role::Admin,
+            axum::routing::put(logo::upload),
+        )
+        .tenant(
+            Method::DELETE,
+            "/api/v1/branding/logo",
+            Role::Admin,
+            axum::routing::delete(logo::delete),
+        )
+        .public(Method::GET, "/{slug}/logo", get(logo::serve))
 }
 
 async fn show(State(state): State<AppState>, caller: Caller) -> Result<Json<Branding>, ApiError> {
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
-    let b = load(&tx).await?;
+    let b = load_for(&tx, &caller.tenant).await?;
     tx.commit().await?;
     Ok(Json(b))
 }
@@ -215,6 +262,8 @@ fn validate(b: Branding) -> Result<Branding, ApiError> {
         contact_address: clean(b.contact_address, 500, "contact_address")?,
         logo_url,
         notice: clean(b.notice, 1000, "notice")?,
+        // Read-only: the upload route sets it.
+        logo: None,
     })
 }
 
@@ -280,7 +329,7 @@ pub(crate) async fn save(
         },
     )
     .await?;
-    let saved = load(&tx).await?;
+    let saved = load_for(&tx, &caller.tenant).await?;
     tx.commit().await?;
     Ok(saved)
 }

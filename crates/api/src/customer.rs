@@ -864,8 +864,14 @@ pub(crate) async fn bill_html(
     let id: BillId = crate::resources::parse_id(bill_id)?;
     let tx = state.db().tenant_with(&c.tenant, Access::Read).await?;
     let s = aqueduct_billing::statement::for_bill(&tx, id).await?;
+    let logo = crate::resources::bill_document::logo_html(&tx, &c.tenant).await?;
     tx.commit().await?;
-    Ok(crate::resources::bill_document::page(state, &c.tenant, &s))
+    Ok(crate::resources::bill_document::page(
+        state,
+        &c.tenant,
+        &s,
+        logo.as_deref(),
+    ))
 }
 
 async fn bill_document(

@@ -1,14 +1,16 @@
 //! Workspace settings at `/app/settings…` (admins): the association's
 //! profile, colours and notice banner (`branding::save`, as
-//! `PUT /api/v1/branding`), the late-fee rule (`late_fees::set_rule`, as
+//! `PUT /api/v1/branding`), the logo upload (`branding::logo::store`, as
+//! `PUT /api/v1/branding/logo`, a multipart form), the late-fee rule (`late_fees::set_rule`, as
 //! `PUT /api/v1/late-fee-rule`), convenience fees
 //! (`fees::set_convenience_fees`), links to staff, API keys and
 //! notification settings (`staff_pages`, `notification_pages`), and the audit log
 //! (`audit::search_in`, as `GET /api/v1/audit`).
 
 use crate::auth::Caller;
-use crate::branding::{self, Branding};
+use crate::branding::{self, Branding, logo};
 use crate::error::ApiError;
+use crate::multipart;
 use crate::portal::parse_dollars;
 use crate::registry::Routes;
 use crate::session::CurrentSession;
@@ -21,8 +23,9 @@ use aqueduct_tenant::audit::{self, AuditEntry, AuditFilter, Outcome};
 use aqueduct_tenant::{Access, Role};
 use askama::Template;
 use axum::Extension;
+use axum::body::Bytes;
 use axum::extract::{Query, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -40,6 +43,18 @@ pub(crate) fn routes(r: Routes) -> Routes {
             "/app/settings/branding",
             Role::Admin,
             post(branding_save),
+        )
+        .tenant(
+            Method::POST,
+            "/app/settings/branding/logo",
+            Role::Admin,
+            post(logo_upload),
+        )
+        .tenant(
+            Method::POST,
+            "/app/settings/branding/logo/remove",
+            Role::Admin,
+            post(logo_remove),
         )
         .tenant(
             Method::POST,
@@ -278,7 +293,12 @@ struct BrandingPage {
     csrf: String,
     b: [String; 6],
     error: Option<String>,
-    saved: bool,
+    /// What was saved (`1` for the profile, `logo`, `logo-removed`).
+    saved: Option<String>,
+    /// The current logo as an `<img>` (uploaded or a path), if any.
+    logo_img: Option<String>,
+    /// The uploaded logo's description, e.g. "PNG, 240 × 80 pixels, 12 KiB".
+    logo_desc: Option<String>,
 }
 
 fn fields(b: &Branding) -> [String; 6] {
@@ -293,22 +313,50 @@ fn fields(b: &Branding) -> [String; 6] {
     ]
 }
 
+/// The branding page for `form` (what the admin typed, or what is
+/// stored) with the stored logo.
+async fn render_branding(
+    state: &AppState,
+    caller: &Caller,
+    s: Option<&Extension<CurrentSession>>,
+    form: Option<&Branding>,
+    error: Option<String>,
+    saved: Option<String>,
+) -> Result<Response, ApiError> {
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let stored = branding::load_for(&tx, &caller.tenant).await?;
+    tx.commit().await?;
+    let logo_desc = stored.logo.as_ref().map(|l| {
+        format!(
+            "{}, {} × {} pixels, {} KiB",
+            if l.content_type == "image/png" {
+                "PNG"
+            } else {
+                "JPEG"
+            },
+            l.width,
+            l.height,
+            l.bytes.div_ceil(1024)
+        )
+    });
+    Ok(web::render(&BrandingPage {
+        page: chrome(caller, s, "Profile and notices", "settings"),
+        csrf: csrf_input(s),
+        b: fields(form.unwrap_or(&stored)),
+        error,
+        saved,
+        logo_img: stored.logo_img("Current logo", (240, 80)),
+        logo_desc,
+    }))
+}
+
 async fn branding_page(
     State(state): State<AppState>,
     caller: Caller,
     s: Option<Extension<CurrentSession>>,
     Query(q): Query<Saved>,
 ) -> Result<Response, ApiError> {
-    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
-    let b = branding::load(&tx).await?;
-    tx.commit().await?;
-    Ok(web::render(&BrandingPage {
-        page: chrome(&caller, s.as_ref(), "Profile and notices", "settings"),
-        csrf: csrf_input(s.as_ref()),
-        b: fields(&b),
-        error: None,
-        saved: q.saved.is_some(),
-    }))
+    render_branding(&state, &caller, s.as_ref(), None, None, q.saved).await
 }
 
 async fn branding_save(
@@ -329,18 +377,54 @@ async fn branding_save(
         colour: f("colour"),
         logo_url: f("logo_url"),
         notice: f("notice"),
+        logo: None,
     };
     match branding::save(&state, &caller, wanted.clone()).await {
         Ok(_) => Ok(Redirect::to("/app/settings/branding?saved=1").into_response()),
-        Err(ApiError::Invalid(m)) => Ok(web::render(&BrandingPage {
-            page: chrome(&caller, s.as_ref(), "Profile and notices", "settings"),
-            csrf: csrf_input(s.as_ref()),
-            b: fields(&wanted),
-            error: Some(m),
-            saved: false,
-        })),
+        Err(ApiError::Invalid(m)) => {
+            render_branding(&state, &caller, s.as_ref(), Some(&wanted), Some(m), None).await
+        }
         Err(e) => Err(e),
     }
+}
+
+/// The logo upload form (`multipart/form-data`, the file in part `logo`).
+async fn logo_upload(
+    State(state): State<AppState>,
+    caller: Caller,
+    s: Option<Extension<CurrentSession>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let file = multipart::boundary(ct).and_then(|b| {
+        multipart::parts(&body, b)
+            .into_iter()
+            .find(|p| p.name == "logo")
+            .map(|p| p.data.to_vec())
+    });
+    let result = match file.filter(|f| !f.is_empty()) {
+        None => Err(ApiError::Invalid(
+            "Choose a PNG or JPEG file to upload.".into(),
+        )),
+        Some(data) => logo::store(&state, &caller, &data, None).await,
+    };
+    match result {
+        Ok(_) => Ok(Redirect::to("/app/settings/branding?saved=logo").into_response()),
+        Err(ApiError::Invalid(m)) => {
+            render_branding(&state, &caller, s.as_ref(), None, Some(m), None).await
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The "Remove logo" button.
+async fn logo_remove(State(state): State<AppState>, caller: Caller) -> Result<Response, ApiError> {
+    logo::remove(&state, &caller).await?;
+    Ok(Redirect::to("/app/settings/branding?saved=logo-removed").into_response())
 }
 
 #[derive(Deserialize)]

@@ -77,7 +77,7 @@ impl Chrome {
                     .colour
                     .as_ref()
                     .map(|c| c.trim_start_matches('#').to_owned()),
-                logo_url: b.logo_url.clone(),
+                logo_url: b.logo_src(),
                 phone: b.contact_phone.clone(),
                 notice: b.notice.clone(),
                 suspended: tenant.status() == TenantStatus::Suspended,
@@ -117,7 +117,7 @@ pub(crate) async fn association(
         return Err(ApiError::NotFound);
     }
     let tx = state.db().tenant_with(&tenant, Access::Read).await?;
-    let b = branding::load(&tx).await?;
+    let b = branding::load_for(&tx, &tenant).await?;
     tx.commit().await?;
     Ok((tenant, b))
 }

@@ -45,8 +45,9 @@ pub struct BillBranding {
     pub address: Option<String>,
     /// Accent colour `#rrggbb`.
     pub colour: Option<String>,
-    /// Logo as a JPEG, printed instead of the name when present.
-    pub logo_jpeg: Option<Vec<u8>>,
+    /// Logo, a PNG or JPEG file, printed at the top left (scaled into
+    /// [`LOGO_BOX`], keeping its shape) with the name beside it.
+    pub logo: Option<Vec<u8>>,
     /// The pay-online page, e.g. `https://host/cedar-creek/pay`; the
     /// account number is added as `?account=`.
     pub pay_base_url: String,
@@ -302,6 +303,29 @@ const COL2: i32 = 380;
 /// The cut line.
 const CUT: i32 = 216;
 const GREY: Rgb = Rgb(0x55, 0x55, 0x55);
+/// The header's left part (name, contact) ends here.
+const HEADER_END: i32 = LEFT + 330;
+/// The box a logo is scaled into, in points: 1.2 × 0.6 inches.
+pub const LOGO_BOX: (i32, i32) = (86, 43);
+/// The top edge of the logo.
+const LOGO_TOP: i32 = 764;
+
+/// The logo's size on the page: as large as fits [`LOGO_BOX`], keeping
+/// its aspect ratio (at least 1 point each way).
+fn logo_size(img: pdf::ImageRef) -> (i32, i32) {
+    let (bw, bh) = (i64::from(LOGO_BOX.0), i64::from(LOGO_BOX.1));
+    let (w, h) = (i64::from(img.width.max(1)), i64::from(img.height.max(1)));
+    // Wider than the box's shape: full width; else full height.
+    let (dw, dh) = if w * bh >= h * bw {
+        (bw, (h * bw + w / 2) / w)
+    } else {
+        ((w * bh + h / 2) / h, bh)
+    };
+    (
+        i32::try_from(dw.max(1)).unwrap_or(LOGO_BOX.0),
+        i32::try_from(dh.max(1)).unwrap_or(LOGO_BOX.1),
+    )
+}
 const LIGHT: Rgb = Rgb(0xee, 0xf2, 0xf7);
 const BAR: Rgb = Rgb(0xa0, 0xae, 0xc0);
 
@@ -347,34 +371,33 @@ fn bill_page(logo: Option<pdf::ImageRef>, s: &Statement, b: &BillBranding, lang:
     p.fill(accent);
     p.rect(0, 772, pdf::LETTER.0, 20);
     p.fill(Rgb::BLACK);
-    let mut y = 742;
-    match logo {
-        Some(img) => {
-            let h = 40;
-            let wide = i32::try_from(u64::from(img.width) * 40 / u64::from(img.height.max(1)))
-                .unwrap_or(200)
-                .min(220);
-            p.image(img, LEFT, y - 28, wide, h);
-            y -= 40;
-        }
-        None => {
-            // The largest size, 18 down to 12 points, that fits.
-            let size = (12..=18)
-                .rev()
-                .find(|s| pdf::text_width(Font::Bold, *s, &b.association) <= 330)
-                .unwrap_or(12);
-            p.fill(accent);
-            p.text(
-                LEFT,
-                y,
-                Font::Bold,
-                size,
-                &pdf::fit(Font::Bold, size, &b.association, 330),
-            );
-            p.fill(Rgb::BLACK);
-            y -= 16;
-        }
+    // Where the name and contact lines start, and how wide they may be.
+    let (mut x, mut y, mut size_max, mut size_min) = (LEFT, 742, 18, 12);
+    if let Some(img) = logo {
+        let (lw, lh) = logo_size(img);
+        p.comment("logo");
+        p.image(img, LEFT, LOGO_TOP - lh, lw, lh);
+        x = LEFT + lw + 10;
+        y = 750;
+        size_max = 14;
+        size_min = 10;
     }
+    let width = HEADER_END - x;
+    // The largest size from `size_max` down to `size_min` that fits.
+    let size = (size_min..=size_max)
+        .rev()
+        .find(|s| pdf::text_width(Font::Bold, *s, &b.association) <= width)
+        .unwrap_or(size_min);
+    p.fill(accent);
+    p.text(
+        x,
+        y,
+        Font::Bold,
+        size,
+        &pdf::fit(Font::Bold, size, &b.association, width),
+    );
+    p.fill(Rgb::BLACK);
+    y -= if logo.is_some() { 14 } else { 16 };
     let contact: Vec<&str> = [b.phone.as_deref(), b.email.as_deref()]
         .into_iter()
         .flatten()
@@ -382,12 +405,18 @@ fn bill_page(logo: Option<pdf::ImageRef>, s: &Statement, b: &BillBranding, lang:
         .collect();
     p.fill(GREY);
     if !contact.is_empty() {
-        p.text(LEFT, y, Font::Regular, 9, &contact.join("  |  "));
+        p.text(
+            x,
+            y,
+            Font::Regular,
+            9,
+            &pdf::fit(Font::Regular, 9, &contact.join("  |  "), width),
+        );
         y -= 11;
     }
     if let Some(addr) = b.address.as_deref() {
-        for line in address_lines(addr, 9, 330).iter().take(2) {
-            p.text(LEFT, y, Font::Regular, 9, line);
+        for line in address_lines(addr, 9, width).iter().take(2) {
+            p.text(x, y, Font::Regular, 9, line);
             y -= 11;
         }
     }
@@ -848,10 +877,12 @@ pub fn render_bills_pdf(
     branding: &BillBranding,
 ) -> Vec<u8> {
     let mut doc = Document::new(title);
+    // A logo that cannot be read (it was checked at upload, so this is
+    // unexpected) leaves the name alone in the header.
     let logo = branding
-        .logo_jpeg
+        .logo
         .as_deref()
-        .and_then(|data| doc.add_jpeg(data));
+        .and_then(|data| doc.add_image(data).ok());
     for (s, lang) in bills {
         let page = bill_page(logo, s, branding, *lang);
         doc.push(page);
@@ -980,7 +1011,7 @@ pub(crate) mod tests {
             email: Some("office@cedarcreek.example".into()),
             address: Some("PO Box 88, Cedar Creek, TX 78612".into()),
             colour: Some("#1d5c8c".into()),
-            logo_jpeg: None,
+            logo: None,
             pay_base_url: "https://pay.example.org/cedar-creek/pay".into(),
         }
     }
@@ -1046,6 +1077,59 @@ pub(crate) mod tests {
                 .count(),
             13
         );
+    }
+
+    #[test]
+    fn a_logo_is_printed_top_left_in_its_box_with_the_name_beside_it() {
+        use crate::image::tests::png;
+        // A 200×50 RGBA logo (4:1, wider than the 2:1 box): full box width.
+        let rows: Vec<Vec<u8>> = (0..50u8)
+            .map(|y| (0..200u8).flat_map(|x| [x, y, 90, 255 - y]).collect())
+            .collect();
+        let logo = png((200, 50), 8, 6, &rows, &[1, 4], &[]);
+        let b = BillBranding {
+            logo: Some(logo),
+            ..branding()
+        };
+        let s = statement("100-0042", false);
+        let pdf = render_bills_pdf("two", &[(&s, Lang::En), (&s, Lang::Es)], &b);
+        if let Some(path) = std::env::var_os("AQ_SAMPLE_PDF_LOGO") {
+            std::fs::write(path, &pdf).unwrap_or_else(|e| panic!("{e}"));
+        }
+        // Catalog, pages, 2 fonts, info, logo + its mask (once for both
+        // pages), 2 × (page + contents).
+        assert_eq!(check::xref(&pdf), Ok(11));
+        assert!(check::find(&pdf, b"/Subtype /Image /Width 200 /Height 50", 0).is_some());
+        assert!(check::find(&pdf, b"/SMask 7 0 R", 0).is_some());
+        let pages = check::contents(&pdf);
+        assert_eq!(pages.len(), 2);
+        for page in &pages {
+            // 86 × 22 points (4:1), its top edge at 764, at the left margin.
+            assert!(page.contains("q 86 0 0 22 36 742 cm /Im1 Do Q"), "{page}");
+            let text = check::texts(page);
+            assert!(
+                text.iter()
+                    .any(|t| t == "Cedar Creek Water Supply Corporation")
+            );
+        }
+        // The name starts right of the logo.
+        assert!(
+            pages[0].contains(" 132 750 Td (Cedar Creek"),
+            "{}",
+            pages[0]
+        );
+        // A tall logo fills the box's height instead.
+        let tall = pdf::ImageRef::for_tests(10, 40);
+        assert_eq!(logo_size(tall), (11, 43));
+        assert_eq!(logo_size(pdf::ImageRef::for_tests(86, 43)), (86, 43));
+        // An unreadable logo leaves the name where it always was.
+        let broken = BillBranding {
+            logo: Some(b"\x89PNG\r\n\x1a\nnonsense".to_vec()),
+            ..branding()
+        };
+        let pdf = render_bill_pdf(&s, &broken, Lang::En);
+        assert_eq!(check::xref(&pdf), Ok(7));
+        assert!(check::contents(&pdf)[0].contains(" 36 742 Td (Cedar Creek"));
     }
 
     #[test]

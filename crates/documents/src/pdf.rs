@@ -1,12 +1,16 @@
 //! A small PDF 1.4 writer: pages of text in the two standard Helvetica
 //! fonts (WinAnsi encoding, so English and Spanish print without embedding
-//! a font), lines, rectangles, colours and baseline JPEG images, written
-//! with a correct cross-reference table.
+//! a font), lines, rectangles, colours and images, written
+//! with a correct cross-reference table; images are JPEGs passed through
+//! (`/DCTDecode`) or PNGs decoded and compressed again (`/FlateDecode`,
+//! transparency as a soft mask).
 //!
 //! Coordinates are whole points (1/72 inch) from the bottom-left corner,
 //! as in PDF. Content streams are left uncompressed: a bill page is a few
 //! kilobytes, and plain streams keep the output easy to check.
 
+use crate::image;
+use miniz_oxide::deflate::compress_to_vec_zlib;
 use std::fmt::Write as _;
 
 /// US letter, in points.
@@ -221,37 +225,59 @@ pub struct ImageRef {
     pub height: u32,
 }
 
-#[derive(Debug, Clone)]
-struct Jpeg {
-    data: Vec<u8>,
-    width: u32,
-    height: u32,
-    components: u8,
+impl ImageRef {
+    #[cfg(test)]
+    pub(crate) fn for_tests(width: u32, height: u32) -> Self {
+        Self {
+            index: 0,
+            width,
+            height,
+        }
+    }
 }
 
-/// Reads the size and colour components of a baseline or progressive JPEG.
+/// An image as it is written into the file.
+#[derive(Debug, Clone)]
+enum Image {
+    /// JPEG data passed through (`/DCTDecode`).
+    Dct { data: Vec<u8>, info: image::Jpeg },
+    /// Samples compressed with `/FlateDecode`, with an optional soft mask
+    /// (8-bit alpha, compressed the same way).
+    Flate {
+        width: u32,
+        height: u32,
+        colour_space: String,
+        bits: u8,
+        data: Vec<u8>,
+        smask: Option<Vec<u8>>,
+    },
+}
+
+impl Image {
+    /// Objects this image takes in the file (itself and its mask).
+    fn objects(&self) -> usize {
+        match self {
+            Image::Flate { smask: Some(_), .. } => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// The width, height and colour components of a baseline or progressive
+/// JPEG (only the headers are read).
+#[cfg(test)]
 fn jpeg_info(data: &[u8]) -> Option<(u32, u32, u8)> {
-    if data.get(..2)? != [0xff, 0xd8] {
-        return None;
-    }
-    let mut i = 2;
-    while i + 4 <= data.len() {
-        if data[i] != 0xff {
-            return None;
-        }
-        let marker = data[i + 1];
-        let len = usize::from(u16::from_be_bytes([data[i + 2], data[i + 3]]));
-        if matches!(marker, 0xc0..=0xc2) {
-            let seg = data.get(i + 4..i + 2 + len)?;
-            let height = u32::from(u16::from_be_bytes([*seg.get(1)?, *seg.get(2)?]));
-            let width = u32::from(u16::from_be_bytes([*seg.get(3)?, *seg.get(4)?]));
-            let components = *seg.get(5)?;
-            return (width > 0 && height > 0 && matches!(components, 1 | 3))
-                .then_some((width, height, components));
-        }
-        i += 2 + len;
-    }
-    None
+    image::jpeg_info(data)
+        .ok()
+        .map(|j| (j.width, j.height, j.components))
+}
+
+/// A PDF stream object: `dict` (without `/Length`) and `data`.
+fn stream(dict: &str, data: &[u8]) -> Vec<u8> {
+    let mut obj = format!("<< {dict} /Length {} >>\nstream\n", data.len()).into_bytes();
+    obj.extend_from_slice(data);
+    obj.extend_from_slice(b"\nendstream");
+    obj
 }
 
 /// One page's drawing operations.
@@ -349,7 +375,7 @@ impl Page {
 pub struct Document {
     title: String,
     pages: Vec<Page>,
-    images: Vec<Jpeg>,
+    images: Vec<Image>,
 }
 
 impl Document {
@@ -361,21 +387,67 @@ impl Document {
         }
     }
 
-    /// Adds a JPEG (baseline or progressive, grey or RGB); `None` when the
-    /// bytes are not one.
+    /// Adds a JPEG (baseline or progressive; grey, RGB or CMYK); `None`
+    /// when the bytes are not one.
     pub fn add_jpeg(&mut self, data: &[u8]) -> Option<ImageRef> {
-        let (width, height, components) = jpeg_info(data)?;
-        self.images.push(Jpeg {
+        let info = image::jpeg_info(data).ok()?;
+        Some(self.push_image(Image::Dct {
             data: data.to_vec(),
-            width,
-            height,
-            components,
-        });
-        Some(ImageRef {
+            info,
+        }))
+    }
+
+    /// Adds a PNG (see [`image`] for the kinds supported): decoded, its
+    /// alpha split into a soft mask, both compressed again.
+    pub fn add_png(&mut self, data: &[u8]) -> Result<ImageRef, String> {
+        let png = image::decode_png(data)?;
+        let colour_space = match &png.colour {
+            image::Colour::Gray => "/DeviceGray".to_owned(),
+            image::Colour::Rgb => "/DeviceRGB".to_owned(),
+            image::Colour::Indexed(pal) => {
+                let mut hex = String::with_capacity(pal.len() * 2);
+                for b in pal {
+                    let _ = write!(hex, "{b:02x}");
+                }
+                format!("[/Indexed /DeviceRGB {} <{hex}>]", pal.len() / 3 - 1)
+            }
+        };
+        Ok(self.push_image(Image::Flate {
+            width: png.width,
+            height: png.height,
+            colour_space,
+            bits: png.bits,
+            data: compress_to_vec_zlib(&png.samples, 6),
+            smask: png.alpha.map(|a| compress_to_vec_zlib(&a, 6)),
+        }))
+    }
+
+    /// Adds a PNG or a JPEG, whichever the bytes are.
+    pub fn add_image(&mut self, data: &[u8]) -> Result<ImageRef, String> {
+        match image::Format::sniff(data) {
+            Some(image::Format::Png) => self.add_png(data),
+            Some(image::Format::Jpeg) => {
+                let info = image::check_jpeg(data)?;
+                Ok(self.push_image(Image::Dct {
+                    data: data.to_vec(),
+                    info,
+                }))
+            }
+            None => Err("the image is neither a PNG nor a JPEG".into()),
+        }
+    }
+
+    fn push_image(&mut self, img: Image) -> ImageRef {
+        let (width, height) = match &img {
+            Image::Dct { info, .. } => (info.width, info.height),
+            Image::Flate { width, height, .. } => (*width, *height),
+        };
+        self.images.push(img);
+        ImageRef {
             index: self.images.len() - 1,
             width,
             height,
-        })
+        }
     }
 
     /// Appends a page.
@@ -390,10 +462,17 @@ impl Document {
 
     /// The finished file.
     pub fn finish(self) -> Vec<u8> {
-        // 1 catalog, 2 page tree, 3-4 fonts, 5 info, then images, then
-        // each page and its content stream.
+        // 1 catalog, 2 page tree, 3-4 fonts, 5 info, then images (each
+        // followed by its soft mask, if any), then each page and its
+        // content stream.
         let first_image = 6;
-        let first_page = first_image + self.images.len();
+        let mut image_obj = Vec::with_capacity(self.images.len());
+        let mut next = first_image;
+        for img in &self.images {
+            image_obj.push(next);
+            next += img.objects();
+        }
+        let first_page = next;
         let page_obj = |i: usize| first_page + 2 * i;
         let mut objects: Vec<Vec<u8>> = Vec::new();
         objects.push(b"<< /Type /Catalog /Pages 2 0 R >>".to_vec());
@@ -421,23 +500,57 @@ impl Document {
         );
         let mut xobjects = String::new();
         for (i, img) in self.images.iter().enumerate() {
-            let _ = write!(xobjects, " /Im{} {} 0 R", i + 1, first_image + i);
-            let mut obj = format!(
-                "<< /Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /{} \
-                 /BitsPerComponent 8 /Filter /DCTDecode /Length {} >>\nstream\n",
-                img.width,
-                img.height,
-                if img.components == 1 {
-                    "DeviceGray"
-                } else {
-                    "DeviceRGB"
-                },
-                img.data.len()
-            )
-            .into_bytes();
-            obj.extend_from_slice(&img.data);
-            obj.extend_from_slice(b"\nendstream");
-            objects.push(obj);
+            let obj = image_obj[i];
+            let _ = write!(xobjects, " /Im{} {obj} 0 R", i + 1);
+            match img {
+                Image::Dct { data, info } => {
+                    let (space, decode) = match info.components {
+                        1 => ("DeviceGray", ""),
+                        3 => ("DeviceRGB", ""),
+                        _ if info.adobe => ("DeviceCMYK", " /Decode [1 0 1 0 1 0 1 0]"),
+                        _ => ("DeviceCMYK", ""),
+                    };
+                    objects.push(stream(
+                        &format!(
+                            "/Type /XObject /Subtype /Image /Width {} /Height {} /ColorSpace /{space} \
+                             /BitsPerComponent 8{decode} /Filter /DCTDecode",
+                            info.width, info.height
+                        ),
+                        data,
+                    ));
+                }
+                Image::Flate {
+                    width,
+                    height,
+                    colour_space,
+                    bits,
+                    data,
+                    smask,
+                } => {
+                    let mask = if smask.is_some() {
+                        format!(" /SMask {} 0 R", obj + 1)
+                    } else {
+                        String::new()
+                    };
+                    objects.push(stream(
+                        &format!(
+                            "/Type /XObject /Subtype /Image /Width {width} /Height {height} \
+                             /ColorSpace {colour_space} /BitsPerComponent {bits}{mask} \
+                             /Filter /FlateDecode"
+                        ),
+                        data,
+                    ));
+                    if let Some(alpha) = smask {
+                        objects.push(stream(
+                            &format!(
+                                "/Type /XObject /Subtype /Image /Width {width} /Height {height} \
+                                 /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /FlateDecode"
+                            ),
+                            alpha,
+                        ));
+                    }
+                }
+            }
         }
         let resources = if xobjects.is_empty() {
             "<< /Font << /F1 3 0 R /F2 4 0 R >> >>".to_owned()
@@ -694,5 +807,105 @@ mod tests {
         assert_eq!(check::xref(&pdf), Ok(8));
         assert!(check::find(&pdf, b"/Filter /DCTDecode", 0).is_some());
         assert!(check::find(&pdf, b"/XObject << /Im1 6 0 R >>", 0).is_some());
+    }
+
+    /// Lengths checked on the bytes (image streams are binary).
+    fn streams_have_their_length(pdf: &[u8]) {
+        let mut at = 0;
+        let mut seen = 0;
+        while let Some(p) = check::find(pdf, b"/Length ", at) {
+            let digits: String = pdf[p + 8..]
+                .iter()
+                .take_while(|b| b.is_ascii_digit())
+                .map(|b| char::from(*b))
+                .collect();
+            let n: usize = digits.parse().unwrap();
+            let start = check::find(pdf, b"stream\n", p).unwrap() + 7;
+            assert_eq!(
+                &pdf[start + n..start + n + 10],
+                b"\nendstream",
+                "stream at {p}"
+            );
+            at = start + n;
+            seen += 1;
+        }
+        assert!(seen > 0);
+    }
+
+    #[test]
+    fn png_logo_becomes_an_image_with_a_soft_mask() {
+        use crate::image::tests::png;
+        let rows = vec![
+            vec![255, 0, 0, 255, 0, 0, 255, 0],
+            vec![0, 255, 0, 128, 9, 9, 9, 255],
+        ];
+        let data = png((2, 2), 8, 6, &rows, &[4], &[]);
+        let mut d = Document::new("logo");
+        let img = d.add_image(&data).unwrap();
+        assert_eq!((img.width, img.height), (2, 2));
+        let jpeg = crate::image::tests::jpeg_bytes(0xc2, (30, 10), 4, true);
+        let cmyk = d.add_image(&jpeg).unwrap();
+        assert_eq!((cmyk.width, cmyk.height), (30, 10));
+        assert!(d.add_image(b"GIF89a").is_err());
+        let mut p = Page::new();
+        p.image(img, 10, 10, 20, 20);
+        p.image(cmyk, 40, 10, 30, 10);
+        d.push(p);
+        let pdf = d.finish();
+        // catalog, pages, 2 fonts, info, image + mask, jpeg, page + contents
+        assert_eq!(check::xref(&pdf), Ok(10));
+        streams_have_their_length(&pdf);
+        assert!(check::find(&pdf, b"/XObject << /Im1 6 0 R /Im2 8 0 R >>", 0).is_some());
+        assert!(
+            check::find(
+                &pdf,
+                b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /SMask 7 0 R /Filter /FlateDecode",
+                0
+            )
+            .is_some()
+        );
+        assert!(
+            check::find(
+                &pdf,
+                b"/DeviceCMYK /BitsPerComponent 8 /Decode [1 0 1 0 1 0 1 0] /Filter /DCTDecode",
+                0
+            )
+            .is_some()
+        );
+        // The image stream inflates back to the colour samples, the mask
+        // to the alpha.
+        let at = check::find(&pdf, b"7 0 obj", 0).unwrap();
+        let s = check::find(&pdf, b"stream\n", at).unwrap() + 7;
+        let e = check::find(&pdf, b"\nendstream", s).unwrap();
+        let alpha = miniz_oxide::inflate::decompress_to_vec_zlib(&pdf[s..e]).unwrap();
+        assert_eq!(alpha, [255, 0, 128, 255]);
+        let at = check::find(&pdf, b"6 0 obj", 0).unwrap();
+        let s = check::find(&pdf, b"stream\n", at).unwrap() + 7;
+        let e = check::find(&pdf, b"\nendstream", s).unwrap();
+        let rgb = miniz_oxide::inflate::decompress_to_vec_zlib(&pdf[s..e]).unwrap();
+        assert_eq!(rgb, [255, 0, 0, 0, 0, 255, 0, 255, 0, 9, 9, 9]);
+        let pages = check::contents(&pdf);
+        assert!(pages[0].contains("/Im1 Do") && pages[0].contains("/Im2 Do"));
+    }
+
+    #[test]
+    fn palette_png_uses_an_indexed_colour_space() {
+        use crate::image::tests::png;
+        let pal = vec![0x11, 0x22, 0x33, 0xaa, 0xbb, 0xcc];
+        let data = png((3, 1), 1, 3, &[vec![0b0100_0000]], &[0], &[(b"PLTE", pal)]);
+        let mut d = Document::new("pal");
+        d.add_png(&data).unwrap();
+        d.push(Page::new());
+        let pdf = d.finish();
+        assert_eq!(check::xref(&pdf), Ok(8));
+        assert!(
+            check::find(
+                &pdf,
+                b"/ColorSpace [/Indexed /DeviceRGB 1 <112233aabbcc>] /BitsPerComponent 1 /Filter",
+                0
+            )
+            .is_some()
+        );
+        assert!(check::find(&pdf, b"/SMask", 0).is_none());
     }
 }

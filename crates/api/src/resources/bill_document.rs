@@ -1,5 +1,5 @@
 //! The bill document: a print-ready HTML page (letter size) with the
-//! association, account and service address, period, reads and use, line
+//! association (and its logo), account and service address, period, reads and use, line
 //! items, balance carried, payments since, amount due, a 13-month usage
 //! chart, any estimated-read notice and a remittance stub.
 
@@ -36,15 +36,29 @@ async fn document(
     let id: BillId = parse_id(&bill_id)?;
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     let s = statement::for_bill(&tx, id).await?;
+    let logo = logo_html(&tx, &caller.tenant).await?;
     tx.commit().await?;
-    Ok(page(&state, &caller.tenant, &s))
+    Ok(page(&state, &caller.tenant, &s, logo.as_deref()))
 }
 
-/// The document of `s` in `tenant` (staff and the bill's own customer).
+/// The association's logo as the bill shows it (an `<img>` fitting
+/// 1.2 × 0.6 inches at 96 px/in), if it has one.
+pub(crate) async fn logo_html(
+    tx: &aqueduct_tenant::TenantTx,
+    tenant: &aqueduct_tenant::TenantCtx,
+) -> Result<Option<String>, ApiError> {
+    Ok(crate::branding::load_for(tx, tenant)
+        .await?
+        .logo_img("", (115, 58)))
+}
+
+/// The document of `s` in `tenant` (staff and the bill's own customer);
+/// `logo` from [`logo_html`].
 pub(crate) fn page(
     state: &AppState,
     tenant: &aqueduct_tenant::TenantCtx,
     s: &Statement,
+    logo: Option<&str>,
 ) -> Html<String> {
     let pay_url = format!(
         "{}/{}/pay?account={}",
@@ -52,7 +66,7 @@ pub(crate) fn page(
         tenant.slug().as_str(),
         s.account.account_number
     );
-    Html(render(tenant.name(), &pay_url, s))
+    Html(render(tenant.name(), logo, &pay_url, s))
 }
 
 fn money(cents: i64) -> String {
@@ -95,13 +109,14 @@ pub(crate) fn chart_labelled(
     svg
 }
 
-fn render(association: &str, pay_url: &str, s: &Statement) -> String {
+fn render(association: &str, logo: Option<&str>, pay_url: &str, s: &Statement) -> String {
     let b = &s.bill;
     let a = &s.account;
     let mut h = String::new();
     let _ = write!(
         h,
-        "<article class=\"bill\"><header><h1>{}</h1><p>Water bill no. {}{}</p></header>",
+        "<article class=\"bill\"><header>{}<h1>{}</h1><p>Water bill no. {}{}</p></header>",
+        logo.unwrap_or(""),
         escape(association),
         b.number,
         if s.voided { " — VOIDED" } else { "" }

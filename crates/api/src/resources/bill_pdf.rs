@@ -35,9 +35,10 @@ pub(crate) fn routes(r: Routes) -> Routes {
     )
 }
 
-/// What a bill shows about `tenant`: name, contact details and colour
-/// from its branding; the pay-online page under `public_url`. Logos are
-/// stored as links, not files, so the name is printed in their place.
+/// What a bill shows about `tenant`: name, contact details, colour and
+/// the uploaded logo from its branding; the pay-online page under
+/// `public_url`. (A logo given only as a path on the server is not
+/// printed: the PDF is made from what the database holds.)
 pub(crate) async fn branding_for(
     tx: &TenantTx,
     tenant: &TenantCtx,
@@ -50,7 +51,7 @@ pub(crate) async fn branding_for(
         email: b.contact_email,
         address: b.contact_address,
         colour: b.colour,
-        logo_jpeg: None,
+        logo: crate::branding::logo::file(tx).await?,
         pay_base_url: format!(
             "{}/{}/pay",
             public_url.trim_end_matches('/'),
