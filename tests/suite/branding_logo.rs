@@ -342,7 +342,11 @@ db_test!(bad_logos_are_refused_and_store_nothing, |db| {
         ("image/png", png(4, 4, 16, 2, 0, 3), "16-bit"),
         ("image/png", png(2001, 1, 8, 0, 0, 1), "at most 2000×2000"),
         // Refused from the header, before anything is decoded.
-        ("image/png", claims(50_000, 50_000), "50000×50000 pixels; at most 2000×2000"),
+        (
+            "image/png",
+            claims(50_000, 50_000),
+            "50000×50000 pixels; at most 2000×2000",
+        ),
         ("image/png", claims(3, 3), "corrupt"),
         (
             "image/jpeg",
