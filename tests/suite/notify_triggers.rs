@@ -709,3 +709,84 @@ async fn scoped_count(tx: &aqueduct_tenant::TenantTx) -> usize {
     assert!(n > 0, "the November run issued bills");
     n
 }
+
+db_test!(overdue_backups_mail_the_operator_once_per_incident, |db| {
+    use chrono::Duration;
+    use sea_orm::ConnectionTrait;
+    let Some(smtp) = SmtpServer::start() else {
+        return;
+    };
+    let app = TestApp::new(db).await;
+    let mut config = crate::support::db::config_for(&app.db.app_url);
+    config.notify.operator_address = Some("ops@platform.test".into());
+    let clock = app.clock.as_ref();
+    let watch = |config: &aqueduct_server::config::Config| {
+        let config = config.clone();
+        let pool = app.pool.clone();
+        let clock = app.clock.clone();
+        async move {
+            aqueduct_server::schedule::watch_backups(&config, &pool, clock.as_ref())
+                .await
+                .unwrap()
+        }
+    };
+    // Backups not configured: nothing to watch.
+    assert!(!watch(&config).await);
+    config.backup.bucket = "aq-backups".into();
+    config.backup.key = Some(aqueduct_core::Secret::new("k1:x".to_owned()));
+    // Configured, but the schedule has not fired yet: nothing.
+    assert!(!watch(&config).await);
+    let tx = app.pool.system("test: a backup run").await.unwrap();
+    aqueduct_jobs::enqueue(
+        tx.conn(),
+        clock,
+        NewJob::new(aqueduct_server::schedule::BACKUP, json!({})),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    app.clock.advance(Duration::hours(30));
+    assert!(
+        !watch(&config).await,
+        "within a day and a half of the schedule"
+    );
+    app.clock.advance(Duration::hours(7));
+    assert!(watch(&config).await, "37 hours without a good backup");
+    assert!(!watch(&config).await, "once per incident");
+    // A backup succeeds; 37 hours later without another: a new incident.
+    let done = app.clock.now();
+    let owner = app.db.owner().await;
+    let sql = match owner.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            "UPDATE jobs SET status = 'done', updated_at = $1 WHERE kind = $2"
+        }
+        _ => "UPDATE jobs SET status = 'done', updated_at = ? WHERE kind = ?",
+    };
+    owner
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            owner.get_database_backend(),
+            sql,
+            [done.into(), aqueduct_server::schedule::BACKUP.into()],
+        ))
+        .await
+        .unwrap();
+    app.clock.advance(Duration::hours(20));
+    assert!(!watch(&config).await);
+    app.clock.advance(Duration::hours(17));
+    assert!(watch(&config).await);
+    let w = worker(&app, &smtp);
+    w.run_until_idle().await.unwrap();
+    let ops = to(&smtp.received(), "ops@platform.test");
+    assert_eq!(ops.len(), 2, "{ops:?}");
+    assert!(
+        ops.iter().any(|m| m
+            .text
+            .contains("No successful backup since backups were scheduled")),
+        "{ops:?}"
+    );
+    assert!(
+        ops.iter()
+            .any(|m| m.text.contains("No successful backup for 37 hours")),
+        "{ops:?}"
+    );
+});

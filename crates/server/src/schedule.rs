@@ -248,6 +248,78 @@ pub async fn recent(db: &Db, job: Job, limit: u64) -> Result<Vec<RunRow>, DbErr>
         .collect()
 }
 
+/// The backup watchdog, run by every worker's schedule ticker next to
+/// [`watch_queue`]: when backups are scheduled and the newest successful
+/// one is older than one and a half schedule periods (36 hours for the
+/// daily default), operators get `backup_failed` saying it is overdue —
+/// whatever the reason (no worker ran the schedule, every attempt is
+/// still retrying, the job never got to run). Once per incident: the
+/// subject names the last good backup, so a new success starts a new
+/// incident. Nothing before the first scheduled backup job exists.
+/// Returns whether a mail was queued.
+pub async fn watch_backups(config: &Config, db: &Db, clock: &dyn Clock) -> Result<bool, DbErr> {
+    let Some(to) = config
+        .notify
+        .operator_address
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    else {
+        return Ok(false);
+    };
+    if !config.schedule.enabled || !backup_configured(config) {
+        return Ok(false);
+    }
+    let period = i64::from(config.schedule.period_minutes.max(1));
+    let overdue_after = Duration::minutes((period * 3 / 2).max(90));
+    let runs = recent(db, Job::Backup, 200).await?;
+    let Some(first) = runs.iter().map(|r| r.created_at).min() else {
+        return Ok(false);
+    };
+    let last_ok = runs.iter().filter(|r| r.ok()).map(|r| r.updated_at).max();
+    let since = last_ok.unwrap_or(first);
+    let now = clock.now();
+    if now - since <= overdue_after {
+        return Ok(false);
+    }
+    let hours = (now - since).num_hours();
+    let detail = match last_ok {
+        Some(at) => format!(
+            "No successful backup for {hours} hours (the last one finished {} UTC); \
+             the schedule expects one every {} hours.",
+            at.format("%Y-%m-%d %H:%M"),
+            period / 60
+        ),
+        None => format!(
+            "No successful backup since backups were scheduled {hours} hours ago; \
+             the schedule expects one every {} hours.",
+            period / 60
+        ),
+    };
+    let subject = format!(
+        "backup_overdue:{}",
+        last_ok.map_or_else(|| "never".to_owned(), |t| t.to_rfc3339())
+    );
+    let tx = db.system("notify operators: backup watch").await?;
+    let new = aqueduct_notify::operator::record(
+        tx.conn(),
+        clock,
+        aqueduct_notify::Kind::BackupFailed,
+        &subject,
+        to,
+        serde_json::json!({
+            "detail": detail,
+            "date": last_ok.map(|t| t.date_naive().to_string()),
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    if new {
+        tracing::warn!(hours_since = hours, "backup overdue: operators notified");
+    }
+    Ok(new)
+}
+
 /// The job queue's watchdog, run by every worker's schedule ticker (not
 /// as a job: a stuck queue would not run it). When the oldest ready job
 /// has waited longer than `notify.queue_stuck_minutes`, operators get

@@ -251,6 +251,9 @@ pub async fn run(
             if let Err(e) = crate::schedule::watch_queue(config, &db, clock.as_ref()).await {
                 tracing::error!(error = %e, "job queue watch failed");
             }
+            if let Err(e) = crate::schedule::watch_backups(config, &db, clock.as_ref()).await {
+                tracing::error!(error = %e, "backup watch failed");
+            }
             tokio::time::sleep(every).await;
         }
     };
