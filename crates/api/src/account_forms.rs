@@ -66,7 +66,8 @@ async fn details(
     body: String,
 ) -> Result<Response, ApiError> {
     let id: AccountId = parse_id(&account_id)?;
-    own_account(&state, &caller, id).await?;
+    // `change` checks in its own transaction that the account is visible
+    // (another association's or a restricted one is 404).
     let changes = aqueduct_billing::accounts::AccountChanges {
         holder_name: Some(form_value(&body, "holder_name").unwrap_or_default()),
         co_holder_name: Some(form_value(&body, "co_holder_name").unwrap_or_default()),

@@ -231,33 +231,7 @@ pub async fn start(
     let acct_row = aqueduct_billing::accounts::get(&tx, account).await?;
     let acct = connect::chargeable(&tx).await?;
     let now = clock.now();
-    autopay_mandate::Entity::insert(autopay_mandate::ActiveModel {
-        tenant_id: Set(ctx.id().uuid()),
-        id: Set(uuid::Uuid::now_v7()),
-        account_id: Set(account.uuid()),
-        status: Set(status::PENDING.into()),
-        setup_session_id: Set(None),
-        setup_url: Set(None),
-        stripe_customer_id: Set(None),
-        stripe_payment_method_id: Set(None),
-        method_type: Set(None),
-        consented_at: Set(None),
-        ended_at: Set(None),
-        ended_reason: Set(None),
-        detached_at: Set(None),
-        consent_actor: Set(None),
-        moved_from: Set(None),
-        method_brand: Set(None),
-        method_last4: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict_do_nothing_on([
-        autopay_mandate::Column::TenantId,
-        autopay_mandate::Column::AccountId,
-    ])
-    .exec_without_returning(tx.conn())
-    .await?;
+    ensure_row(&tx, account, now).await?;
     let m = mandate(&tx, account)
         .await?
         .ok_or(PaymentsError::NotFound)?;
@@ -716,33 +690,7 @@ pub async fn keep_on_new_account(
             "that account's autopay changed meanwhile; try again".into(),
         ));
     }
-    autopay_mandate::Entity::insert(autopay_mandate::ActiveModel {
-        tenant_id: Set(tx.tenant_id().uuid()),
-        id: Set(uuid::Uuid::now_v7()),
-        account_id: Set(to.uuid()),
-        status: Set(status::PENDING.into()),
-        setup_session_id: Set(None),
-        setup_url: Set(None),
-        stripe_customer_id: Set(None),
-        stripe_payment_method_id: Set(None),
-        method_type: Set(None),
-        consented_at: Set(None),
-        ended_at: Set(None),
-        ended_reason: Set(None),
-        detached_at: Set(None),
-        consent_actor: Set(None),
-        moved_from: Set(None),
-        method_brand: Set(None),
-        method_last4: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    })
-    .on_conflict_do_nothing_on([
-        autopay_mandate::Column::TenantId,
-        autopay_mandate::Column::AccountId,
-    ])
-    .exec_without_returning(tx.conn())
-    .await?;
+    ensure_row(tx, to, now).await?;
     autopay_mandate::Entity::update_many()
         .col_expr(autopay_mandate::Column::Status, Expr::value(status::ACTIVE))
         .col_expr(
@@ -1550,5 +1498,42 @@ pub async fn handle_method_job(
         .map_err(|e| JobError::Retry(e.to_string()))?;
     tx.commit().await?;
     tracing::info!(mandate = %id, "autopay method details read from Stripe");
+    Ok(())
+}
+
+/// The account's mandate row, created `pending` when it has none (one row
+/// per account: a second call, or a concurrent one, changes nothing).
+async fn ensure_row(
+    tx: &TenantTx,
+    account: AccountId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), PaymentsError> {
+    autopay_mandate::Entity::insert(autopay_mandate::ActiveModel {
+        tenant_id: Set(tx.tenant_id().uuid()),
+        id: Set(uuid::Uuid::now_v7()),
+        account_id: Set(account.uuid()),
+        status: Set(status::PENDING.into()),
+        setup_session_id: Set(None),
+        setup_url: Set(None),
+        stripe_customer_id: Set(None),
+        stripe_payment_method_id: Set(None),
+        method_type: Set(None),
+        consented_at: Set(None),
+        ended_at: Set(None),
+        ended_reason: Set(None),
+        detached_at: Set(None),
+        consent_actor: Set(None),
+        moved_from: Set(None),
+        method_brand: Set(None),
+        method_last4: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict_do_nothing_on([
+        autopay_mandate::Column::TenantId,
+        autopay_mandate::Column::AccountId,
+    ])
+    .exec_without_returning(tx.conn())
+    .await?;
     Ok(())
 }

@@ -205,7 +205,7 @@ pub(crate) async fn change(
     let tx = state.db().tenant(&caller.tenant).await?;
     aqueduct_retention::erasure::visible_account(&tx, id)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(crate::privacy::retention_error)?
         .ok_or(ApiError::NotFound)?;
     let fields = changes.fields();
     let updated = match accounts::update(&tx, state.clock(), id, changes).await {
