@@ -437,3 +437,214 @@ async fn two_servers_and_two_workers_postgres() {
         p.stop();
     }
 }
+
+/// A counter from a server's `/metrics`.
+fn metric(addr: SocketAddr, name: &str) -> i64 {
+    let (code, _, body) = http(addr, "GET", "/metrics", &[], "");
+    assert_eq!(code, 200, "{body}");
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{name} not in /metrics:\n{body}"))
+}
+
+/// Polls `path` on `addr` with `cookie` until it answers something other
+/// than 200; returns that status and how long it took (at most `limit`).
+fn until_refused(addr: SocketAddr, path: &str, cookie: &str, limit: Duration) -> (u16, Duration) {
+    let start = Instant::now();
+    loop {
+        let (code, _, _) = http(addr, "GET", path, &[("cookie", cookie)], "");
+        if code != 200 || start.elapsed() > limit {
+            return (code, start.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn sign_in(addr: SocketAddr, email: &str) -> (String, String) {
+    let (code, headers, body) = http(
+        addr,
+        "POST",
+        "/api/v1/auth/sign-in",
+        &[("content-type", "application/json")],
+        &serde_json::json!({"email": email, "password": PASSWORD}).to_string(),
+    );
+    assert_eq!(code, 200, "{body}");
+    let cookie = headers["set-cookie"].split(';').next().unwrap().to_owned();
+    let csrf = serde_json::from_str::<Value>(&body).unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (cookie, csrf)
+}
+
+/// The in-process authentication cache on two servers: requests are
+/// answered from memory (the hit counter moves), and yet every change —
+/// made by the other server, or straight in the database as another
+/// process would — is seen within moments, long before the entries'
+/// 120-second lifetime: a removed membership, a sign-out, a disabled
+/// person, a suspended association. A sign-out is seen by the server that
+/// performed it on the very next request.
+#[tokio::test]
+async fn the_auth_cache_hears_every_change_across_replicas_postgres() {
+    let Some(db) = TestDb::postgres().await else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let app = TestApp::new(db).await;
+    app.clock.set(SystemClock.now());
+    let clock = app.clock.clone();
+    let s = seed::tenant(&app.pool, clock.as_ref(), "alpha").await;
+    let mut users = Vec::new();
+    for who in ["member", "leaver", "disabled", "suspended"] {
+        let email = format!("{who}@alpha.test");
+        let id = staff(&app.pool, clock.as_ref(), &s.tenant, &email, Role::Clerk).await;
+        users.push((email, id));
+    }
+    let addrs: Vec<SocketAddr> = (0..4)
+        .map(|_| format!("127.0.0.1:{}", free_port()).parse().unwrap())
+        .collect();
+    let (a, b, metrics_a, metrics_b) = (addrs[0], addrs[1], addrs[2], addrs[3]);
+    let env = |metrics: SocketAddr| -> Vec<(String, String)> {
+        vec![
+            ("DATABASE_URL".into(), app.db.app_url.clone()),
+            ("AQUEDUCT__AUTH__CACHE_SECONDS".into(), "120".into()),
+            (
+                "AQUEDUCT__SERVER__METRICS_LISTEN".into(),
+                metrics.to_string(),
+            ),
+        ]
+    };
+    let _servers = [
+        Proc::start(
+            "serve-a",
+            &["serve", "--listen", &a.to_string()],
+            &env(metrics_a),
+        ),
+        Proc::start(
+            "serve-b",
+            &["serve", "--listen", &b.to_string()],
+            &env(metrics_b),
+        ),
+    ];
+    for addr in [a, b] {
+        let (code, body) =
+            wait_until_up(addr, "/readyz", Duration::from_secs(60)).expect("serve up");
+        assert_eq!(code, 200, "{body}");
+    }
+    for m in [metrics_a, metrics_b] {
+        let start = Instant::now();
+        while blocking(move || metric(m, "aqueduct_auth_cache_live")).await != 1 {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "cache never went live"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    let owner = app.db.owner().await;
+    let exec = |sql: String| {
+        let owner = owner.clone();
+        async move {
+            owner
+                .execute_raw(Statement::from_string(owner.get_database_backend(), sql))
+                .await
+                .unwrap();
+        }
+    };
+    const PATH: &str = "/api/v1/accounts";
+    let limit = Duration::from_secs(3);
+
+    // Signed in on A, working on B: after the first request, B answers
+    // from memory (session, association and role: three hits a request).
+    let mut cookies = Vec::new();
+    for (email, _) in &users {
+        let email = email.clone();
+        cookies.push(blocking(move || sign_in(a, &email)).await);
+    }
+    for (cookie, _) in &cookies {
+        let cookie = cookie.clone();
+        let (code, _, body) =
+            blocking(move || http(b, "GET", PATH, &[("cookie", &cookie)], "")).await;
+        assert_eq!(code, 200, "{body}");
+    }
+    let hits = blocking(move || metric(metrics_b, "aqueduct_auth_cache_hits_total")).await;
+    let c0 = cookies[0].0.clone();
+    let (code, _, _) = blocking(move || http(b, "GET", PATH, &[("cookie", &c0)], "")).await;
+    assert_eq!(code, 200);
+    let after = blocking(move || metric(metrics_b, "aqueduct_auth_cache_hits_total")).await;
+    assert!(
+        after >= hits + 3,
+        "a warm request should hit 3 times: {hits} → {after}"
+    );
+
+    // 1. The membership is removed in the database (another process).
+    exec(format!(
+        "DELETE FROM memberships WHERE user_id = '{}'",
+        users[0].1.uuid()
+    ))
+    .await;
+    let c = cookies[0].0.clone();
+    let (code, took) = blocking(move || until_refused(b, PATH, &c, limit)).await;
+    assert_eq!(
+        code, 403,
+        "a removed member must be refused (after {took:?})"
+    );
+
+    // 2. Sign-out on A: A refuses at once, B within moments.
+    let (c, csrf) = cookies[1].clone();
+    let c2 = c.clone();
+    let (code, _, _) = blocking(move || http(a, "GET", PATH, &[("cookie", &c2)], "")).await;
+    assert_eq!(code, 200, "warm A's cache first");
+    let c2 = c.clone();
+    let (code, _, body) = blocking(move || {
+        http(
+            a,
+            "POST",
+            "/api/v1/auth/sign-out",
+            &[("cookie", &c2), ("x-csrf-token", &csrf)],
+            "",
+        )
+    })
+    .await;
+    assert!(code < 300, "sign-out: {code} {body}");
+    let c2 = c.clone();
+    let (code, _, _) = blocking(move || http(a, "GET", PATH, &[("cookie", &c2)], "")).await;
+    assert_eq!(
+        code, 401,
+        "the server that signed out must refuse the next request"
+    );
+    let (code, took) = blocking(move || until_refused(b, PATH, &c, limit)).await;
+    assert_eq!(
+        code, 401,
+        "signed out on A, still served by B after {took:?}"
+    );
+
+    // 3. The person is disabled in the database.
+    exec(format!(
+        "UPDATE users SET disabled_at = now() WHERE id = '{}'",
+        users[2].1.uuid()
+    ))
+    .await;
+    let c = cookies[2].0.clone();
+    let (code, took) = blocking(move || until_refused(b, PATH, &c, limit)).await;
+    assert_eq!(
+        code, 401,
+        "a disabled person must be refused (after {took:?})"
+    );
+
+    // 4. The association is suspended in the database.
+    exec(format!(
+        "UPDATE tenants SET status = 'suspended' WHERE id = '{}'",
+        s.tenant.id().uuid()
+    ))
+    .await;
+    let c = cookies[3].0.clone();
+    let (code, took) = blocking(move || until_refused(b, PATH, &c, limit)).await;
+    assert_ne!(
+        code, 200,
+        "a suspended association must be refused (after {took:?})"
+    );
+    let notes =
+        blocking(move || metric(metrics_b, "aqueduct_auth_cache_notifications_total")).await;
+    assert!(notes >= 4, "B heard {notes} notifications");
+}

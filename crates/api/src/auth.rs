@@ -57,17 +57,23 @@ async fn session_caller(state: &AppState, s: &Session) -> Result<Caller, ApiErro
         return Err(ApiError::Unauthenticated);
     }
     let tenant_id = s.active_tenant.ok_or(ApiError::Forbidden)?;
-    let tenant = directory::by_id(state.db(), tenant_id)
-        .await?
-        .ok_or(ApiError::Forbidden)?;
-    // One round trip (see `credentials::role_of`).
-    let role = credentials::role_of(state.db(), tenant.id(), s.user)
-        .await?
-        .ok_or(ApiError::Forbidden)?;
+    let db = state.db();
+    let cache = state.auth_cache();
+    let tenant = match cache {
+        Some(c) => c.tenant(db, tenant_id).await?,
+        None => directory::by_id(db, tenant_id).await?,
+    }
+    .ok_or(ApiError::Forbidden)?;
+    // One round trip (see `credentials::role_of`), none when cached.
+    let role = match cache {
+        Some(c) => c.role(db, tenant.id(), s.user).await?,
+        None => credentials::role_of(db, tenant.id(), s.user).await?,
+    }
+    .ok_or(ApiError::Forbidden)?;
     if !tenant.status().allows_use() {
         return Err(ApiError::TenantUnavailable);
     }
-    if tenant.staff_totp_required() && !second_factor::is_enabled(state.db(), s.user).await? {
+    if tenant.staff_totp_required() && !second_factor_enabled(state, s.user).await? {
         return Err(ApiError::SecondFactorRequired);
     }
     Ok(Caller {
@@ -75,6 +81,14 @@ async fn session_caller(state: &AppState, s: &Session) -> Result<Caller, ApiErro
         role,
         actor: format!("user:{}", s.user),
     })
+}
+
+/// Whether `user` has a confirmed second factor (cached when enabled).
+async fn second_factor_enabled(state: &AppState, user: UserId) -> Result<bool, sea_orm::DbErr> {
+    match state.auth_cache() {
+        Some(c) => c.second_factor(state.db(), user).await,
+        None => second_factor::is_enabled(state.db(), user).await,
+    }
 }
 
 /// Authenticates every tenant route; afterwards audits any 403/404 the
@@ -245,7 +259,7 @@ pub(crate) async fn require_operator(
     }
     // The second factor is mandatory for operators: one who has not
     // enrolled reaches no operator route until they do.
-    match second_factor::is_enabled(state.db(), s.user).await {
+    match second_factor_enabled(&state, s.user).await {
         Ok(true) => {}
         Ok(false) => return ApiError::SecondFactorRequired.into_response(),
         Err(e) => return ApiError::from(e).into_response(),

@@ -83,6 +83,34 @@ async fn metrics_handler(
         "Idle database connections.",
         i64::try_from(idle).unwrap_or(i64::MAX),
     );
+    if let Some(cache) = state.auth_cache() {
+        let s = cache.stats();
+        let n = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        metrics::counter(
+            &mut out,
+            "aqueduct_auth_cache_hits_total",
+            "Sessions, associations and roles answered from memory.",
+            n(s.hits),
+        );
+        metrics::counter(
+            &mut out,
+            "aqueduct_auth_cache_misses_total",
+            "Sessions, associations and roles read from the database.",
+            n(s.misses),
+        );
+        metrics::counter(
+            &mut out,
+            "aqueduct_auth_cache_notifications_total",
+            "Change notifications received from the database.",
+            n(s.notifications),
+        );
+        metrics::gauge(
+            &mut out,
+            "aqueduct_auth_cache_live",
+            "1 while the cache listens for changes and serves; 0 otherwise.",
+            i64::from(s.live),
+        );
+    }
     match aqueduct_jobs::stats(state.db(), state.clock()).await {
         Ok(s) => {
             metrics::gauge(&mut out, "aqueduct_jobs_queued", "Jobs waiting.", s.queued);

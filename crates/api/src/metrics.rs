@@ -98,6 +98,14 @@ pub fn gauge(out: &mut String, name: &str, help: &str, value: i64) {
     );
 }
 
+/// Appends one counter.
+pub fn counter(out: &mut String, name: &str, help: &str, value: i64) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+    );
+}
+
 /// Job kind of the scheduled backup, whose last success is the backup age.
 pub const BACKUP_JOB: &str = "backup.run";
 

@@ -207,7 +207,25 @@ async fn refuse(state: &AppState, seen: Seen, session: Option<&Session>) -> Resp
 }
 
 /// Resolves the session cookie and enforces CSRF on changes.
-pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+///
+/// With the authentication cache on, every state-changing request this
+/// process served empties it before its response leaves (webhooks
+/// excepted: they change no one's access), so this process's next request
+/// sees a sign-out, a role change or a suspension at once; other
+/// processes hear of it from the database (`auth_cache`).
+pub(crate) async fn layer(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let flush = state.auth_cache().is_some()
+        && !is_safe(req.method())
+        && !req.uri().path().starts_with("/webhooks/");
+    let res = resolve(&state, req, next).await;
+    if flush && let Some(cache) = state.auth_cache() {
+        cache.flush();
+    }
+    res
+}
+
+async fn resolve(state: &AppState, mut req: Request, next: Next) -> Response {
+    let state = state.clone();
     if req.headers().contains_key(header::AUTHORIZATION) {
         return next.run(req).await;
     }
@@ -217,7 +235,12 @@ pub(crate) async fn layer(State(state): State<AppState>, mut req: Request, next:
     }
     let session = match read_cookie(req.headers(), cookie_name(&state)) {
         Some(token) => {
-            match sessions::lookup(state.db(), state.clock(), state.auth().sessions, &token).await {
+            let (db, clock, policy) = (state.db(), state.clock(), state.auth().sessions);
+            let found = match state.auth_cache() {
+                Some(cache) => cache.session(db, clock, policy, &token).await,
+                None => sessions::lookup(db, clock, policy, &token).await,
+            };
+            match found {
                 Ok(s) => s,
                 Err(e) => return ApiError::from(e).into_response(),
             }

@@ -2,6 +2,7 @@
 
 use aqueduct_core::Clock;
 use aqueduct_tenant::Db;
+use aqueduct_tenant::auth_cache::AuthCache;
 use aqueduct_tenant::mailer::{LogMailer, Mailer};
 use aqueduct_tenant::sessions::SessionPolicy;
 use std::sync::Arc;
@@ -52,6 +53,9 @@ struct Inner {
     stripe: Option<aqueduct_payments::Stripe>,
     /// The platform's single sign-on provider, when configured.
     sso: Option<aqueduct_tenant::sso::ProviderSettings>,
+    /// The in-process cache of sessions, associations and roles, when
+    /// enabled (PostgreSQL with its listener; see `auth_cache`).
+    auth_cache: Option<Arc<AuthCache>>,
 }
 
 impl AppState {
@@ -67,6 +71,7 @@ impl AppState {
                 mailer: Arc::new(LogMailer),
                 stripe: None,
                 sso: None,
+                auth_cache: None,
             }),
         }
     }
@@ -134,5 +139,20 @@ impl AppState {
     /// The platform's single sign-on provider, when configured.
     pub fn sso(&self) -> Option<&aqueduct_tenant::sso::ProviderSettings> {
         self.inner.sso.as_ref()
+    }
+    /// The same state with the authentication cache (call before the
+    /// state is shared; the caller runs its listener).
+    pub fn with_auth_cache(self, cache: Arc<AuthCache>) -> Self {
+        let inner = Arc::unwrap_or_clone(self.inner);
+        Self {
+            inner: Arc::new(Inner {
+                auth_cache: Some(cache),
+                ..inner
+            }),
+        }
+    }
+    /// The authentication cache, when enabled.
+    pub fn auth_cache(&self) -> Option<&AuthCache> {
+        self.inner.auth_cache.as_deref()
     }
 }

@@ -128,14 +128,39 @@ pub async fn visible_account(
     use aqueduct_billing::entity::account;
     Ok(scoped::<account::Entity>(tx)
         .filter(account::Column::Id.eq(id.uuid()))
-        .filter(sea_orm::sea_query::Expr::cust(
-            "NOT EXISTS (SELECT 1 FROM erasure_requests e WHERE e.tenant_id = accounts.tenant_id \
-             AND e.account_id = accounts.id AND e.status = 'restricted' \
-             AND e.erase_after IS NOT NULL)",
-        ))
+        .filter(sea_orm::sea_query::Expr::cust(NOT_RESTRICTED))
         .one(tx.conn())
         .await?)
 }
+
+/// [`visible_account`] in one round trip of its own (`Db::read_once`):
+/// for a request that reads nothing else.
+pub async fn visible_account_once(
+    db: &aqueduct_tenant::Db,
+    ctx: &aqueduct_tenant::TenantCtx,
+    id: AccountId,
+) -> Result<Option<aqueduct_billing::entity::account::Model>, RetentionError> {
+    use aqueduct_billing::entity::account;
+    Ok(db
+        .read_once(
+            ctx,
+            sea_orm::QuerySelect::limit(
+                account::Entity::find()
+                    .filter(account::Column::Id.eq(id.uuid()))
+                    .filter(sea_orm::sea_query::Expr::cust(NOT_RESTRICTED)),
+                1,
+            ),
+        )
+        .await?
+        .into_iter()
+        .next())
+}
+
+/// The condition that hides a restricted account (see
+/// [`hidden_accounts`]), on `accounts`.
+const NOT_RESTRICTED: &str = "NOT EXISTS (SELECT 1 FROM erasure_requests e WHERE e.tenant_id = accounts.tenant_id \
+     AND e.account_id = accounts.id AND e.status = 'restricted' \
+     AND e.erase_after IS NOT NULL)";
 
 /// Accounts that normal staff views and lists must not show: closed
 /// accounts whose holder asked for erasure inside the retention period

@@ -82,6 +82,11 @@ pub struct AuthConfig {
     /// Base64 of 32 random bytes: seals TOTP keys at rest (AES-256-GCM).
     /// Without it they are stored unsealed (a warning at start-up).
     pub totp_key: Option<Secret>,
+    /// Seconds an answer of the in-process authentication cache (session,
+    /// association, role, second factor) may be kept at most; 0 turns the
+    /// cache off. PostgreSQL only: changes reach every process at commit
+    /// through `LISTEN aqueduct_auth`, so this is only a backstop.
+    pub cache_seconds: u64,
 }
 
 impl Default for AuthConfig {
@@ -92,6 +97,7 @@ impl Default for AuthConfig {
             dev_insecure_cookie: false,
             oidc: None,
             totp_key: None,
+            cache_seconds: 5,
         }
     }
 }
@@ -135,6 +141,9 @@ impl AuthConfig {
             || !(1..=24 * 30).contains(&self.session_absolute_hours)
         {
             bail!("auth: session lifetimes out of range");
+        }
+        if self.cache_seconds > 300 {
+            bail!("auth.cache_seconds: at most 300");
         }
         let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
             .iter()

@@ -77,6 +77,22 @@ pub async fn run(
             .with_stripe(aqueduct_payments::Stripe::new(settings).context("configuring Stripe")?),
         None => state,
     };
+    // The authentication cache (PostgreSQL: its listener hears every
+    // change at commit; see aqueduct_tenant::auth_cache).
+    let state = if config.auth.cache_seconds > 0
+        && state.db().backend() == aqueduct_tenant::Backend::Postgres
+    {
+        let cache = aqueduct_tenant::auth_cache::AuthCache::new(std::time::Duration::from_secs(
+            config.auth.cache_seconds,
+        ));
+        let mut rx = stop_rx.clone();
+        tokio::spawn(cache.clone().listen(state.db().clone(), async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        }));
+        state.with_auth_cache(cache)
+    } else {
+        state
+    };
     let (app, routes) = aqueduct_api::app(state.clone());
     let app = crate::limits::limit_concurrency(app, config.server.max_concurrent_requests);
     if let Some(maddr) = config.server.metrics_listen {

@@ -220,6 +220,77 @@ impl Db {
         })
     }
 
+    /// One tenant-scoped read in a single round trip, for the hottest
+    /// read paths: the rows of `query` (which this adds the tenant filter
+    /// to, as [`crate::scoped`] does).
+    ///
+    /// On PostgreSQL the statement travels in one simple-protocol message
+    /// with its transaction: `BEGIN READ ONLY; SELECT set_config(
+    /// 'app.tenant_id', …, true); <query>; COMMIT` — row-level security
+    /// applies exactly as in [`Db::tenant_with`]. The query's parameters
+    /// are written into the text, so only values that cannot carry text
+    /// are accepted that way (UUIDs, numbers, booleans, dates and times);
+    /// a query with any other value (a string, say) takes the ordinary
+    /// transaction path instead, with the same result. On SQLite it is
+    /// always the ordinary path.
+    pub async fn read_once<E>(
+        &self,
+        ctx: &TenantCtx,
+        query: sea_orm::Select<E>,
+    ) -> Result<Vec<E::Model>, DbErr>
+    where
+        E: crate::TenantOwned,
+        E::Model: sea_orm::FromQueryResult + Send + Sync,
+    {
+        use sea_orm::{ColumnTrait, FromQueryResult, QueryFilter, QueryTrait};
+        let query = query.filter(E::tenant_column().eq(ctx.id().uuid()));
+        let stmt = query.build(DbBackend::Postgres);
+        if self.backend != Backend::Postgres || !inline_safe(&stmt) {
+            let tx = self.tenant_with(ctx, Access::Read).await?;
+            let rows = query.all(tx.conn()).await?;
+            tx.commit().await?;
+            return Ok(rows);
+        }
+        let tenant = ctx.id().uuid().hyphenated();
+        let batch = format!(
+            "BEGIN READ ONLY; SELECT set_config('app.tenant_id', '{tenant}', true); {stmt}; COMMIT"
+        );
+        let rows = self.simple_batch(batch).await?;
+        rows.into_iter()
+            // The `set_config` row of the second statement is not ours.
+            .filter(|r| {
+                use sea_orm::sqlx::{Column as _, Row as _};
+                r.columns().first().is_none_or(|c| c.name() != "set_config")
+            })
+            .map(|r| E::Model::from_query_result(&sea_orm::QueryResult::from(r), ""))
+            .collect()
+    }
+
+    /// Runs a multi-statement simple-protocol message on one pooled
+    /// connection; a connection left inside a failed transaction is
+    /// closed, never returned to the pool.
+    async fn simple_batch(
+        &self,
+        batch: String,
+    ) -> Result<Vec<sea_orm::sqlx::postgres::PgRow>, DbErr> {
+        use sea_orm::sqlx;
+        let pool = self.conn.get_postgres_connection_pool();
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
+        match sqlx::raw_sql(sqlx::AssertSqlSafe(batch))
+            .fetch_all(&mut *conn)
+            .await
+        {
+            Ok(rows) => Ok(rows),
+            Err(e) => {
+                let _ = conn.close().await;
+                Err(DbErr::Query(sea_orm::RuntimeErr::SqlxError(e.into())))
+            }
+        }
+    }
+
     /// Opens the explicit platform-wide path: a transaction that may read
     /// every tenant's rows. The access is audited inside the transaction,
     /// so the read and its audit entry commit together or not at all.
@@ -343,4 +414,30 @@ async fn commit_to_the_end(tx: DatabaseTransaction) -> Result<(), DbErr> {
         Ok(result) => result,
         Err(e) => Err(DbErr::Custom(format!("commit task failed: {e}"))),
     }
+}
+
+/// Whether every parameter of `stmt` may be written into its text: only
+/// values whose printed form cannot carry text of someone else's choosing.
+fn inline_safe(stmt: &Statement) -> bool {
+    use sea_orm::Value as V;
+    stmt.values.as_ref().is_none_or(|vs| {
+        vs.0.iter().all(|v| {
+            matches!(
+                v,
+                V::Bool(_)
+                    | V::TinyInt(_)
+                    | V::SmallInt(_)
+                    | V::Int(_)
+                    | V::BigInt(_)
+                    | V::TinyUnsigned(_)
+                    | V::SmallUnsigned(_)
+                    | V::Unsigned(_)
+                    | V::BigUnsigned(_)
+                    | V::Uuid(_)
+                    | V::ChronoDate(_)
+                    | V::ChronoDateTime(_)
+                    | V::ChronoDateTimeUtc(_)
+            )
+        })
+    })
 }

@@ -2,6 +2,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod auth_cache;
 pub mod credentials;
 mod ctx;
 pub mod customers;

@@ -155,10 +155,27 @@ pub async fn lookup(
     policy: SessionPolicy,
     token: &str,
 ) -> Result<Option<Session>, DbErr> {
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !well_formed(token) {
         return Ok(None);
     }
-    let id_hash = hash_token(token);
+    Ok(lookup_hashed(db, clock, policy, hash_token(token))
+        .await?
+        .map(|(s, _)| s))
+}
+
+/// Whether a presented session id has the shape we issue (64 hex digits).
+pub(crate) fn well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// [`lookup`] by row key, also answering when the session was last
+/// seen as far as the database knows after this call (the touch included).
+pub(crate) async fn lookup_hashed(
+    db: &Db,
+    clock: &dyn Clock,
+    policy: SessionPolicy,
+    id_hash: String,
+) -> Result<Option<(Session, DateTime<Utc>)>, DbErr> {
     type Row = (
         Uuid,
         Option<Uuid>,
@@ -213,25 +230,30 @@ pub async fn lookup(
         end(db, &id_hash).await?;
         return Ok(None);
     }
+    let mut seen = last_seen;
     if now - last_seen >= TOUCH_AFTER {
         session::Entity::update_many()
             .col_expr(session::Column::LastSeenAt, now.into())
             .filter(session::Column::IdHash.eq(id_hash.clone()))
             .exec(db.maintenance())
             .await?;
+        seen = now;
     }
     let customer_tenant = customer_tenant.map(TenantId::from_uuid);
-    Ok(Some(Session {
-        id_hash,
-        user: UserId::from_uuid(user_id),
-        // A customer session never carries operator rights.
-        is_operator: op && customer_tenant.is_none(),
-        customer_tenant,
-        active_tenant: active_tenant.map(TenantId::from_uuid),
-        csrf_token,
-        second_factor_pending: pending,
-        expires_at,
-    }))
+    Ok(Some((
+        Session {
+            id_hash,
+            user: UserId::from_uuid(user_id),
+            // A customer session never carries operator rights.
+            is_operator: op && customer_tenant.is_none(),
+            customer_tenant,
+            active_tenant: active_tenant.map(TenantId::from_uuid),
+            csrf_token,
+            second_factor_pending: pending,
+            expires_at,
+        },
+        seen,
+    )))
 }
 
 /// Replaces a session by a new one with the same person and absolute end,

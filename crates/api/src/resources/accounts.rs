@@ -155,14 +155,12 @@ async fn show(
     Path(account_id): Path<String>,
 ) -> Result<Json<AccountDto>, ApiError> {
     let id = parse_id(&account_id)?;
-    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
     // Restricted by an erasure request inside the retention period: hidden
-    // (checked in the same query).
-    let account = aqueduct_retention::erasure::visible_account(&tx, id)
+    // (checked in the same query). One round trip with its transaction.
+    let account = aqueduct_retention::erasure::visible_account_once(state.db(), &caller.tenant, id)
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .ok_or(ApiError::NotFound)?;
-    tx.commit().await?;
     Ok(Json(account.into()))
 }
 
