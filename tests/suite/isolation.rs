@@ -203,3 +203,51 @@ db_test!(audit_log_is_append_only, |db| {
         .expect_err("delete of audit_log by the owner must fail");
     assert!(del.to_string().contains("append-only"), "{engine:?}: {del}");
 });
+
+db_test!(one_round_trip_reads_match_the_transaction_path, |db| {
+    // `Db::read_once` (one simple-protocol message on PostgreSQL) gives
+    // the same models as a tenant transaction, every column decoded alike
+    // (a closed account has a timestamp and a date set), and it is scoped:
+    // A's context never reaches B's account, even by its id.
+    use aqueduct_core::Clock;
+    use sea_orm::{ActiveModelTrait, ColumnTrait, IntoActiveModel, QueryFilter, Set};
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let b = seed::tenant(&app.pool, app.clock.as_ref(), "bravo").await;
+    let tx = app.pool.tenant(&a.tenant).await.unwrap();
+    let row = scoped::<account::Entity>(&tx)
+        .one(tx.conn())
+        .await
+        .unwrap()
+        .unwrap();
+    let mut closed = row.into_active_model();
+    closed.closed_at = Set(Some(app.clock.now()));
+    closed.notes = Set(Some("O'Brien; \\ $1 — ünïcode".to_owned()));
+    closed.update(tx.conn()).await.unwrap();
+    let expected = scoped::<account::Entity>(&tx).all(tx.conn()).await.unwrap();
+    tx.commit().await.unwrap();
+    let by_id = |id: aqueduct_core::AccountId| {
+        account::Entity::find().filter(account::Column::Id.eq(id.uuid()))
+    };
+    let once = app
+        .pool
+        .read_once(&a.tenant, by_id(a.account))
+        .await
+        .unwrap();
+    assert_eq!(once, expected);
+    assert!(once[0].closed_at.is_some());
+    // B's account through A's context: nothing.
+    let cross = app
+        .pool
+        .read_once(&a.tenant, by_id(b.account))
+        .await
+        .unwrap();
+    assert!(cross.is_empty());
+    // A string parameter takes the transaction path, with the same answer.
+    let by_number = account::Entity::find()
+        .filter(account::Column::AccountNumber.eq(expected[0].account_number.clone()));
+    assert_eq!(
+        app.pool.read_once(&a.tenant, by_number).await.unwrap(),
+        expected
+    );
+});
