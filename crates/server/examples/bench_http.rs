@@ -9,7 +9,8 @@
 //! ```
 //!
 //! Endpoints: (1) a signed-in clerk's `GET /api/v1/accounts/{id}` (session
-//! cookie), (2) the public association page `GET /demo`, (3) `POST
+//! cookie), (1b) the signed-in demo customer's account page (HTML: balance,
+//! bills, payments, the usage chart), (2) the public association page `GET /demo`, (3) `POST
 //! /webhooks/stripe` with validly signed, distinct events. For each: peak
 //! requests/s (wrk, 2 threads, 32 connections, 10 s) as a fraction of the
 //! ceiling, p50/p99; then p50/p99 at about half of that peak (wrk's
@@ -439,6 +440,63 @@ async fn run(
     if code != 200 {
         bail!("account page: {code} {body}");
     }
+    // The demo customer's session and their account page (HTML).
+    let form = format!(
+        "email={}&password={}",
+        aqueduct_server::demo::DEMO_CUSTOMER.replace('@', "%40"),
+        aqueduct_server::demo::DEMO_PASSWORD
+            .bytes()
+            .map(|b| if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            })
+            .collect::<String>()
+    );
+    let (code, headers, body) = http(
+        addr,
+        "POST",
+        "/demo/signin",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &form,
+    )?;
+    if code != 303 && code != 302 {
+        bail!("customer sign-in: {code} {body}");
+    }
+    let customer_cookie = headers
+        .iter()
+        .find(|(k, _)| k == "set-cookie")
+        .and_then(|(_, v)| v.split(';').next())
+        .context("a customer session cookie")?
+        .to_owned();
+    let (_, _, body) = http(
+        addr,
+        "GET",
+        &format!(
+            "/api/v1/accounts?q={}&limit=1",
+            aqueduct_server::demo::DEMO_CUSTOMER_ACCOUNT
+        ),
+        &[("authorization", &auth)],
+        "",
+    )?;
+    let customer_account = body
+        .split("\"id\":\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .context("the demo customer's account id")?
+        .to_owned();
+    let customer_path = format!("/demo/account/{customer_account}");
+    let (code, _, body) = http(
+        addr,
+        "GET",
+        &customer_path,
+        &[("cookie", &customer_cookie)],
+        "",
+    )?;
+    if code != 200 || !body.contains(aqueduct_server::demo::DEMO_CUSTOMER_ACCOUNT) {
+        bail!("customer account page: {code} {body}");
+    }
+
     let (code, _, body) = http(
         addr,
         "POST",
@@ -476,6 +534,11 @@ async fn run(
             "(1) signed-in clerk: account JSON",
             format!("{base}{account_path}"),
             with_cookie,
+        ),
+        (
+            "(1b) signed-in customer: account page (HTML)",
+            format!("{base}{customer_path}"),
+            get_script(&[("Cookie", &customer_cookie)]),
         ),
         ("(2) public association page", format!("{base}/demo"), plain),
         (

@@ -167,7 +167,19 @@ impl Db {
             // with the tenant setting in one round trip (`tenant_with`).
             _ => TransactionOptions::default(),
         };
-        self.conn.begin_with_options(options).await
+        // On its own task: if the caller is dropped while `BEGIN` is in
+        // flight (a client that went away, the request time limit), the
+        // begin still completes and the transaction it returns is dropped,
+        // which rolls it back. Awaited in place, a cancelled begin can
+        // leave the pooled connection inside a transaction the driver does
+        // not know about (sqlx 0.9 counts the transaction only once
+        // `BEGIN` has answered), and the next autocommit statement on that
+        // connection would not be committed.
+        let conn = self.conn.clone();
+        match tokio::spawn(async move { conn.begin_with_options(options).await }).await {
+            Ok(tx) => tx,
+            Err(e) => Err(DbErr::Custom(format!("beginning a transaction: {e}"))),
+        }
     }
 
     pub(crate) async fn set_local(
