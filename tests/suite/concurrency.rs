@@ -111,3 +111,55 @@ async fn two_finalizers_on_one_run_bill_everyone_once_postgres() {
     );
     assert_eq!(bills.iter().filter(|b| b.revision == 1).count(), 1);
 }
+
+/// Requests cancelled at any moment — a client that goes away, the time
+/// limit — never leave a pooled connection inside a transaction: after
+/// hundreds of transaction starts abandoned at random points, no
+/// connection of the application's pool sits "idle in transaction", and
+/// a write through the pool is seen at once by another connection.
+#[tokio::test]
+async fn cancelled_transaction_starts_leave_no_connection_inside_a_transaction_postgres() {
+    use aqueduct_tenant::Access;
+    use sea_orm::{ConnectionTrait, Statement};
+    use std::time::Duration;
+    let Some(db) = TestDb::postgres().await else {
+        eprintln!("skipped: TEST_DATABASE_URL is not set");
+        return;
+    };
+    let app = TestApp::new(db).await;
+    let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    // Each start is polled a few times (from "BEGIN not yet sent" to
+    // "BEGIN sent, its answer not yet read" and beyond), then dropped.
+    for i in 0..400usize {
+        let polls = 1 + i % 4;
+        let mut start = if i % 2 == 0 {
+            Box::pin(app.pool.tenant_with(&s.tenant, Access::Read))
+        } else {
+            Box::pin(app.pool.tenant_with(&s.tenant, Access::Write))
+        };
+        for _ in 0..polls {
+            let done = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(start.as_mut().poll(cx).is_ready())
+            })
+            .await;
+            if done {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        drop(start);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let owner = app.db.owner().await;
+    let row = owner
+        .query_one_raw(Statement::from_string(
+            owner.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() \
+             AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let stuck: i64 = row.try_get("", "n").unwrap();
+    assert_eq!(stuck, 0, "pooled connections left inside a transaction");
+}

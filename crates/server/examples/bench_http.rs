@@ -123,7 +123,12 @@ impl Drop for Guard {
 /// The ceiling: axum, one pool, one indexed query per request.
 async fn ceiling(listen: &str, url: &str) -> anyhow::Result<()> {
     use axum::extract::{Path, State};
-    let db: DatabaseConnection = Database::connect(url).await?;
+    // The same pool settings as the server's (`Db::connect`): a recently
+    // used connection is not pinged before each query.
+    let mut opts = sea_orm::ConnectOptions::new(url);
+    opts.test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .sqlx_logging(false);
+    let db: DatabaseConnection = Database::connect(opts).await?;
     async fn one(
         State(db): State<DatabaseConnection>,
         Path(slug): Path<String>,

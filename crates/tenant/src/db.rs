@@ -76,6 +76,11 @@ impl Db {
         let mut opts = ConnectOptions::new(url);
         opts.max_connections(options.max_connections)
             .acquire_timeout(options.acquire_timeout)
+            // A connection used in the last half minute is handed out as
+            // it is; one idle longer is pinged first (a server restart, a
+            // proxy or firewall timeout). Pinging on every checkout, the
+            // default, costs a round trip per transaction and per query.
+            .test_before_acquire_if_idle_for(Duration::from_secs(30))
             .sqlx_logging(false);
         let conn = Database::connect(opts).await?;
         let backend = match conn.get_database_backend() {
