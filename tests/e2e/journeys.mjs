@@ -69,10 +69,18 @@ async function check(page, name) {
       const { scroll, inner, wide } = await page.evaluate(() => ({
         scroll: document.documentElement.scrollWidth,
         inner: window.innerWidth,
-        // The innermost elements that stick out, to say what to fix.
+        // What sticks out, to say what to fix: positioned elements that
+        // escape their scrolling container first, then the innermost ones
+        // (not counting what a fitting .table-wrap or pre scrolls away).
         wide: [...document.body.querySelectorAll('*')]
           .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+          .filter((e) => {
+            if (['absolute', 'fixed'].includes(getComputedStyle(e).position)) return true;
+            const box = e.parentElement && e.parentElement.closest('.table-wrap, pre');
+            return !box || box.getBoundingClientRect().right > window.innerWidth + 0.5;
+          })
           .filter((e, _, all) => !all.some((o) => o !== e && e.contains(o)))
+          .sort((a, b) => Number(getComputedStyle(b).position === 'absolute') - Number(getComputedStyle(a).position === 'absolute'))
           .slice(0, 5)
           .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className ? `.${String(e.className).trim().split(/\s+/).join('.')}` : ''} (right edge ${Math.round(e.getBoundingClientRect().right)} px)`),
       }));

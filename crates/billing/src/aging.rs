@@ -85,7 +85,7 @@ pub fn aging(entries: &[ledger_entry::Model], as_of: NaiveDate) -> Aging {
 /// charges counts as a negative `current` amount (a credit balance). One
 /// customer's credit never settles another customer's charges. Entries
 /// dated after `as_of` are left out, as in [`aging`]. Works on SQLite and
-/// PostgreSQL (window functions; dates compared as dates).
+/// PostgreSQL (plain aggregates; dates compared as dates).
 pub async fn totals(tx: &TenantTx, as_of: NaiveDate) -> Result<Aging, BillingError> {
     let backend = tx.conn().get_database_backend();
     // Bucket bounds as dates: an amount is `n` days old when its date is
@@ -133,61 +133,43 @@ pub async fn totals(tx: &TenantTx, as_of: NaiveDate) -> Result<Aging, BillingErr
 /// The aging of [`totals`]. Parameters: $1 tenant, $2 the receivable
 /// account's name, $3 as-of date, $4/$5/$6 the dates 30/60/90 days before.
 ///
-/// `moves`: each entry's effect on the receivable (as `receivable_delta`).
-/// `charges`: an account's increases, summed per day (amounts of one day
-/// fall in one bucket, so their order within the day does not matter).
-/// `paid`: an account's decreases, summed. `unpaid`: what is left of each
-/// day's charges once the account's decreases have settled the oldest
-/// first: the running total of charges through that day, less everything
-/// paid, clamped to [0, that day's amount]. `spare`: decreases beyond all
-/// of an account's charges (a credit balance).
+/// Payments and credits settle an account's oldest charges first, so what
+/// is left of its charges dated on or before a day X is
+/// `max(0, charged through X − paid)`: one pass over the entries, grouped by
+/// account (`per_account`: charges through each bucket edge, and all that
+/// lowered the receivable), gives each bucket as the difference of two such
+/// amounts. `spare` is what was paid beyond every charge (a credit
+/// balance). An entry moves the receivable by `amount_cents` one way or the
+/// other: the database guarantees amounts are positive and that no entry
+/// debits and credits the same account.
 const AGING_SQL: &str = "\
-WITH moves AS (
-  SELECT account_id, effective_on,
-         (CASE WHEN debit = $2 THEN amount_cents ELSE 0 END)
-       - (CASE WHEN credit = $2 THEN amount_cents ELSE 0 END) AS delta
+WITH per_account AS (
+  SELECT
+    SUM(CASE WHEN debit = $2 THEN amount_cents ELSE 0 END) AS charged,
+    SUM(CASE WHEN debit = $2 AND effective_on <= $4 THEN amount_cents ELSE 0 END) AS charged_30,
+    SUM(CASE WHEN debit = $2 AND effective_on <= $5 THEN amount_cents ELSE 0 END) AS charged_60,
+    SUM(CASE WHEN debit = $2 AND effective_on <= $6 THEN amount_cents ELSE 0 END) AS charged_90,
+    SUM(CASE WHEN credit = $2 THEN amount_cents ELSE 0 END) AS paid
   FROM ledger_entries
   WHERE tenant_id = $1 AND effective_on <= $3 AND (debit = $2 OR credit = $2)
-),
-charges AS (
-  SELECT account_id, effective_on, SUM(delta) AS amount
-  FROM moves WHERE delta > 0
-  GROUP BY account_id, effective_on
-),
-paid AS (
-  SELECT account_id, SUM(0 - delta) AS amount
-  FROM moves WHERE delta < 0
   GROUP BY account_id
 ),
-running AS (
-  SELECT c.effective_on, c.amount,
-         SUM(c.amount) OVER (PARTITION BY c.account_id ORDER BY c.effective_on
-                             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
-         - COALESCE(p.amount, 0) AS owed_through
-  FROM charges c LEFT JOIN paid p ON p.account_id = c.account_id
-),
 unpaid AS (
-  SELECT effective_on,
-         CASE WHEN owed_through <= 0 THEN 0
-              WHEN owed_through >= amount THEN amount
-              ELSE owed_through END AS cents
-  FROM running
-),
-spare AS (
-  SELECT p.amount - COALESCE(SUM(c.amount), 0) AS cents
-  FROM paid p LEFT JOIN charges c ON c.account_id = p.account_id
-  GROUP BY p.account_id, p.amount
+  SELECT
+    CASE WHEN charged > paid THEN charged - paid ELSE 0 END AS owed,
+    CASE WHEN charged_30 > paid THEN charged_30 - paid ELSE 0 END AS owed_30,
+    CASE WHEN charged_60 > paid THEN charged_60 - paid ELSE 0 END AS owed_60,
+    CASE WHEN charged_90 > paid THEN charged_90 - paid ELSE 0 END AS owed_90,
+    CASE WHEN paid > charged THEN paid - charged ELSE 0 END AS spare
+  FROM per_account
 )
 SELECT
-  CAST(COALESCE((SELECT SUM(cents) FROM unpaid WHERE effective_on > $4), 0) AS BIGINT)
-    AS current_cents,
-  CAST(COALESCE((SELECT SUM(cents) FROM unpaid
-                 WHERE effective_on <= $4 AND effective_on > $5), 0) AS BIGINT) AS days_30_cents,
-  CAST(COALESCE((SELECT SUM(cents) FROM unpaid
-                 WHERE effective_on <= $5 AND effective_on > $6), 0) AS BIGINT) AS days_60_cents,
-  CAST(COALESCE((SELECT SUM(cents) FROM unpaid WHERE effective_on <= $6), 0) AS BIGINT)
-    AS days_90_cents,
-  CAST(COALESCE((SELECT SUM(cents) FROM spare WHERE cents > 0), 0) AS BIGINT) AS credit_cents
+  CAST(COALESCE(SUM(owed - owed_30), 0) AS BIGINT) AS current_cents,
+  CAST(COALESCE(SUM(owed_30 - owed_60), 0) AS BIGINT) AS days_30_cents,
+  CAST(COALESCE(SUM(owed_60 - owed_90), 0) AS BIGINT) AS days_60_cents,
+  CAST(COALESCE(SUM(owed_90), 0) AS BIGINT) AS days_90_cents,
+  CAST(COALESCE(SUM(spare), 0) AS BIGINT) AS credit_cents
+FROM unpaid
 ";
 
 /// What is still unpaid, on `today`, of the charges dated on or before
