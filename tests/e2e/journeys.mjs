@@ -42,6 +42,8 @@ async function connectStripe() {
 }
 
 const visited = [];
+/// Pages wider than the phone viewport (scrollWidth > innerWidth at 390 px).
+const overflows = [];
 /// Every page of ours: axe (no serious/critical), no card inputs, screenshots.
 async function check(page, name) {
   const url = page.url();
@@ -61,6 +63,31 @@ async function check(page, name) {
     `${name}: accessibility violations on ${url}`);
   for (const [size, vp] of Object.entries(SIZES)) {
     await page.setViewportSize(vp);
+    if (size === 'phone') {
+      // Mobile-first: nothing may push the page wider than the phone (a
+      // wide table scrolls inside its own .table-wrap, long tokens wrap).
+      const { scroll, inner, wide } = await page.evaluate(() => ({
+        scroll: document.documentElement.scrollWidth,
+        inner: window.innerWidth,
+        // What sticks out, to say what to fix: positioned elements that
+        // escape their scrolling container first, then the innermost ones
+        // (not counting what a fitting .table-wrap or pre scrolls away).
+        wide: [...document.body.querySelectorAll('*')]
+          .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+          .filter((e) => {
+            if (['absolute', 'fixed'].includes(getComputedStyle(e).position)) return true;
+            const box = e.parentElement && e.parentElement.closest('.table-wrap, pre');
+            return !box || box.getBoundingClientRect().right > window.innerWidth + 0.5;
+          })
+          .filter((e, _, all) => !all.some((o) => o !== e && e.contains(o)))
+          .sort((a, b) => Number(getComputedStyle(b).position === 'absolute') - Number(getComputedStyle(a).position === 'absolute'))
+          .slice(0, 5)
+          .map((e) => `${e.tagName.toLowerCase()}${e.id ? `#${e.id}` : ''}${e.className ? `.${String(e.className).trim().split(/\s+/).join('.')}` : ''} (right edge ${Math.round(e.getBoundingClientRect().right)} px)`),
+      }));
+      if (scroll > inner) {
+        overflows.push(`${name}: ${url} is ${scroll} px wide on a ${inner} px phone; widest: ${wide.join(', ')}`);
+      }
+    }
     await page.screenshot({ path: `${OUT}/${name}-${size}.png`, fullPage: true });
   }
   await page.setViewportSize(SIZES.desktop);
@@ -330,6 +357,22 @@ async function onboardingJourney(browser) {
   await page.click('button[value=import]');
   await page.locator('#import-result h2', { hasText: 'Imported' }).waitFor();
   await check(page, '40-reads-imported');
+  // A file with problems, previewed (on a phone too, by check): row errors
+  // with long unbroken tokens (a serial, a UUID) and reads to look at.
+  const messy = ['meter_serial,read_on,value',
+    `MV-1001,${isoDay(0)},16000`, `MV-1002,${isoDay(0)},24100`,
+    `HANDHELD-EXPORT-0193a2b4-7c1d-7e2f-8a9b-0c1d2e3f4a5b-UNKNOWN-METER-SERIAL,${isoDay(0)},5`,
+    `MV-1003,the-twentieth-of-this-month,52100`].join('\n') + '\n';
+  await page.goto(`${BASE}/app/imports/reads`);
+  await page.setInputFiles('#file', { name: 'handheld-route-a-export-2026-11-20T07-45-00-final-version-2.csv', mimeType: 'text/csv', buffer: Buffer.from(messy) });
+  await page.click('button[value=preview]');
+  await page.locator('#import-result h2', { hasText: 'Preview' }).waitFor();
+  assert.equal((await page.textContent('#error-count')).trim(), '2');
+  await page.click('details summary');
+  await check(page, '40b-reads-preview');
+  await page.goto(`${BASE}/app/reads/exceptions`);
+  await page.locator('#read-exceptions').waitFor();
+  await check(page, '40c-read-exceptions');
   await page.goto(`${BASE}/app/reads?route=A`);
   await page.locator('#route-reads').waitFor();
   await check(page, '41-reads-by-route');
@@ -346,6 +389,17 @@ async function onboardingJourney(browser) {
   await page.locator('#run-status', { hasText: 'finalized' }).waitFor({ timeout: 30000 });
   assert.equal((await page.textContent('#issued')).trim(), '3');
   await check(page, '43-run-finalized');
+
+  // The rate-change impact from the rate form: the first block 50 cents
+  // dearer raises what those bills come to.
+  await page.goto(`${BASE}/app/rates`);
+  await page.click('#impact-link');
+  await page.locator('#impact-form').waitFor();
+  await page.fill('#rf-rate-1', String(Number(await page.inputValue('#rf-rate-1')) + 0.5));
+  await page.click('#impact-form button:has-text("Show the impact")');
+  await page.locator('#impact-summary').waitFor();
+  assert.match((await page.textContent('#impact-change')).trim(), /^\+\$/);
+  await check(page, '44-rate-impact');
 
   // Every step done: go live.
   await page.goto(`${BASE}/app`);
@@ -486,6 +540,14 @@ try {
       failed = true;
       console.log(`FAIL journey ${name}\n${e.stack || e}`);
     }
+  }
+  // Checked for every page the journeys visited, then reported together.
+  try {
+    assert.deepEqual(overflows, [], `pages wider than a ${SIZES.phone.width} px phone:\n${overflows.join('\n')}`);
+    console.log(`ok   no page is wider than a ${SIZES.phone.width} px phone`);
+  } catch (e) {
+    failed = true;
+    console.log(`FAIL phone width\n${e.message}`);
   }
 } finally {
   await browser.close();

@@ -18,6 +18,7 @@ mod concurrency;
 mod cross_tenant;
 mod customer_imports;
 mod customers;
+mod dashboard;
 mod demo;
 mod deploy;
 mod documents;

@@ -25,7 +25,7 @@ db_test!(rate_impact_reprices_last_years_bills, |db| {
     let app = TestApp::new(db).await;
     let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
     let b = seed::tenant(&app.pool, app.clock.as_ref(), "bravo").await;
-    let key = a.viewer_key.expose();
+    let key = a.admin_key.expose();
     let bill = app
         .get(&format!("/api/v1/bills/{}", a.bill), a.admin_key.expose())
         .await

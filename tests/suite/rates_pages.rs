@@ -93,8 +93,13 @@ fn id_from(location: &str) -> String {
 /// The fields a browser would post from the form `id="rate-form"`: every
 /// input's value and every select's selected option.
 fn form_fields(page: &str) -> Vec<(String, String)> {
+    fields_of(page, "rate-form")
+}
+
+/// The fields a browser would post from the form with this id.
+fn fields_of(page: &str, form_id: &str) -> Vec<(String, String)> {
     let form = page
-        .split("id=\"rate-form\"")
+        .split(&format!("id=\"{form_id}\""))
         .nth(1)
         .and_then(|t| t.split("</form>").next())
         .expect("the structured form");
@@ -490,4 +495,288 @@ db_test!(rates_new_version_form_is_prefilled_and_round_trips, |db| {
     assert!(page.text.contains("<details id=\"rate-json\" open>"));
     assert!(!page.text.contains("id=\"rate-form\""));
     assert!(page.text.contains("Sales tax"));
+});
+
+/// The seed's October bill: its total and its use in gallons.
+async fn seeded_bill(app: &TestApp, a: &seed::Seeded) -> (i64, i64) {
+    let bill = app
+        .get(&format!("/api/v1/bills/{}", a.bill), a.admin_key.expose())
+        .await
+        .json();
+    let unit = bill["usage_unit"].as_str().unwrap().to_owned();
+    assert!(unit.starts_with("gallon"), "{bill}");
+    (
+        bill["total_cents"].as_i64().unwrap(),
+        bill["usage_units"].as_i64().unwrap(),
+    )
+}
+
+fn dollars(cents: i64) -> String {
+    aqueduct_core::Money::usd(cents).to_string()
+}
+
+/// Sets `name` in posted fields.
+fn set(fields: &mut [(String, String)], name: &str, value: &str) {
+    let f = fields
+        .iter_mut()
+        .find(|(k, _)| k == name)
+        .unwrap_or_else(|| panic!("no field {name}"));
+    f.1 = value.to_owned();
+}
+
+fn body_of(fields: &[(String, String)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(fields.iter())
+        .finish()
+}
+
+db_test!(rate_impact_from_the_structured_form, |db| {
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let b = seed::tenant(&app.pool, app.clock.as_ref(), "bravo").await;
+    let key = a.admin_key.expose();
+    let (billed, gallons) = seeded_bill(&app, &a).await;
+
+    // The schedule page leads to the form, prefilled with the rates in
+    // force: $24.50 base, 2,000 gallons included, $4.10 per 1,000 gallons
+    // for the first 8,000 gallons after the allowance, $5.25 above.
+    let rates = app.get(&format!("/app/rates/{}", a.schedule), key).await;
+    assert!(
+        rates.text.contains(&format!(
+            "href=\"/app/rates/impact?schedule={}\"",
+            a.schedule
+        )),
+        "{}",
+        rates.text
+    );
+    let page = app
+        .get(&format!("/app/rates/impact?schedule={}", a.schedule), key)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("Advanced (JSON)"));
+    assert!(!page.text.contains("id=\"impact-summary\""));
+    let mut fields = fields_of(&page.text, "impact-form");
+    let get = |fs: &[(String, String)], n: &str| {
+        fs.iter()
+            .find(|(k, _)| k == n)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(get(&fields, "schedule_id"), a.schedule.to_string());
+    assert_eq!(get(&fields, "base_0"), "24.50");
+    assert_eq!(get(&fields, "allowance"), "2");
+    assert_eq!(get(&fields, "tiers_start"), "after_allowance");
+    assert_eq!(
+        (get(&fields, "from_1"), get(&fields, "rate_1")),
+        ("0".into(), "4.10".into())
+    );
+    assert_eq!(
+        (get(&fields, "from_2"), get(&fields, "rate_2")),
+        ("8".into(), "5.25".into())
+    );
+
+    // Posted unchanged, the report shows no change.
+    let same = send(&app, key, "/app/rates/impact", &body_of(&fields)).await;
+    assert_eq!(same.status, 200, "{}", same.text);
+    assert!(
+        same.text.contains("id=\"impact-change\">$0.00 (+0.00 %)"),
+        "{}",
+        same.text
+    );
+
+    // The first block 50 cents dearer. Computed here from the fixture's
+    // use: gallons beyond the 2,000 included, up to 8,000 of them, each
+    // 1,000 costing $0.50 more.
+    set(&mut fields, "rate_1", "4.60");
+    let in_block_1 = (gallons - 2_000).clamp(0, 8_000);
+    assert_eq!(in_block_1 * 50 % 1_000, 0, "a whole number of cents");
+    let change = in_block_1 * 50 / 1_000;
+    assert!(change > 0, "the fixture uses water in the first block");
+    // The proposed bill priced by hand: base, then both blocks.
+    let in_block_2 = (gallons - 2_000 - 8_000).max(0);
+    let proposed = 2_450 + in_block_1 * 460 / 1_000 + in_block_2 * 525 / 1_000;
+    assert_eq!(
+        proposed,
+        billed + change,
+        "the bill was priced with the current rates"
+    );
+    let res = send(&app, key, "/app/rates/impact", &body_of(&fields)).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let t = &res.text;
+    assert!(t.contains("id=\"impact-summary\""), "{t}");
+    assert!(
+        t.contains(&format!("id=\"impact-proposed\">{}<", dollars(proposed))),
+        "{t}"
+    );
+    let bp = change * 10_000 / billed;
+    assert!(
+        t.contains(&format!(
+            "id=\"impact-change\">+{} (+{}.{:02} %)",
+            dollars(change),
+            bp / 100,
+            bp % 100
+        )),
+        "{t}"
+    );
+    // The group of the one bill: typical bill now and proposed.
+    assert!(
+        t.contains(&format!(
+            "<td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            dollars(billed),
+            dollars(proposed)
+        )),
+        "{t}"
+    );
+    // The form keeps the proposal; the JSON box follows it.
+    let kept = fields_of(t, "impact-form");
+    assert_eq!(get(&kept, "rate_1"), "4.60");
+    assert!(
+        t.contains("&quot;4.60&quot;") || t.contains("&#34;4.60&#34;"),
+        "{t}"
+    );
+    assert!(!t.contains(&b.marker));
+
+    // The CSV of the same proposal.
+    let mut csv_fields = fields.clone();
+    csv_fields.push(("format".into(), "csv".into()));
+    let csv = send(&app, key, "/app/rates/impact", &body_of(&csv_fields)).await;
+    assert_eq!(csv.status, 200, "{}", csv.text);
+    assert!(
+        csv.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let lines: Vec<&str> = csv.text.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", csv.text);
+    let cents = |c: i64| format!("{}.{:02}", c / 100, c % 100);
+    assert!(
+        lines[2].starts_with(&format!(
+            "all,all,1,{},{},{},",
+            cents(billed),
+            cents(proposed),
+            cents(change)
+        )),
+        "{}",
+        csv.text
+    );
+
+    // A cheaper base charge lowers it by exactly that much.
+    let mut lower = fields_of(&page.text, "impact-form");
+    set(&mut lower, "base_0", "$22.00");
+    let res = send(&app, key, "/app/rates/impact", &body_of(&lower)).await;
+    assert!(
+        res.text.contains("id=\"impact-change\">-$2.50 (−"),
+        "{}",
+        res.text
+    );
+
+    // Another association's schedule cannot be the starting point.
+    let theirs = app
+        .get(&format!("/app/rates/impact?schedule={}", b.schedule), key)
+        .await;
+    assert_eq!(theirs.status, 404, "{}", theirs.text);
+    assert!(!theirs.text.contains(&b.marker));
+});
+
+db_test!(rate_impact_form_errors_keep_what_was_typed, |db| {
+    let app = TestApp::new(db).await;
+    let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+    let key = a.admin_key.expose();
+    let page = app
+        .get(&format!("/app/rates/impact?schedule={}", a.schedule), key)
+        .await;
+    let mut fields = fields_of(&page.text, "impact-form");
+    set(&mut fields, "base_0", "25.75");
+    set(&mut fields, "rate_1", "4,6O");
+    let res = send(&app, key, "/app/rates/impact", &body_of(&fields)).await;
+    assert_eq!(res.status, 200, "{}", res.text);
+    let t = &res.text;
+    assert!(t.contains("id=\"rate-form-error\""), "{t}");
+    assert!(t.contains("Block 1 rate: “4,6O” is not a number"), "{t}");
+    assert!(!t.contains("id=\"impact-summary\""));
+    let kept = fields_of(t, "impact-form");
+    assert!(kept.contains(&("rate_1".into(), "4,6O".into())), "{kept:?}");
+    assert!(
+        kept.contains(&("base_0".into(), "25.75".into())),
+        "{kept:?}"
+    );
+    assert!(kept.contains(&("rate_2".into(), "5.25".into())), "{kept:?}");
+
+    // Refused by the rates crate's validation (blocks out of order): the
+    // message and the values come back too.
+    let mut order = fields_of(&page.text, "impact-form");
+    set(&mut order, "from_3", "5");
+    set(&mut order, "rate_3", "6.00");
+    let res = send(&app, key, "/app/rates/impact", &body_of(&order)).await;
+    assert!(
+        res.text.contains("thresholds must strictly increase"),
+        "{}",
+        res.text
+    );
+    assert!(fields_of(&res.text, "impact-form").contains(&("from_3".into(), "5".into())));
+
+    // A bad JSON proposal keeps the JSON, open, with its message.
+    let res = send(&app, key, "/app/rates/impact", "schedule=%7B%22name%22").await;
+    assert!(
+        res.text
+            .contains("<details class=\"card\" id=\"impact-json\" open>")
+    );
+    assert!(res.text.contains("not valid"), "{}", res.text);
+    assert!(res.text.contains("{&quot;name&quot;") || res.text.contains("{&#34;name&#34;"));
+});
+
+db_test!(rate_impact_needs_csrf_and_is_not_for_viewers, |db| {
+    let (app, a) = browser::alpha_with(db, "clerk@alpha.test", Role::Clerk).await;
+    let mut b = Browser::default();
+    let signed = b.sign_in(&app, "clerk@alpha.test", PASSWORD).await;
+    assert_eq!(signed.status, 200, "{}", signed.text);
+    let token = b.csrf.clone().unwrap();
+    let page = b.get(&app, "/app/rates/impact").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains(&format!("value=\"{token}\"")));
+    let mut fields = fields_of(&page.text, "impact-form");
+    set(&mut fields, "rate_1", "4.60");
+    let post = |b: &Browser, body: String| {
+        b.build(Method::POST, "/app/rates/impact")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    // The page's form carries the token: posted as is, the report.
+    let ok = b.send(&app, post(&b, body_of(&fields))).await;
+    assert_eq!(ok.status, 200, "{}", ok.text);
+    assert!(ok.text.contains("id=\"impact-summary\""), "{}", ok.text);
+    // Without it, or with a wrong one: 403.
+    let bare_fields: Vec<_> = fields
+        .iter()
+        .filter(|(k, _)| k != "csrf_token")
+        .cloned()
+        .collect();
+    let mut bare = b.clone();
+    bare.csrf = None;
+    let res = bare.send(&app, post(&bare, body_of(&bare_fields))).await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    let mut wrong = bare_fields.clone();
+    wrong.push(("csrf_token".into(), "nope".into()));
+    let res = bare.send(&app, post(&bare, body_of(&wrong))).await;
+    assert_eq!(res.status, 403, "{}", res.text);
+
+    // A viewer may not run it, on the page or through the API.
+    let viewer = a.viewer_key.expose();
+    assert_eq!(app.get("/app/rates/impact", viewer).await.status, 403);
+    let res = send(&app, viewer, "/app/rates/impact", &body_of(&bare_fields)).await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    let res = app
+        .request(
+            Method::POST,
+            "/api/v1/reports/rate-impact",
+            Some(viewer),
+            Some(json!({"schedule": seed::residential()})),
+        )
+        .await;
+    assert_eq!(res.status, 403, "{}", res.text);
+    // Nor does the viewer see the way in.
+    let rates = app.get(&format!("/app/rates/{}", a.schedule), viewer).await;
+    assert!(!rates.text.contains("/app/rates/impact"), "{}", rates.text);
 });

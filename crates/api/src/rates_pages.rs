@@ -24,20 +24,27 @@ use aqueduct_rates::{
 use aqueduct_tenant::{Access, Role};
 use askama::Template;
 use axum::Extension;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{Datelike, Months, NaiveDate};
 use rust_decimal::Decimal;
+use serde::Deserialize;
 
 pub(crate) fn routes(r: Routes) -> Routes {
     r.tenant(Method::GET, "/app/rates", Role::Viewer, get(list))
         .tenant(Method::POST, "/app/rates", Role::Admin, post(create))
         .tenant(
+            Method::GET,
+            "/app/rates/impact",
+            Role::Clerk,
+            get(impact_start),
+        )
+        .tenant(
             Method::POST,
             "/app/rates/impact",
-            Role::Viewer,
+            Role::Clerk,
             post(impact_report),
         )
         .tenant(
@@ -92,6 +99,8 @@ struct ListPage {
     csrf: String,
     rows: Vec<(String, String)>,
     can_edit: bool,
+    /// Clerks and admins may try a rate change (the impact report).
+    can_model: bool,
     name: String,
     json: String,
     error: Option<String>,
@@ -138,6 +147,7 @@ async fn list_page(
             .map(|r| (r.id.to_string(), r.name))
             .collect(),
         can_edit: caller.role >= Role::Admin,
+        can_model: caller.role >= Role::Clerk,
         name: ed.name,
         json: ed.json,
         error: ed.json_error,
@@ -271,6 +281,8 @@ struct SchedulePage {
     name: String,
     versions: Vec<(String, String, String)>,
     can_edit: bool,
+    /// Clerks and admins may try a rate change (the impact report).
+    can_model: bool,
     units: &'static [(&'static str, &'static str)],
     sizes: &'static [&'static str],
     calc: CalcForm,
@@ -378,6 +390,7 @@ async fn schedule_page(
             })
             .collect(),
         can_edit: caller.role >= Role::Admin,
+        can_model: caller.role >= Role::Clerk,
         units: &UNITS,
         sizes: &SIZES,
         calc: extra
@@ -862,10 +875,20 @@ fn next_month(today: NaiveDate) -> NaiveDate {
 struct ImpactPage {
     page: web::Chrome,
     csrf: String,
+    /// The association's schedules (id, name), to start from.
+    schedules: Vec<(String, String)>,
+    /// The schedule the proposal started from ("" when there is none).
+    chosen: String,
+    /// The structured form, as prefilled or typed; `None` when the rates
+    /// use charges the form cannot show (then the JSON is the editor).
+    form: Option<RateForm>,
+    form_error: Option<String>,
+    units: &'static [(&'static str, &'static str)],
     json: String,
-    error: Option<String>,
+    json_error: Option<String>,
+    json_open: bool,
     summary: Option<[String; 6]>,
-    groups: Vec<[String; 6]>,
+    groups: Vec<[String; 8]>,
     unpriced: Vec<String>,
 }
 
@@ -882,64 +905,158 @@ fn pct(bp: i64) -> String {
     format!("{sign}{}.{:02} %", bp.abs() / 100, bp.abs() % 100)
 }
 
+/// What the impact page starts from: the schedules, the chosen one's id
+/// and its rates in force today (the latest version when none is yet).
+struct ImpactBase {
+    schedules: Vec<(String, String)>,
+    chosen: String,
+    current: Option<RateSchedule>,
+}
+
+async fn impact_base(
+    state: &AppState,
+    caller: &Caller,
+    chosen: Option<RateScheduleId>,
+) -> Result<ImpactBase, ApiError> {
+    let today = state.clock().now().date_naive();
+    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+    let rows = rates::list(&tx).await?;
+    let id = chosen.or_else(|| rows.first().map(|r| RateScheduleId::from_uuid(r.id)));
+    let current = match id {
+        // Another association's schedule (or none) is a 404.
+        Some(id) => {
+            let stored = rates::get(&tx, id).await?;
+            stored
+                .history
+                .in_force(today)
+                .or_else(|| stored.history.versions().last())
+                .cloned()
+        }
+        None => None,
+    };
+    tx.commit().await?;
+    Ok(ImpactBase {
+        schedules: rows
+            .into_iter()
+            .map(|r| (r.id.to_string(), r.name))
+            .collect(),
+        chosen: id.map(|i| i.to_string()).unwrap_or_default(),
+        current,
+    })
+}
+
+impl ImpactBase {
+    /// The starting rates: the chosen schedule's, or the sample schedule
+    /// when the association has none yet.
+    fn start(&self) -> Option<RateSchedule> {
+        self.current
+            .clone()
+            .or_else(|| parse_schedule(STARTER).ok())
+    }
+
+    fn page(self, caller: &Caller, s: Option<&Extension<CurrentSession>>) -> ImpactPage {
+        let start = self.start();
+        ImpactPage {
+            page: chrome(caller, s, "Rate-change impact", "rates"),
+            csrf: csrf_input(s),
+            schedules: self.schedules,
+            chosen: self.chosen,
+            form: start.as_ref().and_then(RateForm::from_schedule),
+            form_error: None,
+            units: &UNITS,
+            json: start
+                .as_ref()
+                .and_then(|v| serde_json::to_string_pretty(v).ok())
+                .unwrap_or_else(|| STARTER.into()),
+            json_error: None,
+            json_open: false,
+            summary: None,
+            groups: Vec::new(),
+            unpriced: Vec::new(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct ImpactQuery {
+    schedule: Option<String>,
+}
+
+/// The impact page: the structured rate form prefilled with the chosen
+/// schedule's rates in force today (the first schedule by default), ready
+/// for the clerk to change a number; the JSON editor under "Advanced".
+async fn impact_start(
+    State(state): State<AppState>,
+    caller: Caller,
+    s: Option<Extension<CurrentSession>>,
+    Query(q): Query<ImpactQuery>,
+) -> Result<Response, ApiError> {
+    let chosen = match q.schedule.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => Some(parse_id::<RateScheduleId>(t)?),
+        None => None,
+    };
+    let base = impact_base(&state, &caller, chosen).await?;
+    let mut page = base.page(&caller, s.as_ref());
+    page.json_open = page.form.is_none();
+    Ok(web::render(&page))
+}
+
 /// The rate-change impact report: the last twelve months of bills priced
-/// with the proposed schedule (writes nothing); `format=csv` downloads it.
+/// with the proposed schedule (writes nothing), from the structured form
+/// (`editor=form`) or the JSON (`schedule`); `format=csv` downloads it.
+/// An error comes back on the editor that was used, with what was typed.
 async fn impact_report(
     State(state): State<AppState>,
     caller: Caller,
     s: Option<Extension<CurrentSession>>,
     body: String,
 ) -> Result<Response, ApiError> {
-    let json = form_value(&body, "schedule").unwrap_or_default();
     let csv = form_value(&body, "format").as_deref() == Some("csv");
-    let page = |error: Option<String>, out: Option<impact::Impact>| {
-        web::render(&ImpactPage {
-            page: chrome(&caller, s.as_ref(), "Rate-change impact", "rates"),
-            csrf: csrf_input(s.as_ref()),
-            json: json.clone(),
-            error,
-            summary: out.as_ref().map(|o| {
-                [
-                    format!("{} – {}", o.from, o.to),
-                    o.bills.to_string(),
-                    usd(o.current_cents),
-                    usd(o.proposed_cents),
-                    change(o.change_cents),
-                    pct(o.change_bp),
-                ]
-            }),
-            groups: out
-                .as_ref()
-                .map(|o| {
-                    o.groups
-                        .iter()
-                        .map(|g| {
-                            [
-                                g.meter_size.clone(),
-                                g.usage_band.clone(),
-                                g.bills.to_string(),
-                                usd(g.current_cents),
-                                usd(g.proposed_cents),
-                                format!("{} ({})", change(g.change_cents), pct(g.change_bp)),
-                            ]
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            unpriced: out.map(|o| o.unpriced).unwrap_or_default(),
-        })
-    };
-    let schedule = match parse_schedule(&json) {
-        Ok(v) => v,
-        Err(e) => return Ok(page(Some(e), None)),
-    };
+    let chosen = form_value(&body, "schedule_id").and_then(|t| parse_id::<RateScheduleId>(&t).ok());
     let today = state.clock().now().date_naive();
-    let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
-    let out = impact::rate_change_impact(&tx, &schedule, today).await;
-    tx.commit().await?;
-    let out = match out {
+    let posted = match Posted::read(&body) {
+        // Only the charges matter here: the name and date are filled in
+        // when a post leaves them out.
+        Posted::Form(mut f) => {
+            if f.name.trim().is_empty() {
+                f.name = "Proposed rates".into();
+            }
+            if f.effective_from.trim().is_empty() {
+                f.effective_from = today.to_string();
+            }
+            Posted::Form(f)
+        }
+        json => json,
+    };
+    let base = impact_base(&state, &caller, chosen).await?;
+    let mut page = base.page(&caller, s.as_ref());
+    match &posted {
+        Posted::Form(f) => page.form = Some(RateForm::clone(f)),
+        Posted::Json(j) => {
+            page.json = j.clone();
+            page.json_open = true;
+        }
+    }
+    let proposed = posted.json().and_then(|j| parse_schedule(&j));
+    let out = match proposed {
+        Ok(v) => {
+            let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
+            let out = impact::rate_change_impact(&tx, &v, today).await;
+            tx.commit().await?;
+            out.map(|o| (v, o))
+                .map_err(|e| ApiError::from(e).to_string())
+        }
+        Err(e) => Err(e),
+    };
+    let (proposed, out) = match out {
         Ok(o) => o,
-        Err(e) => return Ok(page(Some(ApiError::from(e).to_string()), None)),
+        Err(e) => {
+            match posted {
+                Posted::Form(_) => page.form_error = Some(e),
+                Posted::Json(_) => page.json_error = Some(e),
+            }
+            return Ok(web::render(&page));
+        }
     };
     if csv {
         let body = impact::impact_csv(&out)?;
@@ -955,5 +1072,40 @@ async fn impact_report(
         )
             .into_response());
     }
-    Ok(page(None, Some(out)))
+    match posted {
+        // The JSON box follows the form, so "Advanced" starts from it.
+        Posted::Form(_) => {
+            if let Ok(j) = serde_json::to_string_pretty(&proposed) {
+                page.json = j;
+            }
+        }
+        // A JSON proposal the form can show is shown in it too.
+        Posted::Json(_) => page.form = RateForm::from_schedule(&proposed),
+    }
+    page.summary = Some([
+        format!("{} – {}", out.from, out.to),
+        out.bills.to_string(),
+        usd(out.current_cents),
+        usd(out.proposed_cents),
+        change(out.change_cents),
+        pct(out.change_bp),
+    ]);
+    page.groups = out
+        .groups
+        .iter()
+        .map(|g| {
+            [
+                g.meter_size.clone(),
+                g.usage_band.clone(),
+                g.bills.to_string(),
+                usd(g.current_cents),
+                usd(g.proposed_cents),
+                format!("{} ({})", change(g.change_cents), pct(g.change_bp)),
+                usd(g.average_current_cents),
+                usd(g.average_proposed_cents),
+            ]
+        })
+        .collect();
+    page.unpriced = out.unpriced;
+    Ok(web::render(&page))
 }

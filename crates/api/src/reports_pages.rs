@@ -11,7 +11,6 @@ use crate::web;
 use crate::workspace::{chrome, usd};
 use aqueduct_billing::aging;
 use aqueduct_billing::entity::bill_run;
-use aqueduct_billing::ledger;
 use aqueduct_tenant::{Access, Role, scoped};
 use askama::Template;
 use axum::Extension;
@@ -40,7 +39,8 @@ async fn reports(
 ) -> Result<Response, ApiError> {
     let today = state.clock().now().date_naive();
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
-    let entries = ledger::all(&tx).await?;
+    // Aggregated by the database, as on the dashboard (per account, summed).
+    let a = aging::totals(&tx, today).await?;
     let runs = scoped::<bill_run::Entity>(&tx)
         .filter(bill_run::Column::Status.eq("finalized"))
         .order_by_desc(bill_run::Column::PeriodEnd)
@@ -48,7 +48,6 @@ async fn reports(
         .all(tx.conn())
         .await?;
     tx.commit().await?;
-    let a = aging::aging(&entries, today);
     Ok(web::render(&ReportsPage {
         page: chrome(&caller, s.as_ref(), "Reports", "reports"),
         aging: [

@@ -145,6 +145,28 @@ struct Dashboard {
     onboarding: Option<crate::setup::Checklist>,
     csrf: String,
     live: bool,
+    /// The next payout to the bank, if one is scheduled.
+    next_payout: Option<NextPayout>,
+    /// Read exceptions not yet resolved (the rows of `/app/reads/exceptions`).
+    read_exceptions: usize,
+    /// Unfinalized bill runs with the accounts their preview cannot bill.
+    run_exceptions: Vec<RunExceptions>,
+}
+
+/// The dashboard's next payout.
+struct NextPayout {
+    id: String,
+    amount: String,
+    /// Expected arrival (UTC date), or "" when Stripe gave none.
+    arrival: String,
+    status: String,
+}
+
+/// An unfinalized bill run and how many exceptions its preview lists.
+struct RunExceptions {
+    id: String,
+    period: String,
+    count: usize,
 }
 
 #[derive(Deserialize)]
@@ -182,8 +204,8 @@ async fn dashboard(
     let now = state.clock().now();
     let today = now.date_naive();
     let tx = state.db().tenant_with(&caller.tenant, Access::Read).await?;
-    let entries = ledger::all(&tx).await?;
-    let a = aging::aging(&entries, today);
+    // Aggregated by the database: the ledger is never loaded here.
+    let a = aging::totals(&tx, today).await?;
     let month_start = today.with_day0(0).unwrap_or(today);
     let since = month_start
         .and_hms_opt(0, 0, 0)
@@ -199,6 +221,38 @@ async fn dashboard(
         .one(tx.conn())
         .await?;
     let count = accounts::count(&tx).await?;
+    let next_payout = aqueduct_payments::payouts::next(&tx)
+        .await?
+        .map(|p| NextPayout {
+            id: p.id.to_string(),
+            amount: usd(p.amount_cents),
+            arrival: p
+                .arrival_date
+                .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+                .map(|d| d.date_naive().to_string())
+                .unwrap_or_default(),
+            status: p.status.replace('_', " "),
+        });
+    let read_exceptions = crate::reads_pages::open_exceptions(&tx, today).await?.len();
+    // Runs not finalized yet: their preview's exceptions are what the run
+    // page lists (a finalized run's are history, not waiting).
+    let open_runs = scoped::<bill_run::Entity>(&tx)
+        .filter(bill_run::Column::Status.ne("finalized"))
+        .order_by_asc(bill_run::Column::PeriodStart)
+        .all(tx.conn())
+        .await?;
+    let mut run_exceptions = Vec::new();
+    for r in open_runs {
+        let id = aqueduct_core::BillRunId::from_uuid(r.id);
+        let preview = aqueduct_billing::bill_runs::preview(&tx, id, false).await?;
+        if !preview.exceptions.is_empty() {
+            run_exceptions.push(RunExceptions {
+                id: r.id.to_string(),
+                period: format!("{} – {}", r.period_start, r.period_end),
+                count: preview.exceptions.len(),
+            });
+        }
+    }
     tx.commit().await?;
     let today_rows: Vec<_> = paid
         .iter()
@@ -220,6 +274,9 @@ async fn dashboard(
         onboarding,
         csrf: csrf_input(s.as_ref()),
         live: q.live.is_some(),
+        next_payout,
+        read_exceptions,
+        run_exceptions,
     }))
 }
 

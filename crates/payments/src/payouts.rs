@@ -365,6 +365,22 @@ pub async fn list(tx: &TenantTx) -> Result<Vec<payout::Model>, PaymentsError> {
         .await?)
 }
 
+/// The next payout on its way to the association's bank: the one not yet
+/// paid, failed or canceled (`pending` or `in_transit`) that arrives first
+/// (a payout with no arrival date last). `None` when none is scheduled.
+pub async fn next(tx: &TenantTx) -> Result<Option<payout::Model>, PaymentsError> {
+    Ok(scoped::<payout::Entity>(tx)
+        .filter(payout::Column::Status.is_in(["pending", "in_transit"]))
+        .order_by_with_nulls(
+            payout::Column::ArrivalDate,
+            sea_orm::Order::Asc,
+            sea_orm::sea_query::NullOrdering::Last,
+        )
+        .order_by_asc(payout::Column::Id)
+        .one(tx.conn())
+        .await?)
+}
+
 /// One payout and its items.
 pub async fn get(
     tx: &TenantTx,

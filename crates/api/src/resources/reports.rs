@@ -51,13 +51,13 @@ pub(crate) fn routes(r: Routes) -> Routes {
     .tenant(
         Method::POST,
         "/api/v1/reports/rate-impact",
-        Role::Viewer,
+        Role::Clerk,
         post(rate_impact),
     )
     .tenant(
         Method::POST,
         "/api/v1/reports/rate-impact.csv",
-        Role::Viewer,
+        Role::Clerk,
         post(rate_impact_csv),
     )
     .tenant(
