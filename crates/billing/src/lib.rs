@@ -26,5 +26,6 @@ pub mod reads;
 pub mod reports;
 pub mod statement;
 pub mod summary;
+pub mod true_up;
 
 pub use error::BillingError;

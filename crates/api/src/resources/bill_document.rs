@@ -151,13 +151,27 @@ fn render(association: &str, logo: Option<&str>, pay_url: &str, s: &Statement) -
         b.current_value,
         b.read_to,
         if b.estimated { " (estimated)" } else { "" },
-        b.usage_units,
+        b.usage_units.max(0),
         escape(&b.usage_unit)
     );
     if b.estimated {
         h.push_str(
             "<p class=\"notice\">This bill uses an <strong>estimated</strong> read; \
              the difference is settled on your next actual read.</p>",
+        );
+    }
+    if let Some(c) = s
+        .lines
+        .iter()
+        .find(|l| l.kind == aqueduct_rates::LineKind::EstimateCorrection)
+    {
+        let _ = write!(
+            h,
+            "<p class=\"notice\" id=\"estimate-correction\">Your meter was read on {}: \
+             earlier bills estimated more water than you used, and this bill credits the \
+             difference — {}.</p>",
+            b.read_to,
+            escape(&c.description)
         );
     }
     if let Some(c) = &s.change_out {
