@@ -55,6 +55,7 @@ mod tenant_admin;
 mod throttle_race;
 mod tls;
 mod totp_at_rest;
+mod true_up;
 mod web;
 mod web_admin_pages;
 mod web_pages;

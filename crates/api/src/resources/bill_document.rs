@@ -69,8 +69,13 @@ pub(crate) fn page(
     Html(render(tenant.name(), logo, &pay_url, s))
 }
 
+/// `$8.41`, `−$8.41` (a credit).
 fn money(cents: i64) -> String {
-    format!("${}", dollars(cents))
+    if cents < 0 {
+        format!("−${}", dollars(-cents))
+    } else {
+        format!("${}", dollars(cents))
+    }
 }
 
 /// A bar chart of use as inline SVG (no script, no inline style: the CSP
