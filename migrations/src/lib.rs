@@ -36,6 +36,7 @@ mod m20261129_10_retention_payments_usage;
 mod m20261129_20_autopay_move;
 mod m20261129_30_api_key_last_used;
 mod m20261129_40_branding_logo;
+mod m20261130_10_deposit_refunds;
 pub mod rls;
 pub mod schema;
 
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_20_autopay_move::Migration),
             Box::new(m20261129_30_api_key_last_used::Migration),
             Box::new(m20261129_40_branding_logo::Migration),
+            Box::new(m20261130_10_deposit_refunds::Migration),
         ]
     }
 }

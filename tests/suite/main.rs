@@ -20,6 +20,7 @@ mod customer_imports;
 mod customers;
 mod demo;
 mod deploy;
+mod deposit_refunds;
 mod documents;
 mod dsar;
 mod fast_paths;

@@ -135,112 +135,118 @@ fn assert_corrected(b: &Value) {
     assert_eq!(sum, 1_609);
 }
 
-db_test!(an_actual_read_below_the_estimate_is_credited_on_the_next_bill, |db| {
-    let app = TestApp::new(db).await;
-    let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
-    estimated_november(&app, &s).await;
-    actual_read(&app, &s, "2026-12-28", 129_500).await;
-    // The preview no longer stops at negative_use.
-    let dec = {
-        let tx = app.pool.tenant(&s.tenant).await.unwrap();
-        let r = bill_runs::create(
-            &tx,
-            app.clock.as_ref(),
-            NewRun {
-                schedule: s.schedule,
-                period_start: "2026-12-01".parse().unwrap(),
-                period_end: "2026-12-31".parse().unwrap(),
-                due_on: "2027-01-20".parse().unwrap(),
-            },
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        BillRunId::from_uuid(r.id)
-    };
-    let key = s.admin_key.expose();
-    let preview = app
-        .get(&format!("/api/v1/bill-runs/{dec}/preview"), key)
-        .await
-        .json();
-    assert_eq!(preview["exceptions"], json!([]), "{preview}");
-    assert_eq!(preview["bills"][0]["usage_units"], -2_050, "{preview}");
-    assert_eq!(preview["bills"][0]["total_cents"], 1_609, "{preview}");
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/bill-runs/{dec}/finalize"),
-            Some(key),
-            Some(json!({})),
-        )
-        .await;
-    assert_eq!(res.status, 200, "{}", res.text);
-    assert_eq!(res.json()["billed"], 1);
+db_test!(
+    an_actual_read_below_the_estimate_is_credited_on_the_next_bill,
+    |db| {
+        let app = TestApp::new(db).await;
+        let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+        estimated_november(&app, &s).await;
+        actual_read(&app, &s, "2026-12-28", 129_500).await;
+        // The preview no longer stops at negative_use.
+        let dec = {
+            let tx = app.pool.tenant(&s.tenant).await.unwrap();
+            let r = bill_runs::create(
+                &tx,
+                app.clock.as_ref(),
+                NewRun {
+                    schedule: s.schedule,
+                    period_start: "2026-12-01".parse().unwrap(),
+                    period_end: "2026-12-31".parse().unwrap(),
+                    due_on: "2027-01-20".parse().unwrap(),
+                },
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            BillRunId::from_uuid(r.id)
+        };
+        let key = s.admin_key.expose();
+        let preview = app
+            .get(&format!("/api/v1/bill-runs/{dec}/preview"), key)
+            .await
+            .json();
+        assert_eq!(preview["exceptions"], json!([]), "{preview}");
+        assert_eq!(preview["bills"][0]["usage_units"], -2_050, "{preview}");
+        assert_eq!(preview["bills"][0]["total_cents"], 1_609, "{preview}");
+        let res = app
+            .request(
+                Method::POST,
+                &format!("/api/v1/bill-runs/{dec}/finalize"),
+                Some(key),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        assert_eq!(res.json()["billed"], 1);
 
-    let all = bills(&app, &s).await;
-    let december = all.last().unwrap();
-    assert_corrected(december);
-    // Units billed since October's actual read add up to the use.
-    let since: i64 = all[all.len() - 2..]
-        .iter()
-        .map(|b| b["usage_units"].as_i64().unwrap())
-        .sum();
-    assert_eq!(since, 129_500 - 125_500);
+        let all = bills(&app, &s).await;
+        let december = all.last().unwrap();
+        assert_corrected(december);
+        // Units billed since October's actual read add up to the use.
+        let since: i64 = all[all.len() - 2..]
+            .iter()
+            .map(|b| b["usage_units"].as_i64().unwrap())
+            .sum();
+        assert_eq!(since, 129_500 - 125_500);
 
-    // The ledger charge is the corrected total.
-    let ledger = app
-        .get(&format!("/api/v1/accounts/{}/ledger", s.account), key)
-        .await
-        .json();
-    let id = december["id"].as_str().unwrap();
-    let charge = ledger["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|e| e["bill_id"] == id)
-        .unwrap_or_else(|| panic!("no charge for the bill: {ledger}"));
-    assert_eq!(charge["kind"], "charge");
-    assert_eq!(charge["amount_cents"], 1_609);
+        // The ledger charge is the corrected total.
+        let ledger = app
+            .get(&format!("/api/v1/accounts/{}/ledger", s.account), key)
+            .await
+            .json();
+        let id = december["id"].as_str().unwrap();
+        let charge = ledger["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["bill_id"] == id)
+            .unwrap_or_else(|| panic!("no charge for the bill: {ledger}"));
+        assert_eq!(charge["kind"], "charge");
+        assert_eq!(charge["amount_cents"], 1_609);
 
-    // The bill document explains it.
-    let doc = app
-        .get(&format!("/api/v1/bills/{id}/document"), key)
-        .await
-        .text;
-    assert!(doc.contains("id=\"estimate-correction\""), "{doc}");
-    assert!(
-        doc.contains("6,050 gallons billed on estimates, 4,000 used"),
-        "{doc}"
-    );
-    assert!(doc.contains(">−$8.41<"), "{doc}");
-    // And the PDF renders (its text is checked in the documents crate).
-    let pdf = app.get(&format!("/api/v1/bills/{id}/pdf"), key).await;
-    assert_eq!(pdf.status, 200);
-});
+        // The bill document explains it.
+        let doc = app
+            .get(&format!("/api/v1/bills/{id}/document"), key)
+            .await
+            .text;
+        assert!(doc.contains("id=\"estimate-correction\""), "{doc}");
+        assert!(
+            doc.contains("6,050 gallons billed on estimates, 4,000 used"),
+            "{doc}"
+        );
+        assert!(doc.contains(">−$8.41<"), "{doc}");
+        // And the PDF renders (its text is checked in the documents crate).
+        let pdf = app.get(&format!("/api/v1/bills/{id}/pdf"), key).await;
+        assert_eq!(pdf.status, 200);
+    }
+);
 
-db_test!(a_final_read_below_the_estimate_is_credited_on_the_final_bill, |db| {
-    let app = TestApp::new(db).await;
-    let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
-    estimated_november(&app, &s).await;
-    // Moving out on 2026-12-28 with the same actual read: the same
-    // correction on the final bill (same arithmetic as above).
-    let res = app
-        .request(
-            Method::POST,
-            &format!("/api/v1/accounts/{}/move-out", s.account),
-            Some(s.admin_key.expose()),
-            Some(json!({"read_on": "2026-12-28", "value": 129_500})),
-        )
-        .await;
-    assert_eq!(res.status, 201, "{}", res.text);
-    let closed = res.json();
-    let id = closed["final_bill"]["id"].as_str().unwrap();
-    let b = app
-        .get(&format!("/api/v1/bills/{id}"), s.viewer_key.expose())
-        .await
-        .json();
-    assert_corrected(&b);
-});
+db_test!(
+    a_final_read_below_the_estimate_is_credited_on_the_final_bill,
+    |db| {
+        let app = TestApp::new(db).await;
+        let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+        estimated_november(&app, &s).await;
+        // Moving out on 2026-12-28 with the same actual read: the same
+        // correction on the final bill (same arithmetic as above).
+        let res = app
+            .request(
+                Method::POST,
+                &format!("/api/v1/accounts/{}/move-out", s.account),
+                Some(s.admin_key.expose()),
+                Some(json!({"read_on": "2026-12-28", "value": 129_500})),
+            )
+            .await;
+        assert_eq!(res.status, 201, "{}", res.text);
+        let closed = res.json();
+        let id = closed["final_bill"]["id"].as_str().unwrap();
+        let b = app
+            .get(&format!("/api/v1/bills/{id}"), s.viewer_key.expose())
+            .await
+            .json();
+        assert_corrected(&b);
+    }
+);
 
 db_test!(a_final_read_below_the_last_actual_read_is_refused, |db| {
     let app = TestApp::new(db).await;
@@ -257,5 +263,9 @@ db_test!(a_final_read_below_the_last_actual_read_is_refused, |db| {
         )
         .await;
     assert_eq!(res.status, 422, "{}", res.text);
-    assert!(res.text.contains("below its last actual read"), "{}", res.text);
+    assert!(
+        res.text.contains("below its last actual read"),
+        "{}",
+        res.text
+    );
 });

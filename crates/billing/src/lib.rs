@@ -7,6 +7,7 @@ pub mod bills;
 mod bulk;
 pub mod consumption;
 pub mod customer_imports;
+pub mod deposit_refunds;
 pub mod entity;
 mod error;
 pub mod estimates;

@@ -450,7 +450,7 @@ async fn settle_deposit(
             EntryKind::DepositRefund,
             refunded,
             "deposit_refund",
-            "Deposit refunded (to be paid out)",
+            "Deposit refund owed (a credit until paid out)",
         ),
     ] {
         if cents > 0 {
