@@ -42,10 +42,11 @@ async fn run(app: &TestApp, s: &Seeded, start: &str, end: &str, estimate: bool) 
     id
 }
 
-async fn actual_read(app: &TestApp, s: &Seeded, on: &str, value: i64) {
+/// Records an actual read; returns its flags.
+async fn actual_read(app: &TestApp, s: &Seeded, on: &str, value: i64) -> Vec<&'static str> {
     let tx = app.pool.tenant(&s.tenant).await.unwrap();
     let m = meters::get(&tx, s.meter).await.unwrap();
-    reads::record(
+    let recorded = reads::record(
         &tx,
         app.clock.as_ref(),
         &m,
@@ -59,6 +60,10 @@ async fn actual_read(app: &TestApp, s: &Seeded, on: &str, value: i64) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    match recorded {
+        reads::Recorded::Created { flags, .. } => flags,
+        other => panic!("read not stored: {other:?}"),
+    }
 }
 
 /// The account's bills through the API, oldest first.
@@ -141,7 +146,11 @@ db_test!(
         let app = TestApp::new(db).await;
         let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
         estimated_november(&app, &s).await;
-        actual_read(&app, &s, "2026-12-28", 129_500).await;
+        // Flagged as below the estimate, not as a meter going backwards.
+        assert_eq!(
+            actual_read(&app, &s, "2026-12-28", 129_500).await,
+            ["below_estimate"]
+        );
         // The preview no longer stops at negative_use.
         let dec = {
             let tx = app.pool.tenant(&s.tenant).await.unwrap();
@@ -269,3 +278,51 @@ db_test!(a_final_read_below_the_last_actual_read_is_refused, |db| {
         res.text
     );
 });
+
+db_test!(
+    reads_below_an_estimate_are_flagged_as_such_not_as_backwards,
+    |db| {
+        let app = TestApp::new(db).await;
+        let s = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+        let key = s.admin_key.expose();
+        let serial = "TU-1";
+        seed::extra_meter(&app.pool, &s, serial).await;
+        let res = app
+        .request(
+            Method::POST,
+            "/api/v1/reads",
+            Some(key),
+            Some(json!({"reads": [
+                {"meter_serial": serial, "read_on": "2026-01-01", "value": 10_000},
+                {"meter_serial": serial, "read_on": "2026-02-01", "value": 16_000, "estimated": true}
+            ]})),
+        )
+        .await;
+        assert_eq!(res.json()["created"], 2, "{}", res.text);
+        // Line 2: 14,000 is under February's estimate but over January's
+        // actual read. Line 3: 9,000 is under the actual read of line 2.
+        let csv = format!(
+            "meter_serial,read_on,value\n{serial},2026-03-01,14000\n{serial},2026-04-01,9000\n"
+        );
+        let res = app
+            .send(
+                http::Request::builder()
+                    .method(Method::POST)
+                    .uri("/api/v1/imports/reads?mapping=aqueduct")
+                    .header("authorization", format!("Bearer {key}"))
+                    .header("content-type", "text/csv")
+                    .body(axum::body::Body::from(csv))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(res.status, 200, "{}", res.text);
+        let r = res.json();
+        let kinds: Vec<(u64, &str)> = r["exceptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["line"].as_u64().unwrap(), e["kind"].as_str().unwrap()))
+            .collect();
+        assert_eq!(kinds, [(2, "below_estimate"), (3, "negative_use")], "{r}");
+    }
+);

@@ -96,7 +96,7 @@ pub(crate) fn chart_labelled(
         escape(label)
     );
     for (i, (date, units)) in history.iter().enumerate() {
-        let h = units * 100 / max;
+        let h = units.max(&0) * 100 / max;
         let x = i * 30 + 5;
         let _ = write!(
             svg,
