@@ -686,22 +686,7 @@ fn exceptions(
         if used.negative {
             // Below an estimate but not below the last actual read: the
             // estimate over-read, and the next bill trues it up.
-            let over_estimate = !this.estimated
-                && pos > 0
-                && list[pos - 1].estimated
-                && list[..pos]
-                    .iter()
-                    .rev()
-                    .find(|r| !r.estimated)
-                    .is_some_and(|a| {
-                        !crate::consumption::between(
-                            a.value,
-                            this.value,
-                            meter.register_digits,
-                            meter.multiplier,
-                        )
-                        .negative
-                    });
+            let over_estimate = reads::below_estimate(meter, list, pos);
             if over_estimate {
                 push(
                     "below_estimate",

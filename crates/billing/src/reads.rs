@@ -215,6 +215,29 @@ pub async fn record(
     })
 }
 
+/// Whether `list[pos]` (reads with use, ascending) is an actual read under
+/// the estimated read before it but not under the last actual read: the
+/// estimate over-read and the next bill trues it up — not a meter going
+/// backwards.
+pub fn below_estimate(meter: &meter::Model, list: &[ReadWithUse], pos: usize) -> bool {
+    let Some(this) = list.get(pos) else {
+        return false;
+    };
+    let negative = this.consumption.is_some_and(|c| c.negative);
+    negative
+        && !this.estimated
+        && pos > 0
+        && list[pos - 1].estimated
+        && list[..pos]
+            .iter()
+            .rev()
+            .find(|r| !r.estimated)
+            .is_some_and(|a| {
+                !consumption::between(a.value, this.value, meter.register_digits, meter.multiplier)
+                    .negative
+            })
+}
+
 /// A stored read with the use since the read before it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReadWithUse {
