@@ -398,7 +398,7 @@ async fn pay_form(
         paid_on,
         amount_cents: None,
         reference: form_value(&body, "reference"),
-        key: Some(format!("app:{attempt}")),
+        key: Some(format!("app:{attempt}:{id}")),
         recorded_by: caller.actor.clone(),
     };
     let tx = state.db().tenant(&caller.tenant).await?;
