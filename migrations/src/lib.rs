@@ -37,6 +37,7 @@ mod m20261129_20_autopay_move;
 mod m20261129_30_api_key_last_used;
 mod m20261129_40_branding_logo;
 mod m20261130_01_auth_notify;
+mod m20261130_10_deposit_refunds;
 pub mod rls;
 pub mod schema;
 
@@ -82,6 +83,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_30_api_key_last_used::Migration),
             Box::new(m20261129_40_branding_logo::Migration),
             Box::new(m20261130_01_auth_notify::Migration),
+            Box::new(m20261130_10_deposit_refunds::Migration),
         ]
     }
 }

@@ -304,3 +304,43 @@ db_test!(every_customer_route_needs_a_customer_session, |db| {
         );
     }
 });
+
+db_test!(deposit_refund_routes_refuse_another_tenants_refund, |db| {
+    // The generic walk above probes `{refund_id}` with the seeded ledger
+    // entry; here bravo has a real refund owed after a move-out.
+    let (app, a, b) = two_tenants(db).await;
+    let refund = crate::deposit_refunds::moved_out_with_refund(&app, &b).await;
+    let body = json!({"method": "check", "check_number": "77", "paid_on": "2026-11-20"});
+    for (path, payload) in [
+        (
+            format!("/api/v1/deposit-refunds/{refund}/payments"),
+            Some(body),
+        ),
+        (
+            format!("/app/deposits/refunds/{refund}/pay"),
+            Some(json!({})),
+        ),
+    ] {
+        let res = app
+            .request(Method::POST, &path, Some(a.admin_key.expose()), payload)
+            .await;
+        assert_eq!(res.status, 404, "{path}: {}", res.text);
+        assert!(!res.text.contains(&b.marker));
+    }
+    for path in [
+        "/api/v1/deposit-refunds?status=all",
+        "/app/deposits/refunds?status=all",
+    ] {
+        let res = app.get(path, a.admin_key.expose()).await;
+        assert_eq!(res.status, 200, "{path}");
+        assert!(!res.text.contains(&refund), "{path} listed bravo's refund");
+        assert!(!res.text.contains(&b.marker), "{path} leaked bravo's data");
+    }
+    // Still owed to bravo's customer.
+    let mine = app
+        .get("/api/v1/deposit-refunds", b.admin_key.expose())
+        .await
+        .json();
+    assert_eq!(mine[0]["refund_id"], refund.as_str());
+    assert_eq!(mine[0]["status"], "owed");
+});

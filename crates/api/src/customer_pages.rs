@@ -555,7 +555,8 @@ async fn account_page(
     tx.commit().await?;
     let history: Vec<_> = usage
         .iter()
-        .map(|u| (u.period_end, u.usage_units))
+        // A true-up bill after an over-estimate has negative use: no bar.
+        .map(|u| (u.period_end, u.usage_units.max(0)))
         .collect();
     let unit = usage
         .first()

@@ -8,6 +8,7 @@ mod branding;
 mod customer;
 mod customer_auth;
 mod customer_pages;
+mod deposit_refunds;
 mod error;
 mod health;
 mod i18n;
@@ -232,6 +233,7 @@ pub fn app(state: AppState) -> (Router, Vec<RouteSpec>) {
     let routes = staff_pages::routes(routes);
     let routes = notification_pages::routes(routes);
     let routes = account_forms::routes(routes);
+    let routes = deposit_refunds::routes(routes);
     let (router, mut specs) = routes.finish(state.clone());
     specs.push(RouteSpec {
         method: axum::http::Method::GET,

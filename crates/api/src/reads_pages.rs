@@ -371,7 +371,9 @@ pub(crate) async fn open_exceptions(
             kinds.push("recorded out of order".into());
         }
         if let Some(c) = last.consumption {
-            if c.negative {
+            if c.negative && reads::below_estimate(&stop.meter, &with, with.len() - 1) {
+                kinds.push("under the estimated read (the next bill credits it)".into());
+            } else if c.negative {
                 kinds.push("register went backwards".into());
             } else if c.rolled_over {
                 kinds.push("register rolled over".into());

@@ -182,7 +182,7 @@ pub async fn preview(
                     out.total_cents += draft.calculation.total.cents;
                     out.bills.push(PreviewLine {
                         account_number: d.account.account_number,
-                        usage_units: draft.consumption.units,
+                        usage_units: draft.billed_units(),
                         total_cents: draft.calculation.total.cents,
                         already_billed: d.standing,
                         estimated: draft.current.estimated,
@@ -340,7 +340,7 @@ async fn issue(
             read_to: d.current.read_on,
             previous_value: d.previous.value,
             current_value: d.current.value,
-            usage_units: d.consumption.units,
+            usage_units: d.billed_units(),
             usage_unit: d.meter.unit.clone(),
             estimated: d.current.estimated,
             total_cents: total,

@@ -5,6 +5,7 @@ use crate::bulk;
 use crate::consumption::{self, Consumption};
 use crate::entity::{account, bill, bill_void, meter, meter_change, meter_read, occupancy};
 use crate::error::BillingError;
+use crate::true_up::{self, TrueUp};
 use aqueduct_core::{AccountId, BillId};
 use aqueduct_rates::{
     BillCalculation, BillInput, BillingPeriod, MeterSize, ScheduleHistory, Volume,
@@ -34,6 +35,20 @@ pub struct Draft {
     /// Use of a meter removed since the last bill (a change-out), included
     /// in `consumption`.
     pub change_out: Option<ChangeOutUse>,
+    /// The estimates an actual read trued up (see [`crate::true_up`]).
+    pub true_up: Option<TrueUp>,
+}
+
+impl Draft {
+    /// Units the bill adds to what was billed before: the use priced, or,
+    /// when estimates are trued up, `actual − estimated` (negative after an
+    /// over-estimate).
+    pub fn billed_units(&self) -> i64 {
+        match &self.true_up {
+            Some(t) => t.net_units(),
+            None => self.consumption.units,
+        }
+    }
 }
 
 /// The removed meter's part of a bill after a change-out.
@@ -357,6 +372,45 @@ pub async fn draft_batch(
             reads_of.entry(r.meter_id).or_default().push(r);
         }
     }
+    // Standing bills of accounts whose meter has estimated reads: an
+    // actual read after them trues them up. (Estimates are rare: most
+    // batches ask nothing here.)
+    let estimated: Vec<uuid::Uuid> = meter_of
+        .iter()
+        .filter(|(_, (m, _))| {
+            reads_of
+                .get(&m.id)
+                .is_some_and(|rs| rs.iter().any(|r| r.estimated))
+        })
+        .map(|(a, _)| *a)
+        .collect();
+    let mut prior_of: HashMap<uuid::Uuid, Vec<bill::Model>> = HashMap::new();
+    if !estimated.is_empty() {
+        let rows = scoped::<bill::Entity>(tx)
+            .filter(bulk::in_list(backend, bill::Column::AccountId, estimated))
+            .filter(bill::Column::Estimated.eq(true))
+            .order_by_asc(bill::Column::ReadTo)
+            .all(tx.conn())
+            .await?;
+        let void: HashSet<uuid::Uuid> = if rows.is_empty() {
+            HashSet::new()
+        } else {
+            scoped::<bill_void::Entity>(tx)
+                .filter(bulk::in_list(
+                    backend,
+                    bill_void::Column::BillId,
+                    rows.iter().map(|b| b.id).collect(),
+                ))
+                .all(tx.conn())
+                .await?
+                .into_iter()
+                .map(|v| v.bill_id)
+                .collect()
+        };
+        for b in rows.into_iter().filter(|b| !void.contains(&b.id)) {
+            prior_of.entry(b.account_id).or_default().push(b);
+        }
+    }
     let mut issued_to: HashMap<uuid::Uuid, Vec<&bill::Model>> = HashMap::new();
     for b in &issued {
         issued_to.entry(b.account_id).or_default().push(b);
@@ -384,7 +438,8 @@ pub async fn draft_batch(
                         reads_of.get(&old.id).map(Vec::as_slice).unwrap_or(&[]),
                     )
                 });
-                draft_one(cycle, acct, m, reads, change)
+                let prior = prior_of.get(&acct.id).map(Vec::as_slice).unwrap_or(&[]);
+                draft_one(cycle, acct, m, reads, change, prior)
             }
         };
         out.push(Drafted {
@@ -444,13 +499,15 @@ pub fn change_out_use(
 
 /// Drafts one account's bill from its meter's reads up to the cycle's end
 /// (ascending), and, after a change-out, the removed meter's change and
-/// reads. Pure.
+/// reads; `prior` holds the account's standing estimated bills (any
+/// order), which an actual read after them trues up. Pure.
 pub fn draft_one(
     cycle: Cycle<'_>,
     acct: &account::Model,
     meter: &meter::Model,
     reads: &[meter_read::Model],
     change: Option<(&meter_change::Model, &meter::Model, &[meter_read::Model])>,
+    prior: &[bill::Model],
 ) -> Result<Draft, RunException> {
     let fail = |kind: &'static str, detail: String| Err(exception(acct, kind, detail));
     let in_cycle = reads.iter().rposition(|r| r.read_on >= cycle.start);
@@ -474,18 +531,58 @@ pub fn draft_one(
             );
         }
     };
-    let Some(previous) = before.last().cloned() else {
+    let Some(mut previous) = before.last().cloned() else {
         return fail(
             "no_previous_read",
             format!("meter {} has no earlier read", meter.serial),
         );
     };
-    let mut use_ = consumption::between(
-        previous.value,
-        current.value,
-        meter.register_digits,
-        meter.multiplier,
-    );
+    // An actual read after estimates: measured from the last actual read.
+    let measured = match true_up::measure(meter, before, &previous, &current, prior) {
+        Ok(m) => m,
+        Err(detail) => return fail("negative_use", detail),
+    };
+    let mut trued: Option<(TrueUp, Option<aqueduct_rates::LineItem>)> = None;
+    let mut use_ = match &measured {
+        // Estimates no bill priced: skipped, the bill starts at the
+        // last actual read.
+        Some(m) if m.bills.is_empty() => {
+            previous = m.anchor.clone();
+            m.total
+        }
+        Some(m) => {
+            let estimated_units = m.estimated_units();
+            let net = m.total.units - estimated_units;
+            let credit_cents = if net < 0 {
+                match true_up::credit_cents(cycle.history, meter, m) {
+                    Ok(c) => c,
+                    Err(e) => return fail("rates", e),
+                }
+            } else {
+                0
+            };
+            let t = TrueUp {
+                last_actual_on: m.anchor.read_on,
+                last_actual_value: m.anchor.value,
+                estimated_units,
+                actual_units: m.total.units,
+                estimated_bills: m.bills.len(),
+                credit_cents,
+            };
+            let line = (net < 0).then(|| true_up::correction_line(&t, meter));
+            trued = Some((t, line));
+            Consumption {
+                units: net.max(0),
+                ..m.total
+            }
+        }
+        None => consumption::between(
+            previous.value,
+            current.value,
+            meter.register_digits,
+            meter.multiplier,
+        ),
+    };
     if use_.negative {
         return fail(
             "negative_use",
@@ -503,15 +600,24 @@ pub fn draft_one(
         from = c.old_from_on;
     }
     match price(cycle.history, meter, from, current.read_on, use_.units) {
-        Ok(calculation) => Ok(Draft {
-            account: acct.clone(),
-            meter: meter.clone(),
-            previous,
-            current,
-            consumption: use_,
-            calculation,
-            change_out,
-        }),
+        Ok(mut calculation) => {
+            let true_up = trued.map(|(t, line)| {
+                if let Some(line) = line {
+                    true_up::apply(&mut calculation, line);
+                }
+                t
+            });
+            Ok(Draft {
+                account: acct.clone(),
+                meter: meter.clone(),
+                previous,
+                current,
+                consumption: use_,
+                calculation,
+                change_out,
+                true_up,
+            })
+        }
         Err(e) => fail("rates", e),
     }
 }

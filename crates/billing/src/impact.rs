@@ -178,7 +178,7 @@ pub async fn rate_change_impact(
         for b in batch.iter().filter(|b| !voided.contains(&b.id)) {
             let size_text = sizes.get(&b.meter_id).cloned().unwrap_or_default();
             let priced = (|| -> Result<(Volume, i64), String> {
-                let usage = consumption::volume(b.usage_units, &b.usage_unit)
+                let usage = consumption::volume(b.usage_units.max(0), &b.usage_unit)
                     .ok_or_else(|| format!("unit {:?} unknown", b.usage_unit))?;
                 let input = BillInput {
                     period: BillingPeriod::new(b.read_from, b.read_to)

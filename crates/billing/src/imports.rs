@@ -115,7 +115,9 @@ pub struct ReadException {
     pub meter: String,
     /// Day of the read.
     pub read_on: NaiveDate,
-    /// `negative_use`, `zero_use`, `high_use`, `out_of_order`.
+    /// `negative_use`, `below_estimate` (an actual read under an
+    /// estimated one: trued up by the next bill), `zero_use`, `high_use`,
+    /// `out_of_order`.
     pub kind: &'static str,
     /// Detail for people.
     pub detail: String,
@@ -682,7 +684,20 @@ fn exceptions(
             continue;
         };
         if used.negative {
-            push("negative_use", "the register went backwards".into());
+            // Below an estimate but not below the last actual read: the
+            // estimate over-read, and the next bill trues it up.
+            let over_estimate = reads::below_estimate(meter, list, pos);
+            if over_estimate {
+                push(
+                    "below_estimate",
+                    format!(
+                        "below the estimated read of {}: the next bill credits the difference",
+                        list[pos - 1].read_on
+                    ),
+                );
+            } else {
+                push("negative_use", "the register went backwards".into());
+            }
             continue;
         }
         if used.units == 0 && meter.status == "active" {

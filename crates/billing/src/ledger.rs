@@ -74,8 +74,14 @@ pub enum EntryKind {
     Reversal,
     /// A held deposit applied to the balance: deposits ← receivable.
     DepositApplied,
-    /// A held deposit given back (paid out by staff): deposits ← cash.
+    /// A held deposit to give back: the deposit becomes a credit on the
+    /// customer's balance, owed to them until paid out: deposits ←
+    /// receivable. (Entries posted before deposit refunds were tracked as
+    /// payables read deposits ← cash: paid at posting.)
     DepositRefund,
+    /// A deposit refund paid out (check, transfer…): the credit it left is
+    /// zeroed: receivable ← cash.
+    DepositRefundPaid,
     /// Half of a transfer between two customer accounts; sides set by
     /// [`transfer`].
     Transfer,
@@ -97,6 +103,7 @@ impl EntryKind {
             EntryKind::Reversal => "reversal",
             EntryKind::DepositApplied => "deposit_applied",
             EntryKind::DepositRefund => "deposit_refund",
+            EntryKind::DepositRefundPaid => "deposit_refund_paid",
             EntryKind::Transfer => "transfer",
         }
     }
@@ -114,7 +121,8 @@ impl EntryKind {
             EntryKind::Deposit => (CASH, DEPOSITS),
             EntryKind::WriteOff => (BAD_DEBT, RECEIVABLE),
             EntryKind::DepositApplied => (DEPOSITS, RECEIVABLE),
-            EntryKind::DepositRefund => (DEPOSITS, CASH),
+            EntryKind::DepositRefund => (DEPOSITS, RECEIVABLE),
+            EntryKind::DepositRefundPaid => (RECEIVABLE, CASH),
             EntryKind::Reversal | EntryKind::Transfer => return None,
         })
     }

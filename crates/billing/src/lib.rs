@@ -7,6 +7,7 @@ pub mod bills;
 mod bulk;
 pub mod consumption;
 pub mod customer_imports;
+pub mod deposit_refunds;
 pub mod entity;
 mod error;
 pub mod estimates;
@@ -26,5 +27,6 @@ pub mod reads;
 pub mod reports;
 pub mod statement;
 pub mod summary;
+pub mod true_up;
 
 pub use error::BillingError;

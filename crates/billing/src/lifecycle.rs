@@ -28,6 +28,7 @@ use crate::error::{BillingError, unique_or};
 use crate::ledger::{self, EntryKind, NewEntry, gl};
 use crate::meters::{self, NewMeter};
 use crate::reads::{self, NewRead, ReadSource, Recorded};
+use crate::true_up;
 use crate::{aging, locations, rates};
 use aqueduct_core::{
     AccountId, BillId, BillRunId, Clock, LocationId, MeterId, Money, RateScheduleId,
@@ -227,14 +228,34 @@ async fn final_bill(
         None => 0,
     };
     let reads = &mine[start..];
-    let (Some(from), Some(to)) = (reads.first(), reads.last()) else {
+    let (Some(mut from), Some(to)) = (reads.first(), reads.last()) else {
         return Ok(None);
     };
     if from.read_on >= to.read_on {
         // Nothing since the last bill.
         return Ok(None);
     }
-    let mut units = use_over(meter, reads)?;
+    // A final actual read after estimates trues them up (see `true_up`).
+    let before_to = &mine[..mine.len() - 1];
+    let measured = match before_to.last() {
+        Some(prev) => true_up::measure(meter, before_to, prev, to, &standing)
+            .map_err(BillingError::Invalid)?,
+        None => None,
+    };
+    let (mut units, mut billed_units) = match &measured {
+        Some(m) if m.bills.is_empty() => {
+            from = m.anchor;
+            (m.total.units, m.total.units)
+        }
+        Some(m) => {
+            let net = m.total.units - m.estimated_units();
+            (net.max(0), net)
+        }
+        None => {
+            let u = use_over(meter, reads)?;
+            (u, u)
+        }
+    };
     let mut from_on = from.read_on;
     // The first bill after a change-out carries the removed meter's use.
     let mut change: Option<ChangeOutUse> = None;
@@ -255,6 +276,7 @@ async fn final_bill(
     }
     if let Some(c) = &change {
         units = units.saturating_add(c.units);
+        billed_units = billed_units.saturating_add(c.units);
         from_on = c.old_from_on;
     }
     let schedule = match req.schedule {
@@ -281,8 +303,23 @@ async fn final_bill(
         }
     };
     let stored = rates::get(tx, schedule).await?;
-    let calculation = bills::price(&stored.history, meter, from_on, to.read_on, units)
+    let mut calculation = bills::price(&stored.history, meter, from_on, to.read_on, units)
         .map_err(BillingError::Invalid)?;
+    if let Some(m) = measured.as_ref().filter(|m| !m.bills.is_empty()) {
+        let estimated_units = m.estimated_units();
+        if m.total.units < estimated_units {
+            let t = true_up::TrueUp {
+                last_actual_on: m.anchor.read_on,
+                last_actual_value: m.anchor.value,
+                estimated_units,
+                actual_units: m.total.units,
+                estimated_bills: m.bills.len(),
+                credit_cents: true_up::credit_cents(&stored.history, meter, m)
+                    .map_err(BillingError::Invalid)?,
+            };
+            true_up::apply(&mut calculation, true_up::correction_line(&t, meter));
+        }
+    }
     let due_on = req
         .due_on
         .unwrap_or_else(|| to.read_on + chrono::Days::new(20));
@@ -338,7 +375,7 @@ async fn final_bill(
         read_to: Set(to.read_on),
         previous_value: Set(from.value),
         current_value: Set(to.value),
-        usage_units: Set(units),
+        usage_units: Set(billed_units),
         usage_unit: Set(meter.unit.clone()),
         estimated: Set(to.estimated),
         total_cents: Set(total),
@@ -413,7 +450,7 @@ async fn settle_deposit(
             EntryKind::DepositRefund,
             refunded,
             "deposit_refund",
-            "Deposit refunded (to be paid out)",
+            "Deposit refund owed (a credit until paid out)",
         ),
     ] {
         if cents > 0 {

@@ -85,7 +85,8 @@ pub enum Recorded {
         id: ReadId,
         /// Use since the previous read, if there is one.
         consumption: Option<Consumption>,
-        /// `out_of_order`, `negative_use`, `rollover`.
+        /// `out_of_order`, `negative_use`, `below_estimate` (an actual read
+        /// under an estimate, trued up by the next bill), `rollover`.
         flags: Vec<&'static str>,
     },
     /// The same read was already stored: nothing changed.
@@ -165,7 +166,7 @@ pub async fn record(
         .order_by_desc(meter_read::Column::ReadOn)
         .one(tx.conn())
         .await?;
-    let use_ = previous.map(|p| {
+    let use_ = previous.as_ref().map(|p| {
         consumption::between(p.value, read.value, meter.register_digits, meter.multiplier)
     });
     let mut flags = Vec::new();
@@ -173,7 +174,34 @@ pub async fn record(
         flags.push("out_of_order");
     }
     if let Some(c) = use_ {
-        if c.negative {
+        // An actual read below an estimate: the estimate over-read, and the
+        // next bill trues it up (`true_up`) — unless it is also below the
+        // last actual read.
+        let over_estimate = c.negative
+            && !read.estimated
+            && previous.as_ref().is_some_and(|p| p.estimated)
+            && match scoped::<meter_read::Entity>(tx)
+                .filter(meter_read::Column::MeterId.eq(meter.id))
+                .filter(meter_read::Column::ReadOn.lt(read.read_on))
+                .filter(meter_read::Column::Estimated.eq(false))
+                .order_by_desc(meter_read::Column::ReadOn)
+                .one(tx.conn())
+                .await?
+            {
+                Some(actual) => {
+                    !consumption::between(
+                        actual.value,
+                        read.value,
+                        meter.register_digits,
+                        meter.multiplier,
+                    )
+                    .negative
+                }
+                None => false,
+            };
+        if over_estimate {
+            flags.push("below_estimate");
+        } else if c.negative {
             flags.push("negative_use");
         }
         if c.rolled_over {
@@ -185,6 +213,29 @@ pub async fn record(
         consumption: use_,
         flags,
     })
+}
+
+/// Whether `list[pos]` (reads with use, ascending) is an actual read under
+/// the estimated read before it but not under the last actual read: the
+/// estimate over-read and the next bill trues it up — not a meter going
+/// backwards.
+pub fn below_estimate(meter: &meter::Model, list: &[ReadWithUse], pos: usize) -> bool {
+    let Some(this) = list.get(pos) else {
+        return false;
+    };
+    let negative = this.consumption.is_some_and(|c| c.negative);
+    negative
+        && !this.estimated
+        && pos > 0
+        && list[pos - 1].estimated
+        && list[..pos]
+            .iter()
+            .rev()
+            .find(|r| !r.estimated)
+            .is_some_and(|a| {
+                !consumption::between(a.value, this.value, meter.register_digits, meter.multiplier)
+                    .negative
+            })
 }
 
 /// A stored read with the use since the read before it.

@@ -289,7 +289,9 @@ pub async fn consumption_csv(tx: &TenantTx) -> Result<String, BillingError> {
 
 /// The deposit register: every account that ever held a deposit, with
 /// what was received, applied to its balance, refunded, carried to or from
-/// another account by a transfer, and what is held now.
+/// another account by a transfer, and what is held now; and of the
+/// refunds, what is still owed to the customer and what was paid out
+/// (see [`crate::deposit_refunds`]).
 pub async fn deposit_register_csv(tx: &TenantTx) -> Result<String, BillingError> {
     let accounts = accounts_by_id(tx).await?;
     let mut by_account: HashMap<uuid::Uuid, Vec<_>> = HashMap::new();
@@ -312,7 +314,10 @@ pub async fn deposit_register_csv(tx: &TenantTx) -> Result<String, BillingError>
         "refunded",
         "transferred",
         "held",
+        "refund_owed",
+        "refund_paid",
     ])?;
+    let refunds = crate::deposit_refunds::totals_by_account(tx).await?;
     for (a, es) in rows {
         let v = crate::lifecycle::deposit_view(es);
         let transferred: i64 = es
@@ -335,6 +340,8 @@ pub async fn deposit_register_csv(tx: &TenantTx) -> Result<String, BillingError>
             dollars(v.refunded_cents),
             dollars(transferred),
             dollars(v.held_cents),
+            dollars(refunds.get(&a.id).map_or(0, |r| r.0)),
+            dollars(refunds.get(&a.id).map_or(0, |r| r.1)),
         ])?;
     }
     out.finish()

@@ -91,7 +91,8 @@ pub async fn for_bill(tx: &TenantTx, id: BillId) -> Result<Statement, BillingErr
         .rev()
         .take(13)
         .rev()
-        .map(|b| (b.read_to, b.usage_units))
+        // A true-up bill's use can be negative (a correction): drawn as none.
+        .map(|b| (b.read_to, b.usage_units.max(0)))
         .collect();
     let change_out = match crate::lifecycle::change_installing(tx, bill.meter_id).await? {
         Some(c) if c.changed_on > bill.read_from && c.changed_on <= bill.read_to => {

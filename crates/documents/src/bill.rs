@@ -99,6 +99,7 @@ struct Words {
     pay_online: &'static str,
     scan: &'static str,
     estimated_notice: &'static str,
+    corrected_notice: &'static str,
     detach: &'static str,
     stub_title: &'static str,
     bill: &'static str,
@@ -139,6 +140,7 @@ const EN: Words = Words {
     pay_online: "Pay online",
     scan: "Scan with your phone's camera, or visit:",
     estimated_notice: "This bill uses an ESTIMATED read. The difference will be settled on your next actual read.",
+    corrected_notice: "Your meter was read: earlier bills estimated more water than you used, and this bill credits the difference.",
     detach: "Detach here and return the lower part with your payment",
     stub_title: "Payment stub",
     bill: "Bill no.",
@@ -181,6 +183,7 @@ const ES: Words = Words {
     pay_online: "Pague en línea",
     scan: "Escanee con la cámara de su teléfono o visite:",
     estimated_notice: "Esta factura usa una lectura ESTIMADA. La diferencia se ajustará con su próxima lectura real.",
+    corrected_notice: "Se leyó su medidor: facturas anteriores estimaron más agua de la que usó, y esta factura acredita la diferencia.",
     detach: "Corte aquí y devuelva la parte inferior con su pago",
     stub_title: "Talón de pago",
     bill: "Factura n.º",
@@ -348,6 +351,25 @@ fn row(page: &mut Page, x: i32, end: i32, y: i32, font: Font, label: &str, value
         &pdf::fit(font, 10, label, end - x - value_w - 8),
     );
     page.text_right(end, y, font, 10, value);
+}
+
+/// A boxed notice in the left column below `y`; returns the `y` after it.
+fn notice(p: &mut Page, y: i32, text: &str) -> i32 {
+    let y = y - 4;
+    let lines = pdf::wrap(Font::Bold, 9, text, COL1_END - LEFT - 16);
+    let h = i32::try_from(lines.len()).unwrap_or(2) * 11 + 10;
+    p.fill(Rgb(0xfd, 0xf0, 0xd5));
+    p.rect(LEFT, y - h, COL1_END - LEFT, h);
+    p.stroke(Rgb(0xc0, 0x7a, 0x00));
+    p.frame(LEFT, y - h, COL1_END - LEFT, h, 8);
+    p.stroke(Rgb::BLACK);
+    p.fill(Rgb::BLACK);
+    let mut ny = y - 13;
+    for l in &lines {
+        p.text(LEFT + 8, ny, Font::Bold, 9, l);
+        ny -= 11;
+    }
+    y - h - 6
 }
 
 /// Lays out one bill on one page.
@@ -570,7 +592,7 @@ fn bill_page(logo: Option<pdf::ImageRef>, s: &Statement, b: &BillBranding, lang:
         w.usage,
         &format!(
             "{} {}",
-            grouped(bill.usage_units),
+            grouped(bill.usage_units.max(0)),
             unit(lang, &bill.usage_unit)
         ),
     );
@@ -590,21 +612,21 @@ fn bill_page(logo: Option<pdf::ImageRef>, s: &Statement, b: &BillBranding, lang:
     );
     y -= 12;
     if bill.estimated {
-        y -= 4;
-        let lines = pdf::wrap(Font::Bold, 9, w.estimated_notice, COL1_END - LEFT - 16);
-        let h = i32::try_from(lines.len()).unwrap_or(2) * 11 + 10;
-        p.fill(Rgb(0xfd, 0xf0, 0xd5));
-        p.rect(LEFT, y - h, COL1_END - LEFT, h);
-        p.stroke(Rgb(0xc0, 0x7a, 0x00));
-        p.frame(LEFT, y - h, COL1_END - LEFT, h, 8);
-        p.stroke(Rgb::BLACK);
-        p.fill(Rgb::BLACK);
-        let mut ny = y - 13;
-        for l in &lines {
-            p.text(LEFT + 8, ny, Font::Bold, 9, l);
-            ny -= 11;
-        }
-        y -= h + 6;
+        y = notice(&mut p, y, w.estimated_notice);
+    }
+    // An actual read that trued up over-estimates: say so, with the
+    // correction line's numbers in full (the charges column cuts long
+    // descriptions).
+    if let Some(c) = s
+        .lines
+        .iter()
+        .find(|l| l.kind == aqueduct_rates::LineKind::EstimateCorrection)
+    {
+        y = notice(
+            &mut p,
+            y,
+            &format!("{} {}.", w.corrected_notice, c.description),
+        );
     }
     y -= 14;
     section(&mut p, accent, LEFT, COL1_END, y, w.charges);
@@ -1143,6 +1165,35 @@ pub(crate) mod tests {
         );
         let text = check::texts(&pages[0]).join("");
         assert!(text.contains("pay.example.org/cedar-creek/pay?account=100-0042"));
+    }
+
+    #[test]
+    fn an_estimate_correction_is_explained_in_full_on_the_page() {
+        let mut s = statement("8", false);
+        let description =
+            "Correction of estimated use: 9,000 gallons billed on estimates, 5,000 used";
+        s.lines.push(LineItem {
+            kind: LineKind::EstimateCorrection,
+            quantity: Some(rust_decimal::Decimal::from(-4_000)),
+            ..line(description, -1_640)
+        });
+        s.bill.total_cents += -1_640;
+        s.bill.usage_units = -4_000;
+        let pdf = render_bill_pdf(&s, &branding(), Lang::En);
+        let text = check::texts(&check::contents(&pdf)[0]).join(" ");
+        // The notice carries both numbers (wrapped over its lines).
+        assert!(
+            text.contains("estimated more water than you used"),
+            "{text}"
+        );
+        assert!(text.contains("9,000 gallons billed on") && text.contains("5,000 used"));
+        assert!(text.contains("-$16.40"), "{text}");
+        // No negative use printed: the correction line says what happened.
+        assert!(!text.contains("-4,000"), "{text}");
+        // Without a correction there is no such notice.
+        let plain = render_bill_pdf(&statement("9", false), &branding(), Lang::En);
+        let plain = check::texts(&check::contents(&plain)[0]).join(" ");
+        assert!(!plain.contains("estimated more water"));
     }
 
     #[test]

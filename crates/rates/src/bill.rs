@@ -123,6 +123,10 @@ pub enum LineKind {
     Assessment,
     /// Difference between the rounded total and the rounded lines.
     Rounding,
+    /// A credit for use billed on estimated reads that the next actual read
+    /// showed was not used (added by the billing crate, never by a
+    /// schedule): the volumetric charge of the units over-estimated.
+    EstimateCorrection,
 }
 
 /// Unit of a line's quantity.

@@ -67,6 +67,12 @@ impl Seeded {
             "meter_id" => self.meter.to_string(),
             "payment_id" => self.payment.to_string(),
             "entry_id" => self.entry.to_string(),
+            // A ledger entry id too (a deposit refund's entry). The seeded
+            // association has no move-out, so this is its charge: another
+            // association's id must answer 404 whatever its kind. The
+            // cross-tenant harness also probes a real refund
+            // (`deposit_refund_routes_refuse_another_tenants_refund`).
+            "refund_id" => self.entry.to_string(),
             "schedule_id" => self.schedule.to_string(),
             "run_id" => self.run.to_string(),
             "bill_id" => self.bill.to_string(),

@@ -69,8 +69,13 @@ pub(crate) fn page(
     Html(render(tenant.name(), logo, &pay_url, s))
 }
 
+/// `$8.41`, `−$8.41` (a credit).
 fn money(cents: i64) -> String {
-    format!("${}", dollars(cents))
+    if cents < 0 {
+        format!("−${}", dollars(-cents))
+    } else {
+        format!("${}", dollars(cents))
+    }
 }
 
 /// A bar chart of use as inline SVG (no script, no inline style: the CSP
@@ -91,7 +96,7 @@ pub(crate) fn chart_labelled(
         escape(label)
     );
     for (i, (date, units)) in history.iter().enumerate() {
-        let h = units * 100 / max;
+        let h = units.max(&0) * 100 / max;
         let x = i * 30 + 5;
         let _ = write!(
             svg,
@@ -151,13 +156,27 @@ fn render(association: &str, logo: Option<&str>, pay_url: &str, s: &Statement) -
         b.current_value,
         b.read_to,
         if b.estimated { " (estimated)" } else { "" },
-        b.usage_units,
+        b.usage_units.max(0),
         escape(&b.usage_unit)
     );
     if b.estimated {
         h.push_str(
             "<p class=\"notice\">This bill uses an <strong>estimated</strong> read; \
              the difference is settled on your next actual read.</p>",
+        );
+    }
+    if let Some(c) = s
+        .lines
+        .iter()
+        .find(|l| l.kind == aqueduct_rates::LineKind::EstimateCorrection)
+    {
+        let _ = write!(
+            h,
+            "<p class=\"notice\" id=\"estimate-correction\">Your meter was read on {}: \
+             earlier bills estimated more water than you used, and this bill credits the \
+             difference — {}.</p>",
+            b.read_to,
+            escape(&c.description)
         );
     }
     if let Some(c) = &s.change_out {

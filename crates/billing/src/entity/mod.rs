@@ -5,6 +5,7 @@ pub mod account_closure;
 pub mod bill;
 pub mod bill_run;
 pub mod bill_void;
+pub mod deposit_refund_payment;
 pub mod estimate_setting;
 pub mod import_mapping;
 pub mod late_fee_rule;
@@ -35,6 +36,7 @@ tenant_owned!(
     bill,
     bill_run,
     bill_void,
+    deposit_refund_payment,
     import_mapping,
     late_fee_rule,
     ledger_entry,
