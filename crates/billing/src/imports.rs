@@ -752,6 +752,20 @@ mod tests {
         assert_eq!(parse_date("10/1/2026"), d);
         assert_eq!(parse_date("2026-13-01"), None);
         assert_eq!(parse_date("yesterday"), None);
+        // The fast path for the common shape agrees with the format parser.
+        for text in [
+            "2024-02-29",
+            "2026-02-29",
+            "2026-02-30",
+            "0000-01-01",
+            "2026-00-10",
+        ] {
+            assert_eq!(
+                parse_date(text),
+                NaiveDate::parse_from_str(text, "%Y-%m-%d").ok(),
+                "{text}"
+            );
+        }
     }
 
     #[test]

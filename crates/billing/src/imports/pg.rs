@@ -133,6 +133,12 @@ const STAGE_TABLE: &str = "DROP TABLE IF EXISTS pg_temp.import_rows, pg_temp.imp
     CREATE TEMP TABLE import_rows (line int8, serial text, read_on date, value numeric,
         unit int2, estimated bool, account text, id uuid) ON COMMIT DROP";
 
+/// The register ranges `10^1 … 10^15` (digits clamped as
+/// [`consumption::register_range`] does), indexed by digits.
+const SPANS: &str = "('{10,100,1000,10000,100000,1000000,10000000,100000000,1000000000,\
+    10000000000,100000000000,1000000000000,10000000000000,100000000000000,\
+    1000000000000000}'::int8[])";
+
 const RESET: &str = "RESET work_mem; RESET jit";
 
 const STAGE_INSERT: &str = "INSERT INTO import_rows SELECT * FROM UNNEST($1::int8[], \
@@ -191,7 +197,7 @@ fn check_sql(tenant: &str) -> String {
                        WHEN first_line <> line THEN 'duplicate'
                        WHEN meter_key IS NULL THEN 'unit_unsupported'
                        WHEN reg > 9223372036854775807 THEN 'out_of_range'
-                       WHEN reg >= power(10::numeric, LEAST(GREATEST(register_digits, 1), 15))
+                       WHEN reg >= {SPANS}[LEAST(GREATEST(register_digits, 1), 15)]
                            THEN 'register'
                    END AS problem
             FROM converted c
@@ -230,14 +236,14 @@ fn exceptions_sql(tenant: &str, factor: i64) -> String {
                    min(COALESCE(h.line, 0)) OVER (latest_first
                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) < h.line
                        AS out_of_order,
-                   power(10::numeric, LEAST(GREATEST(m.register_digits, 1), 15))::int8 AS span
+                   {SPANS}[LEAST(GREATEST(m.register_digits, 1), 15)] AS span
             FROM history h
             JOIN meters m ON m.tenant_id = {tenant} AND m.id = h.meter_id
             WINDOW latest_first AS (PARTITION BY h.meter_id ORDER BY h.read_on DESC)
         ),
         moduli AS (
             SELECT o.*, ((prev % span) + span) % span AS p, ((value % span) + span) % span AS c,
-                   GREATEST(multiplier, 1)::numeric AS mult
+                   GREATEST(multiplier, 1) AS mult
             FROM ordered o
         ),
         used AS (
@@ -245,9 +251,11 @@ fn exceptions_sql(tenant: &str, factor: i64) -> String {
                    CASE WHEN prev IS NULL THEN NULL WHEN c >= p THEN false
                         WHEN span - p + c < span / 2 THEN false ELSE true END AS negative,
                    CASE WHEN prev IS NULL THEN NULL
-                        WHEN c >= p THEN LEAST((c - p) * mult, 9223372036854775807)
+                        WHEN mult = 1 AND c >= p THEN c - p
+                        WHEN mult = 1 AND span - p + c < span / 2 THEN span - p + c
+                        WHEN c >= p THEN LEAST((c - p)::numeric * mult, 9223372036854775807)
                         WHEN span - p + c < span / 2
-                            THEN LEAST((span - p + c) * mult, 9223372036854775807)
+                            THEN LEAST((span - p + c)::numeric * mult, 9223372036854775807)
                         ELSE 0 END AS units
             FROM moduli m
         ),
@@ -484,6 +492,22 @@ mod tests {
         }
         for (i, u) in UNITS.iter().enumerate() {
             assert_eq!(usize::try_from(unit_key(*u)).ok(), Some(i));
+        }
+    }
+
+    #[test]
+    fn register_spans_are_the_register_ranges() {
+        let list = SPANS
+            .trim_start_matches("('{")
+            .trim_end_matches("}'::int8[])");
+        let spans: Vec<i64> = list
+            .split(',')
+            .map(|v| v.trim().trim_start_matches('\\').trim().parse().unwrap())
+            .collect();
+        assert_eq!(spans.len(), 15);
+        for digits in 1..=15_i16 {
+            let i = usize::try_from(digits - 1).unwrap();
+            assert_eq!(spans[i], consumption::register_range(digits), "{digits}");
         }
     }
 
