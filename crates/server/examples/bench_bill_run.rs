@@ -18,6 +18,7 @@
 //! Diagnosis: `RUST_LOG=aqueduct_billing=debug` prints each batch's phase
 //! timings; `BENCH_EXPLAIN_MS=20` makes the server log (auto_explain) the
 //! plan of every statement slower than 20 ms in the bench database;
+//! `BENCH_LOG_MS=0` logs every statement's duration there (no plans);
 //! `BENCH_BATCH` sets accounts per transaction (default 1,000).
 //!
 //! `BENCH_PHASES` picks what runs after the seed (a comma list of
@@ -108,6 +109,15 @@ async fn main() -> anyhow::Result<()> {
                     "ALTER DATABASE {name} SET session_preload_libraries = 'auto_explain';
                      ALTER DATABASE {name} SET auto_explain.log_min_duration = '{ms}ms';
                      ALTER DATABASE {name} SET auto_explain.log_analyze = on;"
+                ))
+                .await?;
+        }
+        if let Ok(ms) = std::env::var("BENCH_LOG_MS") {
+            // Diagnosis: the server logs every statement slower than this
+            // (with its duration) in the bench database only.
+            admin
+                .execute_unprepared(&format!(
+                    "ALTER DATABASE {name} SET log_min_duration_statement = '{ms}ms'"
                 ))
                 .await?;
         }
