@@ -18,7 +18,13 @@
 //! Diagnosis: `RUST_LOG=aqueduct_billing=debug` prints each batch's phase
 //! timings; `BENCH_EXPLAIN_MS=20` makes the server log (auto_explain) the
 //! plan of every statement slower than 20 ms in the bench database;
+//! `BENCH_LOG_MS=0` logs every statement's duration there (no plans);
 //! `BENCH_BATCH` sets accounts per transaction (default 1,000).
+//!
+//! `BENCH_PHASES` picks what runs after the seed (a comma list of
+//! `bill_run`, `import`; default both, the COPY ceiling with the bill run):
+//! `BENCH_PHASES=import` times only the CSV read import. `BENCH_KEEP_DB=1`
+//! keeps the PostgreSQL bench database (its name is printed) for psql.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 #![allow(
@@ -106,6 +112,15 @@ async fn main() -> anyhow::Result<()> {
                 ))
                 .await?;
         }
+        if let Ok(ms) = std::env::var("BENCH_LOG_MS") {
+            // Diagnosis: the server logs every statement slower than this
+            // (with its duration) in the bench database only.
+            admin
+                .execute_unprepared(&format!(
+                    "ALTER DATABASE {name} SET log_min_duration_statement = '{ms}ms'"
+                ))
+                .await?;
+        }
         admin.close().await?;
         let mut owner = url::Url::parse(&base)?;
         owner.set_path(&format!("/{name}"));
@@ -118,6 +133,12 @@ async fn main() -> anyhow::Result<()> {
         (url.clone(), url, None)
     };
     let result = run(n, batch, &owner_url, &app_url).await;
+    if std::env::var_os("BENCH_KEEP_DB").is_some() {
+        if let Some(name) = &drop_db {
+            println!("kept the bench database {name}");
+        }
+        return result;
+    }
     if let Some(name) = drop_db {
         let admin = Database::connect(&base).await?;
         admin
@@ -216,13 +237,33 @@ async fn run(n: u64, batch: u64, owner_url: &str, app_url: &str) -> anyhow::Resu
     .await?;
     tx.commit().await?;
 
+    let phases = std::env::var("BENCH_PHASES").unwrap_or_else(|_| "bill_run,import".into());
+    let phases: Vec<&str> = phases.split(',').map(str::trim).collect();
+    if phases.contains(&"bill_run") {
+        bill_run(&db, &tenant, &clock, &owner, run.id, batch).await?;
+    }
+    if phases.contains(&"import") {
+        import(n, &db, &tenant, &clock).await?;
+    }
+    Ok(())
+}
+
+async fn bill_run(
+    db: &Db,
+    tenant: &aqueduct_tenant::TenantCtx,
+    clock: &SystemClock,
+    owner: &sea_orm::DatabaseConnection,
+    run: uuid::Uuid,
+    batch: u64,
+) -> anyhow::Result<()> {
+    let backend = owner.get_database_backend();
     let rss_before = peak_rss_kib();
     let t = Instant::now();
     let report = bill_runs::finalize(
-        &db,
-        &tenant,
-        &clock,
-        BillRunId::from_uuid(run.id),
+        db,
+        tenant,
+        clock,
+        BillRunId::from_uuid(run),
         &FinalizeOptions {
             batch_size: batch,
             ..FinalizeOptions::default()
@@ -241,38 +282,6 @@ async fn run(n: u64, batch: u64, owner_url: &str, app_url: &str) -> anyhow::Resu
         rss_before / 1024,
         peak_rss_kib() / 1024
     );
-
-    // CSV read import: one read per meter for the next cycle, then the same
-    // file again (every row already stored).
-    let mut csv = String::from("meter_serial,read_on,value,account_number\n");
-    for i in 1..=n {
-        let value =
-            ((i * 37) % 900_000 + 500 + (i * 7919) % 15_000 + 4_000 + i % 9_000) % 1_000_000;
-        csv.push_str(&format!("S-{i},2026-11-25,{value},B-{i}\n"));
-    }
-    for pass in ["new reads", "re-import"] {
-        let t = Instant::now();
-        let tx = db.tenant(&tenant).await?;
-        let report = imports::import_reads(
-            &tx,
-            &clock,
-            csv.as_bytes(),
-            &imports::ReadMapping::aqueduct(),
-            &imports::ImportOptions::default(),
-        )
-        .await?;
-        tx.commit().await?;
-        let secs = t.elapsed().as_secs_f64();
-        println!(
-            "CSV read import ({pass}): {} rows ({} new, {} unchanged, {} errors) in {secs:.2} s: {:.0} rows/s",
-            report.rows,
-            report.imported,
-            report.unchanged,
-            report.errors.len(),
-            report.rows as f64 / secs
-        );
-    }
-    println!("peak RSS after the imports: {} MiB", peak_rss_kib() / 1024);
 
     if backend == DbBackend::Postgres {
         let mut copy_secs = 0.0;
@@ -298,5 +307,46 @@ async fn run(n: u64, batch: u64, owner_url: &str, app_url: &str) -> anyhow::Resu
             100.0 * copy_secs / secs
         );
     }
+    Ok(())
+}
+
+/// The CSV read import: one read per meter for the next cycle, then the
+/// same file again (every row already stored).
+async fn import(
+    n: u64,
+    db: &Db,
+    tenant: &aqueduct_tenant::TenantCtx,
+    clock: &SystemClock,
+) -> anyhow::Result<()> {
+    let mut csv = String::from("meter_serial,read_on,value,account_number\n");
+    for i in 1..=n {
+        let value =
+            ((i * 37) % 900_000 + 500 + (i * 7919) % 15_000 + 4_000 + i % 9_000) % 1_000_000;
+        csv.push_str(&format!("S-{i},2026-11-25,{value},B-{i}\n"));
+    }
+    for pass in ["new reads", "re-import"] {
+        let t = Instant::now();
+        let tx = db.tenant(tenant).await?;
+        let report = imports::import_reads(
+            &tx,
+            clock,
+            csv.as_bytes(),
+            &imports::ReadMapping::aqueduct(),
+            &imports::ImportOptions::default(),
+        )
+        .await?;
+        tx.commit().await?;
+        let secs = t.elapsed().as_secs_f64();
+        println!(
+            "CSV read import ({pass}): {} rows ({} new, {} unchanged, {} errors) in {secs:.2} s: {:.0} rows/s",
+            report.rows,
+            report.imported,
+            report.unchanged,
+            report.errors.len(),
+            report.rows as f64 / secs
+        );
+    }
+    println!("peak RSS after the imports: {} MiB", peak_rss_kib() / 1024);
+
     Ok(())
 }
