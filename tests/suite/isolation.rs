@@ -229,20 +229,31 @@ db_test!(one_round_trip_reads_match_the_transaction_path, |db| {
     let by_id = |id: aqueduct_core::AccountId| {
         account::Entity::find().filter(account::Column::Id.eq(id.uuid()))
     };
-    let once = app
-        .pool
-        .read_once(&a.tenant, by_id(a.account))
-        .await
-        .unwrap();
-    assert_eq!(once, expected);
-    assert!(once[0].closed_at.is_some());
-    // B's account through A's context: nothing.
-    let cross = app
-        .pool
-        .read_once(&a.tenant, by_id(b.account))
-        .await
-        .unwrap();
-    assert!(cross.is_empty());
+    // Repeated, so PostgreSQL's plan of the prepared read is reused (a
+    // generic plan after five runs) with each request's own tenant.
+    for _ in 0..8 {
+        let once = app
+            .pool
+            .read_once(&a.tenant, by_id(a.account))
+            .await
+            .unwrap();
+        assert_eq!(once, expected);
+        assert!(once[0].closed_at.is_some());
+        // B's account through A's context: nothing.
+        let cross = app
+            .pool
+            .read_once(&a.tenant, by_id(b.account))
+            .await
+            .unwrap();
+        assert!(cross.is_empty());
+        let own = app
+            .pool
+            .read_once(&b.tenant, by_id(b.account))
+            .await
+            .unwrap();
+        assert_eq!(own.len(), 1);
+        assert!(own[0].holder_name.contains(&b.marker));
+    }
     // A string parameter takes the transaction path, with the same answer.
     let by_number = account::Entity::find()
         .filter(account::Column::AccountNumber.eq(expected[0].account_number.clone()));

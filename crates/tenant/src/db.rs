@@ -269,10 +269,26 @@ impl Db {
             return Ok(rows);
         }
         let tenant = ctx.id().uuid().hyphenated();
+        // The statement is prepared once per connection (a server-side
+        // `PREPARE`, named after its text) so PostgreSQL plans it once, not
+        // on every request: planning dominated a one-row read under RLS.
+        let name = prepared_name(&stmt.sql);
+        let values = stmt.values.as_ref().map_or(0, |v| v.0.len());
+        let call = if values == 0 {
+            format!("EXECUTE {name}")
+        } else {
+            let placeholders: Vec<String> = (1..=values).map(|i| format!("${i}")).collect();
+            let args = Statement {
+                sql: placeholders.join(", "),
+                ..stmt.clone()
+            };
+            format!("EXECUTE {name}({args})")
+        };
         let batch = format!(
-            "BEGIN READ ONLY; SELECT set_config('app.tenant_id', '{tenant}', true); {stmt}; COMMIT"
+            "BEGIN READ ONLY; SELECT set_config('app.tenant_id', '{tenant}', true); {call}; COMMIT"
         );
-        let rows = self.simple_batch(batch).await?;
+        let prepare = format!("ROLLBACK; PREPARE {name} AS {}", stmt.sql);
+        let rows = self.simple_batch_prepared(batch, prepare).await?;
         rows.into_iter()
             // The `set_config` row of the second statement is not ours.
             .filter(|r| {
@@ -284,28 +300,59 @@ impl Db {
     }
 
     /// Runs a multi-statement simple-protocol message on one pooled
-    /// connection; a connection left inside a failed transaction is
-    /// closed, never returned to the pool.
-    async fn simple_batch(
+    /// connection. Its `EXECUTE` may name a statement this connection has
+    /// not prepared yet: then `prepare` (which ends the failed transaction
+    /// and prepares it) runs, and the batch again. A connection left
+    /// inside a failed transaction is closed, never returned to the pool.
+    async fn simple_batch_prepared(
         &self,
         batch: String,
+        prepare: String,
     ) -> Result<Vec<sea_orm::sqlx::postgres::PgRow>, DbErr> {
         use sea_orm::sqlx;
-        let pool = self.conn.get_postgres_connection_pool();
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
-        match sqlx::raw_sql(sqlx::AssertSqlSafe(batch))
-            .fetch_all(&mut *conn)
-            .await
-        {
-            Ok(rows) => Ok(rows),
-            Err(e) => {
-                let _ = conn.close().await;
-                Err(DbErr::Query(sea_orm::RuntimeErr::SqlxError(e.into())))
+        let pool = self.conn.get_postgres_connection_pool().clone();
+        // On its own task, so a caller dropped half-way (between the
+        // failed batch and the `ROLLBACK`, say) never returns a connection
+        // inside a transaction to the pool.
+        let task = tokio::spawn(async move {
+            let mut conn = pool
+                .acquire()
+                .await
+                .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
+            let first = sqlx::raw_sql(sqlx::AssertSqlSafe(batch.clone()))
+                .fetch_all(&mut *conn)
+                .await;
+            let unknown_statement = |e: &sqlx::Error| {
+                e.as_database_error()
+                    .and_then(|d| d.code())
+                    .is_some_and(|c| c == "26000")
+            };
+            let result = match first {
+                Err(e) if unknown_statement(&e) => {
+                    match sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
+                        .execute(&mut *conn)
+                        .await
+                    {
+                        Ok(_) => {
+                            sqlx::raw_sql(sqlx::AssertSqlSafe(batch))
+                                .fetch_all(&mut *conn)
+                                .await
+                        }
+                        Err(e) => Err(e),
+                    }
+                }
+                other => other,
+            };
+            match result {
+                Ok(rows) => Ok(rows),
+                Err(e) => {
+                    let _ = conn.close().await;
+                    Err(DbErr::Query(sea_orm::RuntimeErr::SqlxError(e.into())))
+                }
             }
-        }
+        });
+        task.await
+            .map_err(|e| DbErr::Custom(format!("one-round-trip read: {e}")))?
     }
 
     /// Opens the explicit platform-wide path: a transaction that may read
@@ -431,6 +478,16 @@ async fn commit_to_the_end(tx: DatabaseTransaction) -> Result<(), DbErr> {
         Ok(result) => result,
         Err(e) => Err(DbErr::Custom(format!("commit task failed: {e}"))),
     }
+}
+
+/// The server-side name of a prepared read: `aq_ro_` and a hash of its
+/// text (the same text, the same name, on every connection).
+fn prepared_name(sql: &str) -> String {
+    // FNV-1a: stable across builds and processes, unlike the std hasher.
+    let hash = sql.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("aq_ro_{hash:016x}")
 }
 
 /// Whether every parameter of `stmt` may be written into its text: only
