@@ -262,21 +262,7 @@ pub async fn draft_batch(
         .filter(bill::Column::PeriodEnd.eq(cycle.end))
         .all(tx.conn())
         .await?;
-    let voided: HashSet<uuid::Uuid> = if issued.is_empty() {
-        HashSet::new()
-    } else {
-        scoped::<bill_void::Entity>(tx)
-            .filter(bulk::in_list(
-                backend,
-                bill_void::Column::BillId,
-                issued.iter().map(|b| b.id).collect(),
-            ))
-            .all(tx.conn())
-            .await?
-            .into_iter()
-            .map(|v| v.bill_id)
-            .collect()
-    };
+    let voided = voided_among(tx, &issued).await?;
     // Where each account is served, and the meters there.
     let occupied = scoped::<occupancy::Entity>(tx)
         .filter(bulk::in_list(backend, occupancy::Column::AccountId, ids))
@@ -392,21 +378,7 @@ pub async fn draft_batch(
             .order_by_asc(bill::Column::ReadTo)
             .all(tx.conn())
             .await?;
-        let void: HashSet<uuid::Uuid> = if rows.is_empty() {
-            HashSet::new()
-        } else {
-            scoped::<bill_void::Entity>(tx)
-                .filter(bulk::in_list(
-                    backend,
-                    bill_void::Column::BillId,
-                    rows.iter().map(|b| b.id).collect(),
-                ))
-                .all(tx.conn())
-                .await?
-                .into_iter()
-                .map(|v| v.bill_id)
-                .collect()
-        };
+        let void = voided_among(tx, &rows).await?;
         for b in rows.into_iter().filter(|b| !void.contains(&b.id)) {
             prior_of.entry(b.account_id).or_default().push(b);
         }
@@ -774,4 +746,26 @@ mod tests {
         let all = since_move_in(&reads, "2020-01-01".parse().unwrap());
         assert_eq!(all.len(), 4);
     }
+}
+
+/// Which of `bills` were voided (one lookup, bound as an array on
+/// PostgreSQL).
+async fn voided_among(
+    tx: &TenantTx,
+    bills: &[bill::Model],
+) -> Result<HashSet<uuid::Uuid>, BillingError> {
+    if bills.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(scoped::<bill_void::Entity>(tx)
+        .filter(bulk::in_list(
+            tx.conn().get_database_backend(),
+            bill_void::Column::BillId,
+            bills.iter().map(|b| b.id).collect(),
+        ))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|v| v.bill_id)
+        .collect())
 }
