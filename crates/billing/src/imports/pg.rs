@@ -218,19 +218,25 @@ fn check_sql(tenant: &str) -> String {
 fn exceptions_sql(tenant: &str, factor: i64) -> String {
     format!(
         "WITH history AS (
-            SELECT x.meter_id, x.read_on, x.value, NULL::int8 AS line, NULL::text AS serial
+            SELECT x.meter_id, x.read_on, x.value, x.estimated, NULL::int8 AS line,
+                   NULL::text AS serial
             FROM meter_reads x
             WHERE x.tenant_id = {tenant} AND EXISTS (
                 SELECT 1 FROM import_checked k WHERE k.outcome = 'new' AND k.meter_id = x.meter_id
             )
             UNION ALL
-            SELECT meter_id, read_on, reg::int8, line, serial
+            SELECT meter_id, read_on, reg::int8, false, line, serial
             FROM import_checked WHERE outcome = 'new'
         ),
         -- One order for every window: each meter's reads, latest first.
         ordered AS (
             SELECT h.*, m.register_digits, m.multiplier, m.status AS meter_status,
                    lead(h.value) OVER latest_first AS prev,
+                   lead(h.estimated) OVER latest_first AS prev_estimated,
+                   lead(h.read_on) OVER latest_first AS prev_on,
+                   -- the latest actual (not estimated) read before this one
+                   (array_agg(h.value) FILTER (WHERE NOT h.estimated) OVER (latest_first
+                       ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING))[1] AS last_actual,
                    -- out of order: a read dated later was stored before, or is
                    -- on an earlier line (stored reads count as line 0)
                    min(COALESCE(h.line, 0)) OVER (latest_first
@@ -243,6 +249,7 @@ fn exceptions_sql(tenant: &str, factor: i64) -> String {
         ),
         moduli AS (
             SELECT o.*, ((prev % span) + span) % span AS p, ((value % span) + span) % span AS c,
+                   ((last_actual % span) + span) % span AS a,
                    GREATEST(multiplier, 1) AS mult
             FROM ordered o
         ),
@@ -250,6 +257,10 @@ fn exceptions_sql(tenant: &str, factor: i64) -> String {
             SELECT m.*,
                    CASE WHEN prev IS NULL THEN NULL WHEN c >= p THEN false
                         WHEN span - p + c < span / 2 THEN false ELSE true END AS negative,
+                   -- under an estimate but not under the last actual read:
+                   -- the estimate over-read (the next bill trues it up)
+                   COALESCE(prev_estimated AND NOT estimated AND last_actual IS NOT NULL
+                       AND (c >= a OR span - a + c < span / 2), false) AS below_estimate,
                    CASE WHEN prev IS NULL THEN NULL
                         WHEN mult = 1 AND c >= p THEN c - p
                         WHEN mult = 1 AND span - p + c < span / 2 THEN span - p + c
@@ -275,7 +286,7 @@ fn exceptions_sql(tenant: &str, factor: i64) -> String {
         ),
         flagged AS (
             SELECT line, serial, read_on, COALESCE(out_of_order, false) AS out_of_order,
-                   negative, units::int8 AS units, meter_status = 'active' AS active,
+                   negative, below_estimate, prev_on, units::int8 AS units, meter_status = 'active' AS active,
                    CASE WHEN n_earlier >= 2 THEN div(sum_earlier, n_earlier)::int8 END AS usual
             FROM usual WHERE line IS NOT NULL
         )
@@ -425,7 +436,18 @@ pub(super) async fn import(
             continue;
         };
         if get::<Option<bool>>(&row, "negative")?.unwrap_or(false) {
-            push("negative_use", "the register went backwards".into());
+            if get::<bool>(&row, "below_estimate")? {
+                let estimated_on: Option<NaiveDate> = get(&row, "prev_on")?;
+                push(
+                    "below_estimate",
+                    format!(
+                        "below the estimated read of {}: the next bill credits the difference",
+                        estimated_on.map(|d| d.to_string()).unwrap_or_default()
+                    ),
+                );
+            } else {
+                push("negative_use", "the register went backwards".into());
+            }
             continue;
         }
         if units == 0 && get::<bool>(&row, "active")? {
