@@ -676,6 +676,28 @@ pub async fn for_account(
         .await?)
 }
 
+/// Which of `bills` were voided (one lookup, bound as an array on
+/// PostgreSQL).
+async fn voided_among(
+    tx: &TenantTx,
+    bills: &[bill::Model],
+) -> Result<HashSet<uuid::Uuid>, BillingError> {
+    if bills.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(scoped::<bill_void::Entity>(tx)
+        .filter(bulk::in_list(
+            tx.conn().get_database_backend(),
+            bill_void::Column::BillId,
+            bills.iter().map(|b| b.id).collect(),
+        ))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|v| v.bill_id)
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -746,26 +768,4 @@ mod tests {
         let all = since_move_in(&reads, "2020-01-01".parse().unwrap());
         assert_eq!(all.len(), 4);
     }
-}
-
-/// Which of `bills` were voided (one lookup, bound as an array on
-/// PostgreSQL).
-async fn voided_among(
-    tx: &TenantTx,
-    bills: &[bill::Model],
-) -> Result<HashSet<uuid::Uuid>, BillingError> {
-    if bills.is_empty() {
-        return Ok(HashSet::new());
-    }
-    Ok(scoped::<bill_void::Entity>(tx)
-        .filter(bulk::in_list(
-            tx.conn().get_database_backend(),
-            bill_void::Column::BillId,
-            bills.iter().map(|b| b.id).collect(),
-        ))
-        .all(tx.conn())
-        .await?
-        .into_iter()
-        .map(|v| v.bill_id)
-        .collect())
 }
