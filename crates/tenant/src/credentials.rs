@@ -290,53 +290,20 @@ pub async fn memberships(db: &Db, user: UserId) -> Result<Vec<(TenantCtx, Role)>
 }
 
 /// The role of `user` in `tenant`, for the door of every signed-in
-/// tenant request, in one round trip.
-///
-/// On PostgreSQL the membership is behind row-level security, so it is read
-/// in a read-only transaction scoped to the tenant; instead of four round
-/// trips (`BEGIN`, the setting, the query, `COMMIT`) the whole transaction
-/// goes as one simple-protocol message. Both values written into the text
-/// are UUIDs printed by us (hex digits and dashes), never caller input. If
-/// the message fails part-way (which would leave the transaction open on
-/// the server), the connection is closed instead of going back to the pool.
+/// tenant request, in one round trip on PostgreSQL (`Db::read_once`: the
+/// membership is behind row-level security, so it is read in a read-only
+/// transaction scoped to the tenant, sent as one message).
 pub async fn role_of(db: &Db, tenant: TenantId, user: UserId) -> Result<Option<Role>, DbErr> {
-    let role: Option<String> = if db.backend() == crate::db::Backend::Postgres {
-        use sea_orm::sqlx::{self, Row as _};
-        let t = tenant.uuid().hyphenated().to_string();
-        let u = user.uuid().hyphenated().to_string();
-        let sql = format!(
-            "BEGIN READ ONLY; SELECT set_config('app.tenant_id', '{t}', true); \
-             SELECT role FROM memberships WHERE tenant_id = '{t}' AND user_id = '{u}'; COMMIT"
-        );
-        let pool = db.maintenance().get_postgres_connection_pool();
-        let mut conn = pool
-            .acquire()
-            .await
-            .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
-        match sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&mut *conn)
-            .await
-        {
-            Ok(rows) => rows
-                .iter()
-                .find(|r| r.try_column("role").is_ok())
-                .map(|r| r.try_get::<String, _>("role"))
-                .transpose()
-                .map_err(|e| DbErr::Custom(format!("membership role: {e}")))?,
-            Err(e) => {
-                // Possibly inside an aborted transaction: not reusable.
-                let _ = conn.close().await;
-                return Err(DbErr::Custom(format!("membership lookup: {e}")));
-            }
-        }
-    } else {
-        membership::Entity::find_by_id((tenant.uuid(), user.uuid()))
-            .one(db.maintenance())
-            .await?
-            .map(|m| m.role)
-    };
-    role.map(|r| {
-        r.parse()
+    db.read_once_in(
+        tenant,
+        membership::Entity::find().filter(membership::Column::UserId.eq(user.uuid())),
+    )
+    .await?
+    .into_iter()
+    .next()
+    .map(|m| {
+        m.role
+            .parse()
             .map_err(|e: String| DbErr::Custom(format!("membership role: {e}")))
     })
     .transpose()

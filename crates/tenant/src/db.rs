@@ -217,6 +217,16 @@ impl Db {
     /// us (hex digits and dashes only), so writing it into the statement
     /// text is safe.
     pub async fn tenant_with(&self, ctx: &TenantCtx, access: Access) -> Result<TenantTx, DbErr> {
+        self.tenant_by_id(ctx.id(), access).await
+    }
+
+    /// [`Db::tenant_with`] by the tenant's id alone (the crate's own
+    /// machinery, which may hold no [`TenantCtx`]).
+    pub(crate) async fn tenant_by_id(
+        &self,
+        tenant_id: TenantId,
+        access: Access,
+    ) -> Result<TenantTx, DbErr> {
         let tx = self.begin(access).await?;
         if self.backend == Backend::Postgres {
             let read_only = if access == Access::Read {
@@ -224,7 +234,7 @@ impl Db {
             } else {
                 ""
             };
-            let tenant = ctx.id().uuid().hyphenated().to_string();
+            let tenant = tenant_id.uuid().hyphenated().to_string();
             tx.execute_unprepared(&format!(
                 "{read_only}SELECT set_config('app.tenant_id', '{tenant}', true)"
             ))
@@ -232,7 +242,7 @@ impl Db {
         }
         Ok(TenantTx {
             tx,
-            tenant: ctx.id(),
+            tenant: tenant_id,
             seal: self.seal.clone(),
         })
     }
@@ -259,16 +269,29 @@ impl Db {
         E: crate::TenantOwned,
         E::Model: sea_orm::FromQueryResult + Send + Sync,
     {
+        self.read_once_in(ctx.id(), query).await
+    }
+
+    /// [`Db::read_once`] by the tenant's id alone.
+    pub(crate) async fn read_once_in<E>(
+        &self,
+        tenant_id: TenantId,
+        query: sea_orm::Select<E>,
+    ) -> Result<Vec<E::Model>, DbErr>
+    where
+        E: crate::TenantOwned,
+        E::Model: sea_orm::FromQueryResult + Send + Sync,
+    {
         use sea_orm::{ColumnTrait, FromQueryResult, QueryFilter, QueryTrait};
-        let query = query.filter(E::tenant_column().eq(ctx.id().uuid()));
+        let query = query.filter(E::tenant_column().eq(tenant_id.uuid()));
         let stmt = query.build(DbBackend::Postgres);
         if self.backend != Backend::Postgres || !inline_safe(&stmt) {
-            let tx = self.tenant_with(ctx, Access::Read).await?;
+            let tx = self.tenant_by_id(tenant_id, Access::Read).await?;
             let rows = query.all(tx.conn()).await?;
             tx.commit().await?;
             return Ok(rows);
         }
-        let tenant = ctx.id().uuid().hyphenated();
+        let tenant = tenant_id.uuid().hyphenated();
         // The statement is prepared once per connection (a server-side
         // `PREPARE`, named after its text) so PostgreSQL plans it once, not
         // on every request: planning dominated a one-row read under RLS.
