@@ -262,3 +262,75 @@ db_test!(one_round_trip_reads_match_the_transaction_path, |db| {
         expected
     );
 });
+
+db_test!(
+    batched_reads_match_the_transaction_path_and_stay_scoped,
+    |db| {
+        // `Db::read_batch` answers several queries together (one message on
+        // PostgreSQL, each query a statement prepared per connection): every
+        // slot gets exactly its own query's rows, as a tenant transaction
+        // reads them, and nothing of another association. On a one-connection
+        // pool a batch mixing statements that connection has prepared with new
+        // ones must still work (each new one is prepared, the others kept).
+        use aqueduct_tenant::ReadBatch;
+        use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+        #[derive(Debug, PartialEq, sea_orm::FromQueryResult)]
+        struct NumberOnly {
+            account_number: String,
+        }
+        let app = TestApp::new(db).await;
+        let a = seed::tenant(&app.pool, app.clock.as_ref(), "alpha").await;
+        let b = seed::tenant(&app.pool, app.clock.as_ref(), "bravo").await;
+        let one = app.db.app_pool(1).await;
+        let tx = app.pool.tenant(&a.tenant).await.unwrap();
+        let all_a = scoped::<account::Entity>(&tx)
+            .order_by_asc(account::Column::Id)
+            .all(tx.conn())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        assert!(!all_a.is_empty());
+        let by_id = |id: aqueduct_core::AccountId| {
+            account::Entity::find().filter(account::Column::Id.eq(id.uuid()))
+        };
+        for round in 0..8 {
+            let mut batch = ReadBatch::new(&a.tenant);
+            // A new shape every other round: prepared and unprepared mixed.
+            let first = if round % 2 == 0 {
+                batch.add(by_id(b.account))
+            } else {
+                batch.add(by_id(b.account).limit(u64::try_from(round).unwrap()))
+            };
+            let all = batch.add(account::Entity::find().order_by_asc(account::Column::Id));
+            let numbers = batch.add_as::<_, NumberOnly>(
+                account::Entity::find()
+                    .select_only()
+                    .column(account::Column::AccountNumber)
+                    .filter(account::Column::Id.eq(a.account.uuid())),
+            );
+            let empty = batch.add(by_id(a.account).filter(account::Column::Id.is_null()));
+            let mut rows = one.read_batch(batch).await.unwrap();
+            // B's account through A's batch: nothing.
+            assert!(rows.models(first).unwrap().is_empty(), "round {round}");
+            assert_eq!(rows.models(all).unwrap(), all_a, "round {round}");
+            let own = all_a.iter().find(|r| r.id == a.account.uuid()).unwrap();
+            assert_eq!(
+                rows.first(numbers).unwrap(),
+                Some(NumberOnly {
+                    account_number: own.account_number.clone()
+                })
+            );
+            assert!(rows.models(empty).unwrap().is_empty());
+        }
+        // A string parameter takes the transaction path, with the same rows.
+        let mut batch = ReadBatch::new(&b.tenant);
+        let named = batch
+            .add(account::Entity::find().filter(account::Column::HolderName.contains(&b.marker)));
+        let theirs = batch.add(by_id(a.account));
+        let mut rows = one.read_batch(batch).await.unwrap();
+        let named = rows.models(named).unwrap();
+        assert_eq!(named.len(), 1);
+        assert_eq!(named[0].id, b.account.uuid());
+        assert!(rows.models(theirs).unwrap().is_empty());
+    }
+);

@@ -632,6 +632,42 @@ async fn the_auth_cache_hears_every_change_across_replicas_postgres() {
         "a disabled person must be refused (after {took:?})"
     );
 
+    // 3b. A customer's link to an account is removed in the database:
+    // that account's page, served by B from its cached list of the
+    // login's accounts, must stop answering.
+    let customer = crate::customers::customer(&app, &s, "holder@alpha.test", &[s.account]).await;
+    let (code, headers, body) = blocking(move || {
+        http(
+            a,
+            "POST",
+            "/api/v1/customer/sign-in",
+            &[("content-type", "application/json")],
+            &serde_json::json!({
+                "slug": "alpha", "email": "holder@alpha.test", "password": PASSWORD
+            })
+            .to_string(),
+        )
+    })
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let customer_cookie = headers["set-cookie"].split(';').next().unwrap().to_owned();
+    let page = format!("/alpha/account/{}", s.account);
+    for _ in 0..2 {
+        let (c, p) = (customer_cookie.clone(), page.clone());
+        let (code, _, body) = blocking(move || http(b, "GET", &p, &[("cookie", &c)], "")).await;
+        assert_eq!(code, 200, "{body}");
+    }
+    exec(format!(
+        "DELETE FROM customer_links WHERE user_id = '{}'",
+        customer.uuid()
+    ))
+    .await;
+    let (code, took) = blocking(move || until_refused(b, &page, &customer_cookie, limit)).await;
+    assert_eq!(
+        code, 404,
+        "an unlinked account's page must be refused (after {took:?})"
+    );
+
     // 4. The association is suspended in the database.
     exec(format!(
         "UPDATE tenants SET status = 'suspended' WHERE id = '{}'",
@@ -646,5 +682,5 @@ async fn the_auth_cache_hears_every_change_across_replicas_postgres() {
     );
     let notes =
         blocking(move || metric(metrics_b, "aqueduct_auth_cache_notifications_total")).await;
-    assert!(notes >= 4, "B heard {notes} notifications");
+    assert!(notes >= 5, "B heard {notes} notifications");
 }

@@ -11,7 +11,9 @@ use crate::error::ApiError;
 use crate::registry::Routes;
 use crate::state::AppState;
 use aqueduct_tenant::audit::{self, AuditEntry, Outcome};
-use aqueduct_tenant::{Access, Role, TenantCtx, TenantOwned, TenantTx, scoped};
+use aqueduct_tenant::{
+    Access, BatchRows, ReadBatch, Role, Slot, TenantCtx, TenantOwned, TenantTx, scoped,
+};
 use axum::Json;
 use axum::extract::State;
 use axum::http::Method;
@@ -133,6 +135,34 @@ pub(crate) async fn load(tx: &TenantTx) -> Result<Branding, ApiError> {
 pub(crate) async fn load_for(tx: &TenantTx, tenant: &TenantCtx) -> Result<Branding, ApiError> {
     let mut b = load(tx).await?;
     b.logo = logo::info(tx, tenant).await?;
+    Ok(b)
+}
+
+/// The reads of [`load_for`], added to a batch.
+pub(crate) struct Slots {
+    stored: Slot<entity::Model>,
+    logo: Slot<logo::LogoRow>,
+}
+
+/// Adds the reads of [`load_for`] to `batch`.
+pub(crate) fn add_to(batch: &mut ReadBatch) -> Slots {
+    Slots {
+        stored: batch.add(entity::Entity::find()),
+        logo: batch.add_as(logo::info_query()),
+    }
+}
+
+/// [`load_for`] from a batch's answer.
+pub(crate) fn from_batch(
+    rows: &mut BatchRows,
+    slots: Slots,
+    tenant: &TenantCtx,
+) -> Result<Branding, ApiError> {
+    let mut b = rows
+        .first(slots.stored)?
+        .map(Branding::from)
+        .unwrap_or_default();
+    b.logo = rows.first(slots.logo)?.map(|r| logo::uploaded(r, tenant));
     Ok(b)
 }
 

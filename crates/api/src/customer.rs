@@ -19,7 +19,8 @@ use crate::signin::{Ctx, with_cookie};
 use crate::state::AppState;
 use aqueduct_billing::accounts::{self, CustomerChanges};
 use aqueduct_billing::bills;
-use aqueduct_billing::entity::bill;
+use aqueduct_billing::entity::{account, bill, bill_void};
+use aqueduct_core::TenantId;
 use aqueduct_core::{AccountId, BillId, PaymentId, Secret, UserId};
 use aqueduct_tenant::audit::{self, Outcome};
 use aqueduct_tenant::credentials::{self, TokenPurpose};
@@ -28,12 +29,16 @@ use aqueduct_tenant::mailer::Mail;
 use aqueduct_tenant::sessions::{self, Session};
 use aqueduct_tenant::signin::{self, SignIn};
 use aqueduct_tenant::throttle::{self, RESET_ACCOUNT, RESET_IP};
-use aqueduct_tenant::{Access, Role, TenantCtx, TenantTx, directory, users};
+use aqueduct_tenant::{
+    Access, BatchRows, ReadBatch, Role, Slot, TenantCtx, TenantTx, directory, scoped, users,
+};
 use axum::extract::{Json, Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 pub(crate) fn routes(r: Routes) -> Routes {
     r.public(Method::POST, "/api/v1/customer/sign-in", post(sign_in_json))
@@ -442,16 +447,40 @@ pub(crate) struct UsageView {
 
 /// Bills newest first (voided revisions left out), at most 13.
 async fn recent_bills(tx: &TenantTx, id: AccountId) -> Result<Vec<bill::Model>, ApiError> {
-    let mut out = Vec::new();
-    for b in bills::for_account(tx, id).await? {
-        if out.len() == 13 {
-            break;
-        }
-        if !bills::is_voided(tx, BillId::from_uuid(b.id)).await? {
-            out.push(b);
-        }
-    }
-    Ok(out)
+    let all = bills::for_account(tx, id).await?;
+    let voided = voided_of(tx, id).await?;
+    Ok(recent(&all, &voided))
+}
+
+/// The ids of the account's voided bills.
+async fn voided_of(tx: &TenantTx, id: AccountId) -> Result<HashSet<uuid::Uuid>, ApiError> {
+    Ok(scoped::<bill_void::Entity>(tx)
+        .filter(bill_void::Column::BillId.in_subquery(bills_of_account(tx.tenant_id(), id)))
+        .all(tx.conn())
+        .await?
+        .into_iter()
+        .map(|v| v.bill_id)
+        .collect())
+}
+
+/// `SELECT id FROM bills WHERE tenant_id = … AND account_id = …`.
+fn bills_of_account(tenant: TenantId, id: AccountId) -> sea_orm::sea_query::SelectStatement {
+    sea_orm::sea_query::Query::select()
+        .column(bill::Column::Id)
+        .from(bill::Entity)
+        .and_where(bill::Column::TenantId.eq(tenant.uuid()))
+        .and_where(bill::Column::AccountId.eq(id.uuid()))
+        .to_owned()
+}
+
+/// The first 13 of `newest_first` that were not voided.
+fn recent(newest_first: &[bill::Model], voided: &HashSet<uuid::Uuid>) -> Vec<bill::Model> {
+    newest_first
+        .iter()
+        .filter(|b| !voided.contains(&b.id))
+        .take(13)
+        .cloned()
+        .collect()
 }
 
 /// The latest bill's use against the average of the bills before it,
@@ -471,27 +500,46 @@ fn high_usage(newest_first: &[bill::Model], factor: i64) -> bool {
     aqueduct_notify::prefs::is_high_usage(latest.usage_units, usual, factor)
 }
 
-pub(crate) async fn account_view(tx: &TenantTx, id: AccountId) -> Result<AccountView, ApiError> {
-    let a = accounts::get(tx, id).await?;
-    let due = aqueduct_payments::ledger::amount_due(tx, id).await?;
-    let recent = recent_bills(tx, id).await?;
-    Ok(AccountView {
-        account_id: id,
+/// The view of account `a` from what was read about it.
+fn view_of(
+    a: account::Model,
+    balance_cents: i64,
+    recent: &[bill::Model],
+    settings: Option<&aqueduct_notify::entity::setting::Model>,
+) -> AccountView {
+    AccountView {
+        account_id: AccountId::from_uuid(a.id),
         account_number: a.account_number,
         holder_name: a.holder_name,
-        balance_cents: due.cents,
+        balance_cents,
         due_on: recent.first().map(|b| b.due_on),
         current_bill: recent.first().map(BillView::from),
         paperless: a.paperless,
         email: a.email,
         phone: a.phone,
-        high_usage: high_usage(
-            &recent,
-            aqueduct_notify::prefs::high_usage_factor(
-                aqueduct_notify::prefs::settings(tx).await?.as_ref(),
-            ),
-        ),
-    })
+        high_usage: high_usage(recent, aqueduct_notify::prefs::high_usage_factor(settings)),
+    }
+}
+
+/// Up to 13 bills of use, oldest first, from the recent bills.
+fn usage_from(recent: &[bill::Model]) -> Vec<UsageView> {
+    recent
+        .iter()
+        .rev()
+        .map(|b| UsageView {
+            period_end: b.period_end,
+            usage_units: b.usage_units,
+            usage_unit: b.usage_unit.clone(),
+        })
+        .collect()
+}
+
+pub(crate) async fn account_view(tx: &TenantTx, id: AccountId) -> Result<AccountView, ApiError> {
+    let a = accounts::get(tx, id).await?;
+    let due = aqueduct_payments::ledger::amount_due(tx, id).await?;
+    let recent = recent_bills(tx, id).await?;
+    let settings = aqueduct_notify::prefs::settings(tx).await?;
+    Ok(view_of(a, due.cents, &recent, settings.as_ref()))
 }
 
 pub(crate) async fn bills_of(tx: &TenantTx, id: AccountId) -> Result<Vec<BillView>, ApiError> {
@@ -515,17 +563,106 @@ pub(crate) async fn payments_of(
 
 /// Up to 13 bills of use, oldest first.
 pub(crate) async fn usage_of(tx: &TenantTx, id: AccountId) -> Result<Vec<UsageView>, ApiError> {
-    let mut v: Vec<UsageView> = recent_bills(tx, id)
-        .await?
-        .iter()
-        .map(|b| UsageView {
-            period_end: b.period_end,
-            usage_units: b.usage_units,
-            usage_unit: b.usage_unit.clone(),
-        })
+    Ok(usage_from(&recent_bills(tx, id).await?))
+}
+
+/// Everything the customer's account page shows.
+pub(crate) struct AccountPage {
+    pub view: AccountView,
+    pub bills: Vec<BillView>,
+    pub payments: Vec<PaymentView>,
+    pub usage: Vec<UsageView>,
+    pub branding: crate::branding::Branding,
+    /// Autopay on one of the customer's closed accounts can move here.
+    pub autopay_offer: bool,
+}
+
+/// The account page's data for account `id` of customer `c`, read in one
+/// round trip on PostgreSQL (`Db::read_batch`): the same reads as
+/// [`account_view`], [`bills_of`], [`payments_of`], [`usage_of`], the
+/// branding and the autopay offer, each from one query.
+pub(crate) async fn account_page(
+    state: &AppState,
+    c: &Customer,
+    id: AccountId,
+) -> Result<AccountPage, ApiError> {
+    use aqueduct_billing::entity::ledger_entry;
+    use aqueduct_payments::entity::{autopay_mandate, payment};
+    // The customer's accounts (the route's check put `id` among them): the
+    // one shown, and the closed ones autopay could move from.
+    let linked: Vec<uuid::Uuid> = c.accounts.iter().map(|a| a.uuid()).collect();
+    let mut batch = ReadBatch::new(&c.tenant);
+    let accounts_slot =
+        batch.add(account::Entity::find().filter(account::Column::Id.is_in(linked.clone())));
+    let entries_slot = batch.add(
+        ledger_entry::Entity::find()
+            .filter(ledger_entry::Column::AccountId.eq(id.uuid()))
+            .order_by_asc(ledger_entry::Column::Id),
+    );
+    let bills_slot = batch.add(
+        bill::Entity::find()
+            .filter(bill::Column::AccountId.eq(id.uuid()))
+            .order_by_desc(bill::Column::Number),
+    );
+    let voids_slot =
+        batch
+            .add(bill_void::Entity::find().filter(
+                bill_void::Column::BillId.in_subquery(bills_of_account(c.tenant.id(), id)),
+            ));
+    let payments_slot = batch.add(
+        payment::Entity::find()
+            .filter(payment::Column::AccountId.eq(id.uuid()))
+            .order_by_desc(payment::Column::Id),
+    );
+    let settings_slot = batch.add(aqueduct_notify::entity::setting::Entity::find());
+    let mandates_slot = batch.add(
+        autopay_mandate::Entity::find().filter(autopay_mandate::Column::AccountId.is_in(linked)),
+    );
+    let branding_slots = crate::branding::add_to(&mut batch);
+    let mut rows = state.db().read_batch(batch).await?;
+
+    let mut accounts = rows.models(accounts_slot)?;
+    let Some(at) = accounts.iter().position(|a| a.id == id.uuid()) else {
+        return Err(ApiError::NotFound);
+    };
+    let a = accounts.swap_remove(at);
+    let entries = rows.models(entries_slot)?;
+    let all_bills = rows.models(bills_slot)?;
+    let voided: HashSet<uuid::Uuid> = rows
+        .models(voids_slot)?
+        .into_iter()
+        .map(|v| v.bill_id)
         .collect();
-    v.reverse();
-    Ok(v)
+    let recent = recent(&all_bills, &voided);
+    let settings = rows.first(settings_slot)?;
+    let mandates = rows.models(mandates_slot)?;
+    let branding = crate::branding::from_batch(&mut rows, branding_slots, &c.tenant)?;
+
+    let own = mandates.iter().find(|m| m.account_id == a.id);
+    let autopay_offer = aqueduct_payments::autopay::may_receive(&a, own)
+        && mandates.iter().any(|m| {
+            accounts
+                .iter()
+                .find(|from| from.id == m.account_id)
+                .and_then(|from| aqueduct_payments::autopay::offer_of(m, from))
+                .is_some()
+        });
+    let balance = aqueduct_billing::aging::receivable(&entries);
+    Ok(AccountPage {
+        bills: all_bills.iter().map(BillView::from).collect(),
+        payments: rows_payments(&mut rows, payments_slot)?,
+        usage: usage_from(&recent),
+        view: view_of(a, balance, &recent, settings.as_ref()),
+        branding,
+        autopay_offer,
+    })
+}
+
+fn rows_payments(
+    rows: &mut BatchRows,
+    slot: Slot<aqueduct_payments::entity::payment::Model>,
+) -> Result<Vec<PaymentView>, ApiError> {
+    Ok(rows.models(slot)?.iter().map(PaymentView::from).collect())
 }
 
 /// The customer's own settings for one account.

@@ -45,49 +45,58 @@ impl<S: Send + Sync> FromRequestParts<S> for Customer {
     }
 }
 
-/// Whether every object the path names belongs to one of `accounts`.
+/// Whether every object the path names belongs to one of `accounts`. An
+/// account id is checked in memory; a bill or payment id is looked up (a
+/// read transaction is opened only then).
 async fn owns_path_objects(
-    tx: &TenantTx,
+    state: &AppState,
+    tenant: &TenantCtx,
     params: &HashMap<String, String>,
     accounts: &[AccountId],
 ) -> Result<bool, ApiError> {
+    let mut tx: Option<TenantTx> = None;
     let mut named: Option<AccountId> = None;
+    let mut ok = true;
     for (name, raw) in params {
-        let owner = match name.as_str() {
-            "slug" => continue,
-            "account_id" => match raw.parse::<AccountId>() {
-                Ok(id) => id,
-                Err(_) => return Ok(false),
-            },
-            "bill_id" => {
-                let Ok(id) = raw.parse::<BillId>() else {
-                    return Ok(false);
-                };
-                match aqueduct_billing::bills::get(tx, id).await {
-                    Ok(b) => AccountId::from_uuid(b.account_id),
-                    Err(aqueduct_billing::BillingError::NotFound) => return Ok(false),
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            "payment_id" => {
-                let Ok(id) = raw.parse::<PaymentId>() else {
-                    return Ok(false);
-                };
-                match aqueduct_payments::checkout::get(tx, id).await {
-                    Ok(p) => AccountId::from_uuid(p.account_id),
-                    Err(aqueduct_payments::PaymentsError::NotFound) => return Ok(false),
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            // A parameter this check does not know is never let through.
-            _ => return Ok(false),
-        };
-        if !accounts.contains(&owner) || named.is_some_and(|n| n != owner) {
-            return Ok(false);
+        if name != "slug" && name != "account_id" && tx.is_none() {
+            tx = Some(state.db().tenant_with(tenant, Access::Read).await?);
         }
-        named = Some(owner);
+        let owner = match (name.as_str(), tx.as_ref()) {
+            ("slug", _) => continue,
+            ("account_id", _) => raw.parse::<AccountId>().ok(),
+            ("bill_id", Some(tx)) => match raw.parse::<BillId>() {
+                Err(_) => None,
+                Ok(id) => match aqueduct_billing::bills::get(tx, id).await {
+                    Ok(b) => Some(AccountId::from_uuid(b.account_id)),
+                    Err(aqueduct_billing::BillingError::NotFound) => None,
+                    Err(e) => return Err(e.into()),
+                },
+            },
+            ("payment_id", Some(tx)) => match raw.parse::<PaymentId>() {
+                Err(_) => None,
+                Ok(id) => match aqueduct_payments::checkout::get(tx, id).await {
+                    Ok(p) => Some(AccountId::from_uuid(p.account_id)),
+                    Err(aqueduct_payments::PaymentsError::NotFound) => None,
+                    Err(e) => return Err(e.into()),
+                },
+            },
+            // A parameter this check does not know is never let through.
+            _ => None,
+        };
+        match owner {
+            Some(owner) if accounts.contains(&owner) && named.is_none_or(|n| n == owner) => {
+                named = Some(owner);
+            }
+            _ => {
+                ok = false;
+                break;
+            }
+        }
     }
-    Ok(true)
+    if let Some(tx) = tx {
+        tx.commit().await?;
+    }
+    Ok(ok)
 }
 
 /// Not signed in as a customer here: pages send the visitor to the
@@ -155,7 +164,12 @@ pub(crate) async fn require_customer(
     else {
         return not_signed_in(req.method(), req.uri().path(), slug);
     };
-    let tenant = match directory::by_id(state.db(), tenant_id).await {
+    let cache = state.auth_cache();
+    let tenant = match cache {
+        Some(c) => c.tenant(state.db(), tenant_id).await,
+        None => directory::by_id(state.db(), tenant_id).await,
+    };
+    let tenant = match tenant {
         Ok(Some(t)) => t,
         Ok(None) => return ApiError::Unauthenticated.into_response(),
         Err(e) => return ApiError::from(e).into_response(),
@@ -168,10 +182,12 @@ pub(crate) async fn require_customer(
         return ApiError::TenantUnavailable.into_response();
     }
     let checked = async {
-        let tx = state.db().tenant_with(&tenant, Access::Read).await?;
-        let accounts = customers::accounts_of(&tx, s.user).await?;
-        let ok = owns_path_objects(&tx, &params, &accounts).await?;
-        tx.commit().await?;
+        // One round trip (none when cached) for the linked accounts.
+        let accounts = match cache {
+            Some(c) => c.customer_accounts(state.db(), &tenant, s.user).await?,
+            None => customers::accounts_of_once(state.db(), &tenant, s.user).await?,
+        };
+        let ok = owns_path_objects(&state, &tenant, &params, &accounts).await?;
         Ok::<_, ApiError>((accounts, ok))
     }
     .await;

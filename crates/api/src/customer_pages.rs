@@ -545,14 +545,15 @@ async fn account_page(
     Query(q): Query<SavedQuery>,
 ) -> Result<Response, ApiError> {
     let id: AccountId = crate::resources::parse_id(&account_id)?;
-    let (_, b) = web::association(&state, c.tenant.slug().as_str()).await?;
-    let tx = state.db().tenant_with(&c.tenant, Access::Read).await?;
-    let a = customer::account_view(&tx, id).await?;
-    let bills = customer::bills_of(&tx, id).await?;
-    let payments = customer::payments_of(&tx, id).await?;
-    let usage = customer::usage_of(&tx, id).await?;
-    let autopay_offer = crate::payments::pages::has_offer(&tx, id, &c.accounts).await?;
-    tx.commit().await?;
+    // One round trip on PostgreSQL for everything the page shows.
+    let customer::AccountPage {
+        view: a,
+        bills,
+        payments,
+        usage,
+        branding: b,
+        autopay_offer,
+    } = customer::account_page(&state, &c, id).await?;
     let history: Vec<_> = usage
         .iter()
         // A true-up bill after an over-estimate has negative use: no bar.

@@ -550,11 +550,7 @@ pub async fn move_offers(
 ) -> Result<Vec<MoveOffer>, PaymentsError> {
     use aqueduct_tenant::entity::customer_link;
     let target = aqueduct_billing::accounts::get(tx, to).await?;
-    if target.status == "closed"
-        || mandate(tx, to)
-            .await?
-            .is_some_and(|m| m.status == status::ACTIVE)
-    {
+    if !may_receive(&target, mandate(tx, to).await?.as_ref()) {
         return Ok(Vec::new());
     }
     // The accounts that could be the old one: few, whatever the size of
@@ -610,21 +606,41 @@ pub async fn move_offers(
         .await?;
     let mut out = Vec::new();
     for m in active {
-        let from = AccountId::from_uuid(m.account_id);
-        let acct = aqueduct_billing::accounts::get(tx, from).await?;
-        if acct.status != "closed" {
-            continue;
-        }
-        out.push(MoveOffer {
-            from_account_id: from.uuid(),
-            from_account_number: acct.account_number,
-            mandate_id: m.id,
-            method_type: m.method_type,
-            brand: m.method_brand,
-            last4: m.method_last4,
-        });
+        let from = aqueduct_billing::accounts::get(tx, AccountId::from_uuid(m.account_id)).await?;
+        out.extend(offer_of(&m, &from));
     }
     Ok(out)
+}
+
+/// Whether account `target` (with its own mandate, if any) may take a
+/// saved method from another account: it is open and has no active
+/// autopay of its own.
+pub fn may_receive(
+    target: &aqueduct_billing::entity::account::Model,
+    own: Option<&autopay_mandate::Model>,
+) -> bool {
+    target.status != "closed" && own.is_none_or(|m| m.status != status::ACTIVE)
+}
+
+/// The offer mandate `m` of account `from` makes, if it can move: active,
+/// with a saved Stripe customer and method, on a closed account.
+pub fn offer_of(
+    m: &autopay_mandate::Model,
+    from: &aqueduct_billing::entity::account::Model,
+) -> Option<MoveOffer> {
+    (m.status == status::ACTIVE
+        && m.account_id == from.id
+        && m.stripe_customer_id.is_some()
+        && m.stripe_payment_method_id.is_some()
+        && from.status == "closed")
+        .then(|| MoveOffer {
+            from_account_id: from.id,
+            from_account_number: from.account_number.clone(),
+            mandate_id: m.id,
+            method_type: m.method_type.clone(),
+            brand: m.method_brand.clone(),
+            last4: m.method_last4.clone(),
+        })
 }
 
 /// Keeps autopay with the same saved method on the customer's new account

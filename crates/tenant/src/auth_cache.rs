@@ -1,13 +1,16 @@
 //! A short-lived, in-process cache of what every signed-in request asks
 //! the database first: the session, the association, the person's role
-//! there and whether they have a second factor. On PostgreSQL only.
+//! there, whether they have a second factor and, for a customer login,
+//! the accounts it holds. On PostgreSQL only.
 //!
 //! Why it is safe to cache, and for how long an answer can be stale:
 //! - **Other processes** (replicas, workers, the CLI): triggers on
-//!   `sessions`, `users`, `memberships`, `user_totp` and `tenants` send a
-//!   `NOTIFY aqueduct_auth` when a row changes (sent at commit; migration
-//!   `m20261130_01_auth_notify`). Every process listens and evicts what the
-//!   message names. Staleness is the delivery delay (milliseconds).
+//!   `sessions`, `users`, `memberships`, `user_totp`, `customer_links`
+//!   and `tenants` send a `NOTIFY aqueduct_auth` when a row changes (sent
+//!   at commit; migrations `m20261130_01_auth_notify` and
+//!   `m20261201_01_customer_links_notify`). Every process listens and
+//!   evicts what the message names. Staleness is the delivery delay
+//!   (milliseconds).
 //! - **This process**: the HTTP layer calls [`AuthCache::flush`] after
 //!   every state-changing request it served, before the response leaves,
 //!   so a sign-out or a role change is seen by this process's very next
@@ -27,8 +30,8 @@
 
 use crate::db::{Backend, Db};
 use crate::sessions::{self, Session, SessionPolicy};
-use crate::{Role, TenantCtx, credentials, directory, second_factor};
-use aqueduct_core::{Clock, TenantId, UserId};
+use crate::{Role, TenantCtx, credentials, customers, directory, second_factor};
+use aqueduct_core::{AccountId, Clock, TenantId, UserId};
 use chrono::{DateTime, Utc};
 use sea_orm::DbErr;
 use std::collections::HashMap;
@@ -50,11 +53,17 @@ struct Maps {
     tenants: HashMap<TenantId, (TenantCtx, Instant)>,
     roles: HashMap<(TenantId, UserId), (Option<Role>, Instant)>,
     second_factor: HashMap<UserId, (bool, Instant)>,
+    /// A customer login's linked accounts in one association.
+    customer_accounts: HashMap<(TenantId, UserId), (Vec<AccountId>, Instant)>,
 }
 
 impl Maps {
     fn len(&self) -> usize {
-        self.sessions.len() + self.tenants.len() + self.roles.len() + self.second_factor.len()
+        self.sessions.len()
+            + self.tenants.len()
+            + self.roles.len()
+            + self.second_factor.len()
+            + self.customer_accounts.len()
     }
     fn clear(&mut self) {
         *self = Self::default();
@@ -142,11 +151,13 @@ impl AuthCache {
                 maps.sessions.retain(|_, (s, _, _)| s.user != user);
                 maps.roles.retain(|(_, u), _| *u != user);
                 maps.second_factor.remove(&user);
+                maps.customer_accounts.retain(|(_, u), _| *u != user);
             }
             Some(("t", id)) if parse(id).is_some() => {
                 let tenant = TenantId::from_uuid(parse(id).unwrap_or_default());
                 maps.tenants.remove(&tenant);
                 maps.roles.retain(|(t, _), _| *t != tenant);
+                maps.customer_accounts.retain(|(t, _), _| *t != tenant);
             }
             _ => maps.clear(),
         }
@@ -269,6 +280,35 @@ impl AuthCache {
         let found = credentials::role_of(db, tenant, user).await?;
         self.keep(before, |m| {
             m.roles.insert((tenant, user), (found, Instant::now()));
+        });
+        Ok(found)
+    }
+
+    /// [`customers::accounts_of_once`], from memory when possible.
+    pub async fn customer_accounts(
+        &self,
+        db: &Db,
+        tenant: &TenantCtx,
+        user: UserId,
+    ) -> Result<Vec<AccountId>, DbErr> {
+        if self.serving() {
+            let cached = self
+                .maps()
+                .customer_accounts
+                .get(&(tenant.id(), user))
+                .filter(|(_, at)| self.fresh(*at))
+                .map(|(a, _)| a.clone());
+            if let Some(a) = cached {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(a);
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let before = self.generation();
+        let found = customers::accounts_of_once(db, tenant, user).await?;
+        self.keep(before, |m| {
+            m.customer_accounts
+                .insert((tenant.id(), user), (found.clone(), Instant::now()));
         });
         Ok(found)
     }

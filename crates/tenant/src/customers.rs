@@ -79,6 +79,27 @@ pub async fn accounts_of(tx: &TenantTx, user: UserId) -> Result<Vec<AccountId>, 
         .collect())
 }
 
+/// [`accounts_of`] in association `ctx`, in one round trip of its own
+/// (`Db::read_once`).
+pub async fn accounts_of_once(
+    db: &crate::Db,
+    ctx: &crate::TenantCtx,
+    user: UserId,
+) -> Result<Vec<AccountId>, DbErr> {
+    Ok(db
+        .read_once(
+            ctx,
+            customer_link::Entity::find()
+                .filter(customer_link::Column::UserId.eq(user.uuid()))
+                .order_by_asc(customer_link::Column::CreatedAt)
+                .order_by_asc(customer_link::Column::Id),
+        )
+        .await?
+        .into_iter()
+        .map(|l| AccountId::from_uuid(l.account_id))
+        .collect())
+}
+
 /// Whether `user` holds `account` in the transaction's association.
 pub async fn is_linked(tx: &TenantTx, user: UserId, account: AccountId) -> Result<bool, DbErr> {
     Ok(scoped::<customer_link::Entity>(tx)

@@ -251,9 +251,10 @@ impl Db {
     /// read paths: the rows of `query` (which this adds the tenant filter
     /// to, as [`crate::scoped`] does).
     ///
-    /// On PostgreSQL the statement travels in one simple-protocol message
-    /// with its transaction: `BEGIN READ ONLY; SELECT set_config(
-    /// 'app.tenant_id', …, true); <query>; COMMIT` — row-level security
+    /// On PostgreSQL the statement travels in one simple-protocol message,
+    /// which the server runs as one implicit transaction: `SELECT
+    /// set_config('app.tenant_id', …, true); EXECUTE <query>(…)` — the
+    /// setting is local to that transaction, and row-level security
     /// applies exactly as in [`Db::tenant_with`]. The query's parameters
     /// are written into the text, so only values that cannot carry text
     /// are accepted that way (UUIDs, numbers, booleans, dates and times);
@@ -282,92 +283,133 @@ impl Db {
         E: crate::TenantOwned,
         E::Model: sea_orm::FromQueryResult + Send + Sync,
     {
-        use sea_orm::{ColumnTrait, FromQueryResult, QueryFilter, QueryTrait};
-        let query = query.filter(E::tenant_column().eq(tenant_id.uuid()));
-        let stmt = query.build(DbBackend::Postgres);
-        if self.backend != Backend::Postgres || !inline_safe(&stmt) {
-            let tx = self.tenant_by_id(tenant_id, Access::Read).await?;
-            let rows = query.all(tx.conn()).await?;
-            tx.commit().await?;
-            return Ok(rows);
+        let mut batch = ReadBatch::for_tenant(tenant_id);
+        let rows = batch.add(query);
+        self.read_batch(batch).await?.models(rows)
+    }
+
+    /// Several tenant-scoped reads answered together, for pages that
+    /// show many things at once: on PostgreSQL in one round trip, as
+    /// [`Db::read_once`] does for one (one message, one implicit
+    /// transaction: the tenant setting, then one `EXECUTE` of a
+    /// per-connection prepared statement per query); on SQLite, or when a
+    /// query has a parameter that may not be written into the text, in
+    /// one ordinary read transaction.
+    pub async fn read_batch(&self, batch: ReadBatch) -> Result<BatchRows, DbErr> {
+        let n = batch.queries.len();
+        if n == 0 {
+            return Ok(BatchRows { sets: Vec::new() });
         }
-        let tenant = tenant_id.uuid().hyphenated();
-        // The statement is prepared once per connection (a server-side
-        // `PREPARE`, named after its text) so PostgreSQL plans it once, not
-        // on every request: planning dominated a one-row read under RLS.
-        let name = prepared_name(&stmt.sql);
-        let values = stmt.values.as_ref().map_or(0, |v| v.0.len());
-        let call = if values == 0 {
-            format!("EXECUTE {name}")
-        } else {
-            let placeholders: Vec<String> = (1..=values).map(|i| format!("${i}")).collect();
-            let args = Statement {
-                sql: placeholders.join(", "),
-                ..stmt.clone()
-            };
-            format!("EXECUTE {name}({args})")
-        };
-        let batch = format!(
-            "BEGIN READ ONLY; SELECT set_config('app.tenant_id', '{tenant}', true); {call}; COMMIT"
-        );
-        let prepare = format!("ROLLBACK; PREPARE {name} AS {}", stmt.sql);
-        let rows = self.simple_batch_prepared(batch, prepare).await?;
-        rows.into_iter()
-            // The `set_config` row of the second statement is not ours.
-            .filter(|r| {
-                use sea_orm::sqlx::{Column as _, Row as _};
-                r.columns().first().is_none_or(|c| c.name() != "set_config")
-            })
-            .map(|r| E::Model::from_query_result(&sea_orm::QueryResult::from(r), ""))
-            .collect()
+        if self.backend != Backend::Postgres || !batch.queries.iter().all(|(pg, _)| inline_safe(pg))
+        {
+            let tx = self.tenant_by_id(batch.tenant, Access::Read).await?;
+            let mut sets = Vec::with_capacity(n);
+            for (pg, sqlite) in batch.queries {
+                let stmt = if self.backend == Backend::Postgres {
+                    pg
+                } else {
+                    sqlite
+                };
+                sets.push(tx.conn().query_all_raw(stmt).await?);
+            }
+            tx.commit().await?;
+            return Ok(BatchRows { sets });
+        }
+        let tenant = batch.tenant.uuid().hyphenated();
+        // A multi-statement message is one implicit transaction: the
+        // tenant setting (local to it) holds for every query after it, and
+        // ends with it. No `BEGIN`/`COMMIT` to parse and run: every query
+        // is a `Select`, and the message either completes or, on an
+        // error, is rolled back by the server at once.
+        let mut message = format!("SELECT set_config('app.tenant_id', '{tenant}', true); ");
+        let mut prepares = Vec::with_capacity(n);
+        for (stmt, _) in &batch.queries {
+            // Each statement is prepared once per connection (a
+            // server-side `PREPARE`, named after its text), so PostgreSQL
+            // plans it once, not on every request: planning dominated a
+            // one-row read under row-level security.
+            let name = prepared_name(&stmt.sql);
+            let values = stmt.values.as_ref().map_or(0, |v| v.0.len());
+            if values == 0 {
+                message.push_str(&format!("EXECUTE {name}; "));
+            } else {
+                let placeholders: Vec<String> = (1..=values).map(|i| format!("${i}")).collect();
+                let args = Statement {
+                    sql: placeholders.join(", "),
+                    ..stmt.clone()
+                };
+                message.push_str(&format!("EXECUTE {name}({args}); "));
+            }
+            prepares.push(format!("PREPARE {name} AS {}", stmt.sql));
+        }
+        let mut sets = self.simple_batch_prepared(message, prepares).await?;
+        // Statement 0 is the tenant setting.
+        if sets.len() != n + 1 {
+            return Err(DbErr::Custom(format!(
+                "one-round-trip read: {} results for {n} queries",
+                sets.len()
+            )));
+        }
+        Ok(BatchRows {
+            sets: sets
+                .drain(1..)
+                .map(|rows| rows.into_iter().map(sea_orm::QueryResult::from).collect())
+                .collect(),
+        })
     }
 
     /// Runs a multi-statement simple-protocol message on one pooled
-    /// connection. Its `EXECUTE` may name a statement this connection has
-    /// not prepared yet: then `prepare` (which ends the failed transaction
-    /// and prepares it) runs, and the batch again. A connection left
-    /// inside a failed transaction is closed, never returned to the pool.
+    /// connection and answers each statement's rows. Its `EXECUTE`s may
+    /// name statements this connection has not prepared yet: then (the
+    /// server has rolled the message back) each of `prepares` runs (one
+    /// already there is left as it is) and the message again. A
+    /// connection that failed otherwise is closed, never returned to the
+    /// pool.
     async fn simple_batch_prepared(
         &self,
-        batch: String,
-        prepare: String,
-    ) -> Result<Vec<sea_orm::sqlx::postgres::PgRow>, DbErr> {
+        message: String,
+        prepares: Vec<String>,
+    ) -> Result<Vec<Vec<sea_orm::sqlx::postgres::PgRow>>, DbErr> {
         use sea_orm::sqlx;
         let pool = self.conn.get_postgres_connection_pool().clone();
+        let code_is = |e: &sqlx::Error, code: &str| {
+            e.as_database_error()
+                .and_then(|d| d.code())
+                .is_some_and(|c| c == code)
+        };
         // On its own task, so a caller dropped half-way (between the
-        // failed batch and the `ROLLBACK`, say) never returns a connection
-        // inside a transaction to the pool.
+        // failed message and the `PREPARE`s, say) never leaves a
+        // connection half-way through its exchange.
         let task = tokio::spawn(async move {
             let mut conn = pool
                 .acquire()
                 .await
                 .map_err(|e| DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into())))?;
-            let first = sqlx::raw_sql(sqlx::AssertSqlSafe(batch.clone()))
-                .fetch_all(&mut *conn)
-                .await;
-            let unknown_statement = |e: &sqlx::Error| {
-                e.as_database_error()
-                    .and_then(|d| d.code())
-                    .is_some_and(|c| c == "26000")
-            };
-            let result = match first {
-                Err(e) if unknown_statement(&e) => {
-                    match sqlx::raw_sql(sqlx::AssertSqlSafe(prepare))
-                        .execute(&mut *conn)
-                        .await
-                    {
-                        Ok(_) => {
-                            sqlx::raw_sql(sqlx::AssertSqlSafe(batch))
-                                .fetch_all(&mut *conn)
-                                .await
+            let result = match per_statement(&mut conn, &message).await {
+                Err(e) if code_is(&e, "26000") => {
+                    let mut prepared = Ok(());
+                    for p in prepares {
+                        if prepared.is_err() {
+                            break;
                         }
+                        prepared = match sqlx::raw_sql(sqlx::AssertSqlSafe(p))
+                            .execute(&mut *conn)
+                            .await
+                        {
+                            // 42P05: this connection has that one already.
+                            Err(e) if code_is(&e, "42P05") => Ok(()),
+                            other => other.map(|_| ()),
+                        };
+                    }
+                    match prepared {
+                        Ok(()) => per_statement(&mut conn, &message).await,
                         Err(e) => Err(e),
                     }
                 }
                 other => other,
             };
             match result {
-                Ok(rows) => Ok(rows),
+                Ok(sets) => Ok(sets),
                 Err(e) => {
                     let _ = conn.close().await;
                     Err(DbErr::Query(sea_orm::RuntimeErr::SqlxError(e.into())))
@@ -505,6 +547,105 @@ async fn commit_to_the_end(tx: DatabaseTransaction) -> Result<(), DbErr> {
 
 /// The server-side name of a prepared read: `aq_ro_` and a hash of its
 /// text (the same text, the same name, on every connection).
+/// Reads to be answered together by [`Db::read_batch`]: each added query
+/// is scoped to the batch's tenant (as [`crate::scoped`] does) and gives
+/// back a [`Slot`] naming its rows in the answer.
+#[derive(Debug)]
+pub struct ReadBatch {
+    tenant: TenantId,
+    /// Each query built for PostgreSQL and for SQLite.
+    queries: Vec<(Statement, Statement)>,
+}
+
+/// Where one query's rows are in a [`BatchRows`], read as `M`.
+#[derive(Debug)]
+pub struct Slot<M> {
+    index: usize,
+    model: std::marker::PhantomData<fn() -> M>,
+}
+
+impl ReadBatch {
+    /// An empty batch of reads in `ctx`'s association.
+    pub fn new(ctx: &TenantCtx) -> Self {
+        Self::for_tenant(ctx.id())
+    }
+
+    pub(crate) fn for_tenant(tenant: TenantId) -> Self {
+        Self {
+            tenant,
+            queries: Vec::new(),
+        }
+    }
+
+    /// Adds `query`, with the tenant filter; its rows are `E`'s models.
+    pub fn add<E: crate::TenantOwned>(&mut self, query: sea_orm::Select<E>) -> Slot<E::Model> {
+        self.add_as(query)
+    }
+
+    /// Adds `query` (typically `select_only` with a few columns), with the
+    /// tenant filter; its rows are read as `M`.
+    pub fn add_as<E: crate::TenantOwned, M>(&mut self, query: sea_orm::Select<E>) -> Slot<M> {
+        use sea_orm::{ColumnTrait, QueryFilter, QueryTrait};
+        let query = query.filter(E::tenant_column().eq(self.tenant.uuid()));
+        self.queries.push((
+            query.build(DbBackend::Postgres),
+            query.build(DbBackend::Sqlite),
+        ));
+        Slot {
+            index: self.queries.len() - 1,
+            model: std::marker::PhantomData,
+        }
+    }
+}
+
+/// The answer of [`Db::read_batch`].
+#[derive(Debug)]
+pub struct BatchRows {
+    sets: Vec<Vec<sea_orm::QueryResult>>,
+}
+
+impl BatchRows {
+    /// The rows of the query `slot` names (taken: a second call answers
+    /// none).
+    pub fn models<M: sea_orm::FromQueryResult>(&mut self, slot: Slot<M>) -> Result<Vec<M>, DbErr> {
+        let rows = self
+            .sets
+            .get_mut(slot.index)
+            .map(std::mem::take)
+            .ok_or_else(|| DbErr::Custom("a slot of another batch".into()))?;
+        rows.iter().map(|r| M::from_query_result(r, "")).collect()
+    }
+
+    /// The first row of the query `slot` names, if any.
+    pub fn first<M: sea_orm::FromQueryResult>(
+        &mut self,
+        slot: Slot<M>,
+    ) -> Result<Option<M>, DbErr> {
+        Ok(self.models(slot)?.into_iter().next())
+    }
+}
+
+/// Runs a simple-protocol message and answers each statement's rows, in
+/// order (a statement without rows answers an empty list).
+async fn per_statement(
+    conn: &mut sea_orm::sqlx::PgConnection,
+    message: &str,
+) -> Result<Vec<Vec<sea_orm::sqlx::postgres::PgRow>>, sea_orm::sqlx::Error> {
+    use sea_orm::sqlx::{self, Either};
+    let mut stream = sqlx::raw_sql(sqlx::AssertSqlSafe(message.to_owned())).fetch_many(conn);
+    let mut sets = vec![Vec::new()];
+    while let Some(item) = std::future::poll_fn(|cx| stream.as_mut().poll_next(cx)).await {
+        match item? {
+            // A statement's rows come first, then its completion.
+            Either::Right(row) => sets.last_mut().map_or((), |s| s.push(row)),
+            Either::Left(_) => sets.push(Vec::new()),
+        }
+    }
+    // The list opened after the last completion belongs to no statement.
+    sets.pop();
+    Ok(sets)
+}
+
 fn prepared_name(sql: &str) -> String {
     // FNV-1a: stable across builds and processes, unlike the std hasher.
     let hash = sql.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {

@@ -25,7 +25,10 @@ pub mod throttle;
 pub mod users;
 
 pub use ctx::{TenantCtx, TenantStatus};
-pub use db::{Access, Backend, Db, DbOptions, PlatformAccess, PlatformTx, TenantTx};
+pub use db::{
+    Access, Backend, BatchRows, Db, DbOptions, PlatformAccess, PlatformTx, ReadBatch, Slot,
+    TenantTx,
+};
 pub use error::TenantError;
 pub use role::Role;
 

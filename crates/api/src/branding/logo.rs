@@ -99,30 +99,53 @@ fn etag(sha256: &str) -> String {
     format!("\"{}\"", sha256.get(..32).unwrap_or(sha256))
 }
 
-/// The uploaded logo's description (not its bytes), if there is one.
-pub(crate) async fn info(
-    tx: &TenantTx,
-    tenant: &TenantCtx,
-) -> Result<Option<UploadedLogo>, ApiError> {
-    let row: Option<(String, i32, i32, i32, String)> = scoped::<entity::Entity>(tx)
+/// What pages need of the uploaded logo: its description, not its bytes.
+#[derive(Debug, sea_orm::FromQueryResult)]
+pub(crate) struct LogoRow {
+    content_type: String,
+    width: i32,
+    height: i32,
+    byte_len: i32,
+    sha256: String,
+}
+
+/// The query for [`LogoRow`] (the caller adds the tenant).
+pub(crate) fn info_query() -> sea_orm::Select<entity::Entity> {
+    entity::Entity::find()
         .select_only()
         .column(entity::Column::ContentType)
         .column(entity::Column::Width)
         .column(entity::Column::Height)
         .column(entity::Column::ByteLen)
         .column(entity::Column::Sha256)
-        .into_tuple()
+}
+
+/// The uploaded logo `row` describes, as `tenant`'s pages link it.
+pub(crate) fn uploaded(row: LogoRow, tenant: &TenantCtx) -> UploadedLogo {
+    UploadedLogo {
+        url: format!(
+            "/{}/logo?v={}",
+            tenant.slug().as_str(),
+            version(&row.sha256)
+        ),
+        content_type: row.content_type,
+        width: u32::try_from(row.width).unwrap_or(0),
+        height: u32::try_from(row.height).unwrap_or(0),
+        bytes: u32::try_from(row.byte_len).unwrap_or(0),
+    }
+}
+
+/// The uploaded logo's description (not its bytes), if there is one.
+pub(crate) async fn info(
+    tx: &TenantTx,
+    tenant: &TenantCtx,
+) -> Result<Option<UploadedLogo>, ApiError> {
+    let row = info_query()
+        .filter(entity::Column::TenantId.eq(tx.tenant_id().uuid()))
+        .into_model::<LogoRow>()
         .one(tx.conn())
         .await?;
-    Ok(
-        row.map(|(content_type, width, height, bytes, sha)| UploadedLogo {
-            url: format!("/{}/logo?v={}", tenant.slug().as_str(), version(&sha)),
-            content_type,
-            width: u32::try_from(width).unwrap_or(0),
-            height: u32::try_from(height).unwrap_or(0),
-            bytes: u32::try_from(bytes).unwrap_or(0),
-        }),
-    )
+    Ok(row.map(|r| uploaded(r, tenant)))
 }
 
 /// The uploaded logo's file, if there is one (for the PDF bill).

@@ -589,15 +589,3 @@ async fn customer_keep(
         Err(e) => Err(e),
     }
 }
-
-/// Whether the customer's account `id` has a saved method waiting to move
-/// to it (the account page shows a banner).
-pub(crate) async fn has_offer(
-    tx: &TenantTx,
-    id: AccountId,
-    linked: &[AccountId],
-) -> Result<bool, ApiError> {
-    Ok(!autopay::move_offers(tx, id, Via::Customer(linked))
-        .await?
-        .is_empty())
-}
