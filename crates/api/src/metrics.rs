@@ -2,24 +2,34 @@
 //! public one). Kept dependency-free: a few counters and one histogram
 //! family are all the product needs.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 
 /// Upper bounds of the latency buckets, in milliseconds.
 const BUCKETS_MS: &[u64] = &[1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 struct Histogram {
-    buckets: Vec<u64>,
+    buckets: [u64; BUCKETS_MS.len()],
     count: u64,
     sum_ms: u64,
+}
+
+/// One series of a route: its method and status.
+#[derive(Debug, Clone)]
+struct Series {
+    method: String,
+    status: u16,
+    h: Histogram,
 }
 
 /// HTTP request metrics by (method, route, status).
 #[derive(Debug, Default)]
 pub struct HttpMetrics {
-    series: Mutex<BTreeMap<(String, String, u16), Histogram>>,
+    /// Route → its series. Looked up by the borrowed route and method, so
+    /// a request of a series seen before allocates nothing.
+    series: Mutex<HashMap<String, Vec<Series>>>,
 }
 
 impl HttpMetrics {
@@ -27,12 +37,29 @@ impl HttpMetrics {
     /// the number of series stays bounded.
     pub fn observe(&self, method: &str, route: &str, status: u16, latency_ms: u64) {
         let mut series = self.series.lock().unwrap_or_else(|p| p.into_inner());
-        let h = series
-            .entry((method.to_owned(), route.to_owned(), status))
-            .or_insert_with(|| Histogram {
-                buckets: vec![0; BUCKETS_MS.len()],
-                ..Histogram::default()
-            });
+        let of_route = match series.get_mut(route) {
+            Some(v) => v,
+            None => series.entry(route.to_owned()).or_default(),
+        };
+        let at = match of_route
+            .iter()
+            .position(|s| s.status == status && s.method == method)
+        {
+            Some(i) => i,
+            None => {
+                of_route.push(Series {
+                    method: method.to_owned(),
+                    status,
+                    h: Histogram {
+                        buckets: [0; BUCKETS_MS.len()],
+                        count: 0,
+                        sum_ms: 0,
+                    },
+                });
+                of_route.len() - 1
+            }
+        };
+        let h = &mut of_route[at].h;
         for (i, bound) in BUCKETS_MS.iter().enumerate() {
             if latency_ms <= *bound {
                 h.buckets[i] += 1;
@@ -44,16 +71,22 @@ impl HttpMetrics {
 
     /// Appends the exposition text for the HTTP histogram.
     pub fn render(&self, out: &mut String) {
-        let series = self
+        let mut series: Vec<(String, String, u16, Histogram)> = self
             .series
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
+            .iter()
+            .flat_map(|(route, v)| {
+                v.iter()
+                    .map(|s| (s.method.clone(), route.clone(), s.status, s.h.clone()))
+            })
+            .collect();
+        series.sort_by(|a, b| (&a.0, &a.1, a.2).cmp(&(&b.0, &b.1, b.2)));
         out.push_str(
             "# HELP aqueduct_http_request_duration_ms HTTP request latency by route and status.\n",
         );
         out.push_str("# TYPE aqueduct_http_request_duration_ms histogram\n");
-        for ((method, route, status), h) in &series {
+        for (method, route, status, h) in &series {
             let labels = format!(
                 "method=\"{}\",route=\"{}\",status=\"{status}\"",
                 escape(method),

@@ -10,7 +10,9 @@
 //!
 //! Endpoints: (1) a signed-in clerk's `GET /api/v1/accounts/{id}` (session
 //! cookie), (1b) the signed-in demo customer's account page (HTML: balance,
-//! bills, payments, the usage chart), (2) the public association page `GET /demo`, (3) `POST
+//! bills, payments, the usage chart), (2) the public "find my bill" lookup
+//! `POST /demo/find` (account number and ZIP, the form a visitor sends),
+//! (2b) the public association page `GET /demo`, (3) `POST
 //! /webhooks/stripe` with validly signed, distinct events. For each: peak
 //! requests/s (wrk, 2 threads, 32 connections, 10 s) as a fraction of the
 //! ceiling, p50/p99; then p50/p99 at about half of that peak (wrk's
@@ -238,6 +240,16 @@ fn get_script(headers: &[(&str, &str)]) -> String {
     format!(
         "{h}local d = tonumber(os.getenv(\"BENCH_DELAY_MS\") or \"0\")\n\
          if d > 0 then function delay() return d end end\n"
+    )
+}
+
+/// The same form `body` posted again and again.
+fn post_form_script(body: &str) -> String {
+    format!(
+        "wrk.method = \"POST\"\n\
+         wrk.body = \"{body}\"\n\
+         wrk.headers[\"Content-Type\"] = \"application/x-www-form-urlencoded\"\n{}",
+        get_script(&[])
     )
 }
 
@@ -502,6 +514,22 @@ async fn run(
         bail!("customer account page: {code} {body}");
     }
 
+    // The public lookup: the demo customer's account number and ZIP.
+    let find_body = format!(
+        "account_number={}&zip=81230",
+        aqueduct_server::demo::DEMO_CUSTOMER_ACCOUNT
+    );
+    let (code, _, body) = http(
+        addr,
+        "POST",
+        "/demo/find",
+        &[("content-type", "application/x-www-form-urlencoded")],
+        &find_body,
+    )?;
+    if code != 200 || !body.contains('$') {
+        bail!("find my bill: {code} {body}");
+    }
+
     let (code, _, body) = http(
         addr,
         "POST",
@@ -545,7 +573,16 @@ async fn run(
             format!("{base}{customer_path}"),
             get_script(&[("Cookie", &customer_cookie)]),
         ),
-        ("(2) public association page", format!("{base}/demo"), plain),
+        (
+            "(2) public \"find my bill\" lookup (POST)",
+            format!("{base}/demo/find"),
+            post_form_script(&find_body),
+        ),
+        (
+            "(2b) public association page",
+            format!("{base}/demo"),
+            plain,
+        ),
         (
             "(3) Stripe webhook, signed",
             format!("{base}/webhooks/stripe"),
