@@ -680,7 +680,35 @@ async fn the_auth_cache_hears_every_change_across_replicas_postgres() {
         code, 200,
         "a suspended association must be refused (after {took:?})"
     );
+    // 5. The association is closed in the database: its public page,
+    // whose association B keeps by slug, is gone.
+    for _ in 0..2 {
+        let (code, _, body) = blocking(move || http(b, "GET", "/alpha", &[], "")).await;
+        assert_eq!(
+            code, 200,
+            "a suspended association's page still shows: {body}"
+        );
+    }
+    let hits = blocking(move || metric(metrics_b, "aqueduct_auth_cache_hits_total")).await;
+    let (code, _, _) = blocking(move || http(b, "GET", "/alpha", &[], "")).await;
+    assert_eq!(code, 200);
+    let after = blocking(move || metric(metrics_b, "aqueduct_auth_cache_hits_total")).await;
+    assert!(
+        after > hits,
+        "the page's association should come from memory"
+    );
+    exec(format!(
+        "UPDATE tenants SET status = 'closed' WHERE id = '{}'",
+        s.tenant.id().uuid()
+    ))
+    .await;
+    let (code, took) = blocking(move || until_refused(b, "/alpha", "", limit)).await;
+    assert_eq!(
+        code, 404,
+        "a closed association's page must be gone (after {took:?})"
+    );
+
     let notes =
         blocking(move || metric(metrics_b, "aqueduct_auth_cache_notifications_total")).await;
-    assert!(notes >= 5, "B heard {notes} notifications");
+    assert!(notes >= 6, "B heard {notes} notifications");
 }

@@ -6,7 +6,7 @@ use crate::branding::{self, Branding};
 use crate::error::ApiError;
 use crate::i18n::Lang;
 use crate::state::AppState;
-use aqueduct_tenant::{Access, TenantCtx, TenantStatus, directory};
+use aqueduct_tenant::{ReadBatch, TenantCtx, TenantStatus, directory};
 use askama::Template;
 use axum::response::{Html, IntoResponse, Response};
 
@@ -110,14 +110,18 @@ pub(crate) async fn association(
     state: &AppState,
     slug: &str,
 ) -> Result<(TenantCtx, Branding), ApiError> {
-    let tenant = directory::by_slug(state.db(), slug)
-        .await?
-        .ok_or(ApiError::NotFound)?;
+    let tenant = match state.auth_cache() {
+        Some(c) => c.tenant_by_slug(state.db(), slug).await?,
+        None => directory::by_slug(state.db(), slug).await?,
+    }
+    .ok_or(ApiError::NotFound)?;
     if tenant.status() == TenantStatus::Closed {
         return Err(ApiError::NotFound);
     }
-    let tx = state.db().tenant_with(&tenant, Access::Read).await?;
-    let b = branding::load_for(&tx, &tenant).await?;
-    tx.commit().await?;
+    // The branding and the logo's description: one round trip.
+    let mut batch = ReadBatch::new(&tenant);
+    let slots = branding::add_to(&mut batch);
+    let mut rows = state.db().read_batch(batch).await?;
+    let b = branding::from_batch(&mut rows, slots, &tenant)?;
     Ok((tenant, b))
 }

@@ -51,6 +51,8 @@ struct Maps {
     /// id hash → (session, last seen as the database knows it, cached at).
     sessions: HashMap<String, (Session, DateTime<Utc>, Instant)>,
     tenants: HashMap<TenantId, (TenantCtx, Instant)>,
+    /// Slug → association (found ones only; evicted with the association).
+    slugs: HashMap<String, (TenantCtx, Instant)>,
     roles: HashMap<(TenantId, UserId), (Option<Role>, Instant)>,
     second_factor: HashMap<UserId, (bool, Instant)>,
     /// A customer login's linked accounts in one association.
@@ -61,6 +63,7 @@ impl Maps {
     fn len(&self) -> usize {
         self.sessions.len()
             + self.tenants.len()
+            + self.slugs.len()
             + self.roles.len()
             + self.second_factor.len()
             + self.customer_accounts.len()
@@ -156,6 +159,7 @@ impl AuthCache {
             Some(("t", id)) if parse(id).is_some() => {
                 let tenant = TenantId::from_uuid(parse(id).unwrap_or_default());
                 maps.tenants.remove(&tenant);
+                maps.slugs.retain(|_, (t, _)| t.id() != tenant);
                 maps.roles.retain(|(t, _), _| *t != tenant);
                 maps.customer_accounts.retain(|(t, _), _| *t != tenant);
             }
@@ -250,6 +254,32 @@ impl AuthCache {
         if let Some(t) = &found {
             self.keep(before, |m| {
                 m.tenants.insert(id, (t.clone(), Instant::now()));
+            });
+        }
+        Ok(found)
+    }
+
+    /// [`directory::by_slug`], from memory when possible (an unknown slug
+    /// is not remembered: a flood of them must not fill the cache).
+    pub async fn tenant_by_slug(&self, db: &Db, slug: &str) -> Result<Option<TenantCtx>, DbErr> {
+        if self.serving() {
+            let cached = self
+                .maps()
+                .slugs
+                .get(slug)
+                .filter(|(_, at)| self.fresh(*at))
+                .map(|(t, _)| t.clone());
+            if let Some(t) = cached {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(Some(t));
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let before = self.generation();
+        let found = directory::by_slug(db, slug).await?;
+        if let Some(t) = &found {
+            self.keep(before, |m| {
+                m.slugs.insert(slug.to_owned(), (t.clone(), Instant::now()));
             });
         }
         Ok(found)
