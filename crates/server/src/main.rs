@@ -3,12 +3,6 @@
 use clap::Parser;
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc's malloc: under load the server spent about a
-/// seventh of its CPU in glibc's allocator (per-request strings, rows and
-/// responses freed on another worker thread); see docs/benchmarks.md.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     // Several TLS users (database drivers, later the AWS SDK) link rustls;
     // pick the provider once, first thing (see STACK.md, trap 1).
