@@ -38,6 +38,7 @@ mod m20261129_30_api_key_last_used;
 mod m20261129_40_branding_logo;
 mod m20261130_01_auth_notify;
 mod m20261130_10_deposit_refunds;
+mod m20261201_01_meter_reads_tenant_fk;
 pub mod rls;
 pub mod schema;
 
@@ -84,6 +85,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_40_branding_logo::Migration),
             Box::new(m20261130_01_auth_notify::Migration),
             Box::new(m20261130_10_deposit_refunds::Migration),
+            Box::new(m20261201_01_meter_reads_tenant_fk::Migration),
         ]
     }
 }
