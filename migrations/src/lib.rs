@@ -39,6 +39,7 @@ mod m20261129_40_branding_logo;
 mod m20261130_01_auth_notify;
 mod m20261130_10_deposit_refunds;
 mod m20261201_01_customer_links_notify;
+mod m20261201_01_meter_reads_tenant_fk;
 pub mod rls;
 pub mod schema;
 
@@ -86,6 +87,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_01_auth_notify::Migration),
             Box::new(m20261130_10_deposit_refunds::Migration),
             Box::new(m20261201_01_customer_links_notify::Migration),
+            Box::new(m20261201_01_meter_reads_tenant_fk::Migration),
         ]
     }
 }

@@ -296,7 +296,9 @@ async fn parity_fixture(app: &TestApp) -> (String, Vec<(String, uuid::Uuid)>) {
 }
 
 /// A file with every kind of bad row, and good rows that raise every
-/// exception.
+/// exception. The last two lines: an actual read under an estimated read
+/// of the same file but above the last actual one (also from the file), so
+/// below the estimate, not backwards.
 const PARITY_CSV: &str = "meter_serial,read_on,value,estimated,unit,account_number
 M-1,2026-04-01,19000,,,100-1
 M-1,04/31/2026,19500,,,
@@ -322,6 +324,8 @@ M-1,2026-08-01 06:00:00,50000,no,,100-1
 M-1,2026-09-01T06:00:00Z,51,,kgal,
 M-3,2026-04-01,400,,,300-3
 M-3,2026-05-01,400,,,bad number!
+M-CF,2026-05-01,2000,true,,
+M-CF,2026-06-01,1500,,,
 ";
 
 /// What an engine made of [`PARITY_CSV`]: the report of the first import,
@@ -359,8 +363,8 @@ async fn parity_run(app: &TestApp) -> (Value, Value, Value) {
 }
 
 fn assert_parity_expectations(first: &Value, again: &Value, reads: &Value) {
-    assert_eq!(first["rows"], 24, "{first}");
-    assert_eq!(first["imported"], 10, "{first}");
+    assert_eq!(first["rows"], 26, "{first}");
+    assert_eq!(first["imported"], 12, "{first}");
     assert_eq!(first["unchanged"], 1, "{first}");
     let errors: Vec<(u64, &str)> = first["errors"]
         .as_array()
@@ -404,6 +408,7 @@ fn assert_parity_expectations(first: &Value, again: &Value, reads: &Value) {
             (12, "out_of_order"),
             (14, "negative_use"),
             (24, "negative_use"),
+            (27, "below_estimate"),
         ],
         "{first}"
     );
@@ -411,9 +416,13 @@ fn assert_parity_expectations(first: &Value, again: &Value, reads: &Value) {
         first["exceptions"][0]["detail"],
         "21000 is over 3× the average of 2250"
     );
+    assert_eq!(
+        first["exceptions"][5]["detail"],
+        "below the estimated read of 2026-05-01: the next bill credits the difference"
+    );
     // Again: nothing new, the same rows refused, every good row unchanged.
     assert_eq!(again["imported"], 0, "{again}");
-    assert_eq!(again["unchanged"], 11, "{again}");
+    assert_eq!(again["unchanged"], 13, "{again}");
     assert_eq!(again["errors"], first["errors"], "{again}");
     assert_eq!(again["exceptions"], json!([]), "{again}");
     // 7,480.52 gal is 1,000.0007 ft³: whole cubic feet, as the register shows.
