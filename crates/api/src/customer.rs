@@ -29,9 +29,7 @@ use aqueduct_tenant::mailer::Mail;
 use aqueduct_tenant::sessions::{self, Session};
 use aqueduct_tenant::signin::{self, SignIn};
 use aqueduct_tenant::throttle::{self, RESET_ACCOUNT, RESET_IP};
-use aqueduct_tenant::{
-    Access, BatchRows, ReadBatch, Role, Slot, TenantCtx, TenantTx, directory, scoped, users,
-};
+use aqueduct_tenant::{Access, ReadBatch, Role, TenantCtx, TenantTx, directory, scoped, users};
 use axum::extract::{Json, Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -650,19 +648,16 @@ pub(crate) async fn account_page(
     let balance = aqueduct_billing::aging::receivable(&entries);
     Ok(AccountPage {
         bills: all_bills.iter().map(BillView::from).collect(),
-        payments: rows_payments(&mut rows, payments_slot)?,
+        payments: rows
+            .models(payments_slot)?
+            .iter()
+            .map(PaymentView::from)
+            .collect(),
         usage: usage_from(&recent),
         view: view_of(a, balance, &recent, settings.as_ref()),
         branding,
         autopay_offer,
     })
-}
-
-fn rows_payments(
-    rows: &mut BatchRows,
-    slot: Slot<aqueduct_payments::entity::payment::Model>,
-) -> Result<Vec<PaymentView>, ApiError> {
-    Ok(rows.models(slot)?.iter().map(PaymentView::from).collect())
 }
 
 /// The customer's own settings for one account.

@@ -179,6 +179,22 @@ impl AuthCache {
         self.generation.load(Ordering::Acquire)
     }
 
+    /// The fresh entry `pick` finds, counted as a hit; otherwise `None`,
+    /// counted as a miss (the caller reads the database).
+    fn recall<V: Clone>(&self, pick: impl FnOnce(&Maps) -> Option<&(V, Instant)>) -> Option<V> {
+        if self.serving() {
+            let found = pick(&self.maps())
+                .filter(|(_, at)| self.fresh(*at))
+                .map(|(v, _)| v.clone());
+            if found.is_some() {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return found;
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        None
+    }
+
     /// Stores under the lock, only if nothing was evicted since `before`
     /// and the cache is serving.
     fn keep(&self, before: u64, put: impl FnOnce(&mut Maps)) {
@@ -236,19 +252,9 @@ impl AuthCache {
 
     /// [`directory::by_id`], from memory when possible.
     pub async fn tenant(&self, db: &Db, id: TenantId) -> Result<Option<TenantCtx>, DbErr> {
-        if self.serving() {
-            let cached = self
-                .maps()
-                .tenants
-                .get(&id)
-                .filter(|(_, at)| self.fresh(*at))
-                .map(|(t, _)| t.clone());
-            if let Some(t) = cached {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(Some(t));
-            }
+        if let Some(t) = self.recall(|m| m.tenants.get(&id)) {
+            return Ok(Some(t));
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
         let before = self.generation();
         let found = directory::by_id(db, id).await?;
         if let Some(t) = &found {
@@ -262,19 +268,9 @@ impl AuthCache {
     /// [`directory::by_slug`], from memory when possible (an unknown slug
     /// is not remembered: a flood of them must not fill the cache).
     pub async fn tenant_by_slug(&self, db: &Db, slug: &str) -> Result<Option<TenantCtx>, DbErr> {
-        if self.serving() {
-            let cached = self
-                .maps()
-                .slugs
-                .get(slug)
-                .filter(|(_, at)| self.fresh(*at))
-                .map(|(t, _)| t.clone());
-            if let Some(t) = cached {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(Some(t));
-            }
+        if let Some(t) = self.recall(|m| m.slugs.get(slug)) {
+            return Ok(Some(t));
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
         let before = self.generation();
         let found = directory::by_slug(db, slug).await?;
         if let Some(t) = &found {
@@ -293,19 +289,9 @@ impl AuthCache {
         tenant: TenantId,
         user: UserId,
     ) -> Result<Option<Role>, DbErr> {
-        if self.serving() {
-            let cached = self
-                .maps()
-                .roles
-                .get(&(tenant, user))
-                .filter(|(_, at)| self.fresh(*at))
-                .map(|(r, _)| *r);
-            if let Some(r) = cached {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(r);
-            }
+        if let Some(r) = self.recall(|m| m.roles.get(&(tenant, user))) {
+            return Ok(r);
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
         let before = self.generation();
         let found = credentials::role_of(db, tenant, user).await?;
         self.keep(before, |m| {
@@ -321,19 +307,9 @@ impl AuthCache {
         tenant: &TenantCtx,
         user: UserId,
     ) -> Result<Vec<AccountId>, DbErr> {
-        if self.serving() {
-            let cached = self
-                .maps()
-                .customer_accounts
-                .get(&(tenant.id(), user))
-                .filter(|(_, at)| self.fresh(*at))
-                .map(|(a, _)| a.clone());
-            if let Some(a) = cached {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(a);
-            }
+        if let Some(a) = self.recall(|m| m.customer_accounts.get(&(tenant.id(), user))) {
+            return Ok(a);
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
         let before = self.generation();
         let found = customers::accounts_of_once(db, tenant, user).await?;
         self.keep(before, |m| {
@@ -345,19 +321,9 @@ impl AuthCache {
 
     /// [`second_factor::is_enabled`], from memory when possible.
     pub async fn second_factor(&self, db: &Db, user: UserId) -> Result<bool, DbErr> {
-        if self.serving() {
-            let cached = self
-                .maps()
-                .second_factor
-                .get(&user)
-                .filter(|(_, at)| self.fresh(*at))
-                .map(|(b, _)| *b);
-            if let Some(b) = cached {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Ok(b);
-            }
+        if let Some(b) = self.recall(|m| m.second_factor.get(&user)) {
+            return Ok(b);
         }
-        self.misses.fetch_add(1, Ordering::Relaxed);
         let before = self.generation();
         let found = second_factor::is_enabled(db, user).await?;
         self.keep(before, |m| {
